@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+// Integration tests spawn real git and the built CLI: give them room on a 2-core machine.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
