@@ -44,13 +44,17 @@ export interface LogOptions {
   json?: boolean;
   level?: string;
   stream?: NodeJS.WritableStream;
+  /** Where CCCI_LOG_LEVEL, CCCI_LOG_FORMAT (json|pretty) and JOURNAL_STREAM are read. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function createLogger(opts: LogOptions = {}): Logger {
   const out = opts.stream ?? process.stderr;
+  const env = opts.env ?? process.env;
   const isTty = (out as NodeJS.WriteStream).isTTY === true;
-  const json = opts.json ?? (!isTty || Boolean(process.env.JOURNAL_STREAM));
-  const level = opts.level ?? process.env.CCCI_LOG_LEVEL ?? 'info';
+  const format = env.CCCI_LOG_FORMAT;
+  const json = opts.json ?? (format === 'json' || (format !== 'pretty' && (!isTty || Boolean(env.JOURNAL_STREAM))));
+  const level = opts.level ?? env.CCCI_LOG_LEVEL ?? 'info';
   const dest = new Writable({
     write(chunk: Buffer, _enc, done) {
       const line = scrub(chunk.toString());

@@ -1,0 +1,42 @@
+// Crash-safe file writes: a reader (or the next sweep after a kill -9) sees the old file or the new one,
+// never a half-written one. Temp file in the same folder (so rename is atomic), fsync it, rename over the
+// target, then fsync the folder so the rename itself survives a power cut.
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+
+export function writeFileAtomic(file: string, content: string): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o644);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, file);
+  fsyncDir(dir);
+}
+
+/** Appends one whole line with a single write, then fsyncs; a crash can tear at most this line. */
+export function appendLineDurable(file: string, line: string): void {
+  const fd = openSync(file, 'a', 0o644);
+  try {
+    writeSync(fd, line.endsWith('\n') ? line : `${line}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,185 @@
+// The CLI entry: parses options, resolves the config, runs one command, and maps errors to exit codes in
+// one place. Heavy modules are imported lazily so `--version` and `--help` start fast.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { GLOBAL_OPTIONS, loadConfig, type Config, type ConfigKey } from './config.js';
+import { EXIT, UsageError, exitCodeFor, messageOf } from './errors.js';
+import type { CadenceFilter } from './enrolment.js';
+
+interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIo: Io = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+};
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}
+
+function withGlobals(cmd: Command): Command {
+  for (const o of GLOBAL_OPTIONS) cmd.option(`--${o.flag} <${o.arg}>`, `${o.description} [env ${o.env}]`);
+  return cmd;
+}
+
+function withSelection(cmd: Command, cadence = true): Command {
+  cmd.option('--recipe <name>', 'only this recipe (repeatable)', collect, []);
+  if (cadence) {
+    cmd.addOption(new Option('--cadence <cadence>', 'which enrolled recipes').choices(['nightly', 'weekly', 'all']).default('all'));
+  }
+  return cmd.option('--json', 'print one JSON document on stdout');
+}
+
+interface CommonOpts {
+  recipe: string[];
+  cadence?: CadenceFilter;
+  json?: boolean;
+}
+
+/** Config from flags > env > settings > defaults, with paths made absolute. */
+function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Config {
+  const flags: Partial<Record<ConfigKey, string>> = {};
+  for (const o of GLOBAL_OPTIONS) {
+    const v = opts[o.key];
+    if (typeof v === 'string') flags[o.key] = v;
+  }
+  const c = loadConfig(flags, env);
+  const abs = (p: string) => path.resolve(p);
+  return {
+    ...c,
+    ccciRepo: abs(c.ccciRepo),
+    stateDir: abs(c.stateDir),
+    recipesDir: abs(c.recipesDir),
+    ccciRun: c.ccciRun.includes('/') ? abs(c.ccciRun) : c.ccciRun,
+  };
+}
+
+async function context(config: Config, io: Io, opts: { dryRun: boolean; signal?: AbortSignal }) {
+  const { createLogger } = await import('./log.js');
+  const { createWriter } = await import('./dry-run.js');
+  const log = createLogger({ env: io.env });
+  return { config, log, writer: createWriter(opts.dryRun, log), env: io.env, now: () => new Date(), signal: opts.signal };
+}
+
+async function selection(config: Config, o: CommonOpts) {
+  const { readEnrolment, selectRecipes } = await import('./enrolment.js');
+  return selectRecipes(readEnrolment(config.ccciRepo), config.ccciRepo, o.recipe, o.cadence ?? 'all');
+}
+
+async function planCommand(opts: CommonOpts & { offline?: boolean; force?: boolean }, config: Config, io: Io): Promise<number> {
+  const { plan } = await import('./sweep.js');
+  const { renderPlan, planJson } = await import('./report.js');
+  const ctx = await context(config, io, { dryRun: true });
+  const entries = await plan(ctx, await selection(config, opts), { offline: opts.offline, force: opts.force });
+  io.stdout(opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries));
+  return entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok;
+}
+
+type RunOpts = CommonOpts & { dryRun?: boolean; jobs?: number; force?: boolean };
+
+async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number> {
+  // `run --dry-run` is exactly `plan`: same reads, same output, no writes.
+  if (opts.dryRun) return planCommand(opts, config, io);
+  const { run } = await import('./sweep.js');
+  const { renderSummary, summaryJson, runSucceeded } = await import('./report.js');
+  const enrolment = await selection(config, opts);
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    stoppedBy ??= sig;
+    stop.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    const ctx = await context(config, io, { dryRun: false, signal: stop.signal });
+    const results = await run(ctx, enrolment, { jobs: opts.jobs, force: opts.force });
+    io.stdout(opts.json ? `${JSON.stringify(summaryJson(results), null, 2)}\n` : renderSummary(results));
+    if (stoppedBy) return stoppedBy === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+    return runSucceeded(results) ? EXIT.ok : EXIT.failed;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+async function statusCommand(opts: CommonOpts, config: Config, io: Io): Promise<number> {
+  const { status } = await import('./status.js');
+  const { renderStatus } = await import('./report.js');
+  const entries = status(config.stateDir, await selection(config, opts));
+  io.stdout(opts.json ? `${JSON.stringify({ recipes: entries }, null, 2)}\n` : renderStatus(entries));
+  return entries.some((e) => e.error) ? EXIT.failed : EXIT.ok;
+}
+
+export function buildProgram(io: Io, done: (code: number) => void): Command {
+  const program = new Command('ccci-sweep')
+    .description('Canonical sweep of a Co-op Cloud CI host: decide by version, test through cc-ci-run, promote.')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(run ccci-sweep --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  const act = (fn: (opts: never, config: Config, io: Io) => Promise<number>) =>
+    async function (this: Command) {
+      const opts = this.opts();
+      done(await fn(opts as never, configFrom(opts, io.env), io));
+    };
+
+  withSelection(withGlobals(program.command('plan').description('preview the sweep: decisions only, nothing written')))
+    .option('--offline', "use the local clones' tags instead of asking upstream")
+    .option('--force', 'show what --force would run')
+    .action(act(planCommand));
+
+  withSelection(withGlobals(program.command('run').description('sweep: test each new release through cc-ci-run and promote it')))
+    .option('--dry-run', 'exactly `plan`: decide, write nothing')
+    .option('--jobs <n>', 'recipes tested at once', positiveInt, 1)
+    .option('--force', 'run the newest release even when the decision is skip')
+    .action(act(runCommand));
+
+  withSelection(withGlobals(program.command('status').description("each enrolled recipe's canonical and last outcome")), false)
+    .action(act(statusCommand));
+
+  program
+    .command('demo')
+    .description('build a throwaway sandbox and run a real plan and run in it')
+    .action(async () => {
+      const { runDemo } = await import('./demo.js');
+      done(await runDemo(io));
+    });
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. Never throws, never prints a stack trace. */
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed by commander.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const { scrub } = await import('./log.js');
+    io.stderr(`ccci-sweep: ${scrub(messageOf(err))}\n`);
+    return err instanceof UsageError ? EXIT.usage : exitCodeFor(err);
+  }
+}

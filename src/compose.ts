@@ -1,0 +1,45 @@
+// The compose version label of a checked-out recipe: `coop-cloud.${STACK_NAME}.version=<v>` in a service's
+// `deploy.labels`, as a list entry or a map key. The promote gate compares it with the tag: a release
+// whose compose file claims another version is not what we think we tested.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+const LABEL_KEY = 'coop-cloud.${STACK_NAME}.version';
+const COMPOSE_FILES = ['compose.yml', 'compose.yaml', 'docker-compose.yml', 'docker-compose.yaml'];
+
+export type LabelResult = { version: string } | { version: null; problem: string };
+
+/** Pure: the version label of one compose document. */
+export function versionLabelOf(doc: unknown): LabelResult {
+  const services = (doc as { services?: unknown } | null)?.services;
+  if (typeof services !== 'object' || services === null) return { version: null, problem: 'compose file has no services' };
+  const found = new Set<string>();
+  for (const svc of Object.values(services as Record<string, unknown>)) {
+    const labels = (svc as { deploy?: { labels?: unknown } } | null)?.deploy?.labels;
+    if (Array.isArray(labels)) {
+      for (const l of labels) {
+        if (typeof l === 'string' && l.startsWith(`${LABEL_KEY}=`)) found.add(l.slice(LABEL_KEY.length + 1).trim());
+      }
+    } else if (labels && typeof labels === 'object') {
+      const v = (labels as Record<string, unknown>)[LABEL_KEY];
+      if (v !== undefined && v !== null) found.add(String(v).trim());
+    }
+  }
+  if (found.size === 0) return { version: null, problem: `compose file has no ${LABEL_KEY} label` };
+  if (found.size > 1) return { version: null, problem: `compose file has conflicting version labels: ${[...found].join(', ')}` };
+  return { version: [...found][0]! };
+}
+
+/** Reads the version label of the tree checked out in `dir`. */
+export function readVersionLabel(dir: string): LabelResult {
+  const file = COMPOSE_FILES.map((f) => path.join(dir, f)).find((f) => existsSync(f));
+  if (!file) return { version: null, problem: `no compose file (${COMPOSE_FILES.join(', ')}) in ${dir}` };
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    return { version: null, problem: `${path.basename(file)} does not parse: ${(err as Error).message.split('\n')[0]}` };
+  }
+  return versionLabelOf(doc);
+}

@@ -1,0 +1,56 @@
+// `ccci-sweep demo`: a real plan and a real run in a throwaway sandbox, showing a promotion, a skip and a
+// never-released recipe. Nothing outside the sandbox (a fresh temp dir) is touched.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { writeCanonical } from './canonical.js';
+import { buildSandbox } from './sandbox.js';
+import { tagCommit, fetchUpstream } from './git.js';
+
+interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function runDemo(io: Io): Promise<number> {
+  const root = mkdtempSync(path.join(tmpdir(), 'ccci-sweep-demo-'));
+  const say = (t: string) => io.stdout(`\n== ${t}\n`);
+  try {
+    say(`building a sandbox CI host in ${root}`);
+    const sb = await buildSandbox(root, [
+      // A new release since nothing was ever promoted: tested and promoted.
+      { name: 'gitea', cadence: 'nightly', releases: [{ tag: '2.9.0+1.22.1' }, { tag: '3.0.0+1.23.1' }], otherTags: ['latest'] },
+      // Already canonical at its newest release; main moved on without a tag: skipped.
+      { name: 'nextcloud', releases: [{ tag: '6.0.0+29.0.4' }], untaggedAfter: 2 },
+      // Never released: skipped.
+      { name: 'keycloak', releases: [] },
+    ]);
+    // nextcloud's canonical, as the old Python sweep wrote it.
+    const ncClone = path.join(sb.recipesDir, 'nextcloud');
+    await fetchUpstream(ncClone, sb.upstreamUrl.replace('{recipe}', 'nextcloud'));
+    writeCanonical(sb.stateDir, {
+      recipe: 'nextcloud', version: '6.0.0+29.0.4', commit: await tagCommit(ncClone, '6.0.0+29.0.4'),
+      status: 'idle', ts: '20260101T020000Z', domain: 'nextcloud.ci.example',
+    });
+
+    const { main } = await import('./cli.js');
+    const env = { ...io.env, ...sb.env, CCCI_LOG_FORMAT: io.env.CCCI_LOG_FORMAT ?? 'pretty' };
+    const cli = (args: string[]) => {
+      io.stdout(`\n$ ccci-sweep ${args.join(' ')}\n`);
+      return main(['node', 'ccci-sweep', ...args], { ...io, env });
+    };
+    say('preview: nothing is written');
+    await cli(['plan']);
+    say('the sweep: gitea is tested through the stand-in cc-ci-run and promoted');
+    const code = await cli(['run']);
+    say('status afterwards');
+    await cli(['status']);
+    say('a second run right away launches nothing');
+    const again = await cli(['run']);
+    io.stdout(`\n(first run exit ${code}, second run exit ${again}; sandbox removed)\n`);
+    return code === 0 && again === 0 ? 0 : 1;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,148 @@
+// Git adapter: every call names its cwd and its remote URL explicitly. The recipe clones on the host have
+// inconsistent remotes (origin is the mirror in one, upstream in another), so nothing here reads or writes
+// a clone's configured remotes: fetches take a URL and explicit refspecs.
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { GitError } from './errors.js';
+import { scrub } from './log.js';
+
+export interface GitOptions {
+  /** Per-call deadline for network operations. */
+  timeoutMs?: number;
+  /** Extra environment (e.g. GIT_CONFIG_* carrying an auth header); never argv. */
+  env?: Record<string, string>;
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+function git(cwd: string, opts: GitOptions = {}): SimpleGit {
+  const g = simpleGit({ baseDir: cwd, timeout: { block: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS } });
+  // Never ask a human for credentials on a timer; never let a locale change the output we parse.
+  return g.env({ ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env });
+}
+
+async function raw(cwd: string, args: string[], what: string, opts?: GitOptions): Promise<string> {
+  try {
+    return await git(cwd, opts).raw(args);
+  } catch (err) {
+    const detail = (err as Error).message.trim().split('\n').filter(Boolean).at(-1) ?? 'failed';
+    throw new GitError(scrub(`${what}: ${detail}`));
+  }
+}
+
+/** Parses `git ls-remote` output into tag -> commit, preferring the peeled (`^{}`) commit of annotated tags. */
+export function parseLsRemoteTags(out: string): Map<string, string> {
+  const tags = new Map<string, string>();
+  const peeled = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab < 0) continue;
+    const sha = line.slice(0, tab);
+    const ref = line.slice(tab + 1);
+    if (!ref.startsWith('refs/tags/')) continue;
+    const name = ref.slice('refs/tags/'.length);
+    if (name.endsWith('^{}')) peeled.set(name.slice(0, -3), sha);
+    else tags.set(name, sha);
+  }
+  for (const [name, sha] of peeled) tags.set(name, sha);
+  return tags;
+}
+
+/** Upstream's tags (tag -> commit) with one read-only connection. */
+export async function lsRemoteTags(url: string, opts?: GitOptions): Promise<Map<string, string>> {
+  const out = await raw(tmpdir(), ['ls-remote', '--tags', '--', url], `git ls-remote ${url}`, opts);
+  return parseLsRemoteTags(out);
+}
+
+/** Tags of a local clone (tag -> commit), without touching the network. */
+export async function localTags(cloneDir: string): Promise<Map<string, string>> {
+  await assertReadableClone(cloneDir);
+  const out = await raw(
+    cloneDir,
+    ['for-each-ref', '--format=%(refname:strip=2)%09%(objectname)%09%(*objectname)', 'refs/tags'],
+    `git for-each-ref in ${cloneDir}`,
+  );
+  const tags = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const [name, obj, peeled] = line.split('\t');
+    if (name && obj) tags.set(name, peeled || obj);
+  }
+  return tags;
+}
+
+/** Upstream's default branch, from `ls-remote --symref <url> HEAD`. */
+export async function remoteDefaultBranch(url: string, opts?: GitOptions): Promise<string> {
+  const out = await raw(tmpdir(), ['ls-remote', '--symref', '--', url, 'HEAD'], `git ls-remote --symref ${url}`, opts);
+  const m = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out);
+  if (!m?.[1]) throw new GitError(scrub(`${url} does not advertise a default branch (HEAD symref)`));
+  return m[1];
+}
+
+export async function assertReadableClone(cloneDir: string): Promise<void> {
+  if (!existsSync(cloneDir)) throw new GitError(`recipe clone ${cloneDir} does not exist`);
+  await raw(cloneDir, ['rev-parse', '--git-dir'], `recipe clone ${cloneDir} is not a readable git repository`);
+}
+
+/**
+ * Brings upstream's default branch and all its tags into the clone from the explicit URL, cloning first if
+ * the clone is missing. Tags are fetched without force: a tag that moved upstream is an error, not a
+ * silent rewrite of what we may already have tested.
+ */
+export async function fetchUpstream(cloneDir: string, url: string, opts?: GitOptions): Promise<{ branch: string }> {
+  const branch = await remoteDefaultBranch(url, opts);
+  if (!existsSync(cloneDir)) {
+    mkdirSync(path.dirname(cloneDir), { recursive: true });
+    await raw(path.dirname(cloneDir), ['clone', '--quiet', '--', url, cloneDir], `git clone ${url}`, opts);
+  }
+  await assertReadableClone(cloneDir);
+  await raw(
+    cloneDir,
+    ['fetch', '--quiet', '--no-tags', '--', url, `+refs/heads/${branch}:refs/remotes/ccci-upstream/${branch}`, 'refs/tags/*:refs/tags/*'],
+    `git fetch ${url} into ${cloneDir}`,
+    opts,
+  );
+  return { branch };
+}
+
+/** The commit a tag points to, peeling annotated tags; never a branch head. */
+export async function tagCommit(cloneDir: string, tag: string): Promise<string> {
+  // `refs/tags/...` cannot be mistaken for an option, whatever the tag is called.
+  const out = await raw(cloneDir, ['rev-parse', '--verify', '--quiet', `refs/tags/${tag}^{commit}`], `tag ${tag} not found in ${cloneDir}`);
+  return out.trim();
+}
+
+export interface Checkout {
+  /** Branch name when on a branch, null when detached. */
+  branch: string | null;
+  commit: string;
+}
+
+export async function currentCheckout(cloneDir: string): Promise<Checkout> {
+  const commit = (await raw(cloneDir, ['rev-parse', '--verify', 'HEAD'], `cannot read HEAD of ${cloneDir}`)).trim();
+  const ref = (await raw(cloneDir, ['rev-parse', '--symbolic-full-name', 'HEAD'], `cannot read HEAD of ${cloneDir}`)).trim();
+  return { branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : null, commit };
+}
+
+/** Detached checkout of a commit. Refuses (GitError) when local changes would be overwritten. */
+export async function checkoutDetached(cloneDir: string, commit: string): Promise<void> {
+  await raw(cloneDir, ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', commit], `cannot check out ${commit} in ${cloneDir}`);
+}
+
+export async function restoreCheckout(cloneDir: string, saved: Checkout): Promise<void> {
+  if (saved.branch) {
+    await raw(cloneDir, ['checkout', '--quiet', saved.branch, '--'], `cannot restore ${cloneDir} to branch ${saved.branch}`);
+  } else {
+    await checkoutDetached(cloneDir, saved.commit);
+  }
+}
+
+/** HEAD of a repo, or null when it is not a git repo (the cc-ci repo may be a plain folder in tests). */
+export async function headCommit(dir: string): Promise<string | null> {
+  try {
+    return (await git(dir).raw(['rev-parse', '--verify', 'HEAD'])).trim() || null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,82 @@
+// Rendering for people: pure functions from results to text. JSON documents are built here too, so the
+// shape other tooling reads is defined in one place.
+import type { PlanEntry, RunResult } from './sweep.js';
+import type { StatusEntry } from './status.js';
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}
+
+const short = (commit: string | undefined | null) => (commit ? commit.slice(0, 10) : '-');
+
+export function planJson(entries: PlanEntry[]): { recipes: PlanEntry[] } {
+  return { recipes: entries };
+}
+
+export function renderPlan(entries: PlanEntry[]): string {
+  return table(
+    ['RECIPE', 'CADENCE', 'CANONICAL', 'NEWEST RELEASE', 'DECISION', 'REASON'],
+    entries.map((e) => [
+      e.recipe,
+      e.cadence,
+      e.canonical ? e.canonical.version : '-',
+      e.latest ?? '-',
+      e.decision,
+      e.error ? `${e.reason}: ${e.error}` : e.reason,
+    ]),
+  );
+}
+
+export function summaryJson(results: RunResult[]): { recipes: RunResult[]; counts: Record<string, number> } {
+  return { recipes: results, counts: countOutcomes(results) };
+}
+
+export function countOutcomes(results: RunResult[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+  return counts;
+}
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+export function renderSummary(results: RunResult[]): string {
+  const counts = Object.entries(countOutcomes(results))
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  const body = table(
+    ['RECIPE', 'TAG', 'OUTCOME', 'DURATION', 'DETAIL'],
+    results.map((r) => [
+      r.recipe,
+      r.tag ?? '-',
+      r.outcome,
+      r.outcome === 'skipped' ? '-' : duration(r.durationMs),
+      r.outcome === 'skipped' ? r.reason : (r.detail ?? (r.log ? `log: ${r.log}` : '')),
+    ]),
+  );
+  return `${body}\n${results.length} recipes: ${counts}\n`;
+}
+
+export function renderStatus(entries: StatusEntry[]): string {
+  return table(
+    ['RECIPE', 'CADENCE', 'CANONICAL', 'COMMIT', 'PROMOTED', 'LAST OUTCOME'],
+    entries.map((e) => [
+      e.recipe,
+      e.cadence,
+      e.canonical?.version ?? (e.error ? 'error' : '-'),
+      short(e.canonical?.commit),
+      e.canonical?.promotedAt ?? '-',
+      e.error ? e.error : e.lastOutcome ? `${e.lastOutcome} (${e.lastTag ?? '?'}, ${e.lastAttemptAt ?? '?'})` : '-',
+    ]),
+  );
+}
+
+/** Exit status of a run: 0 when every recipe was skipped or promoted. */
+export function runSucceeded(results: RunResult[]): boolean {
+  return results.every((r) => r.outcome === 'skipped' || r.outcome === 'promoted');
+}

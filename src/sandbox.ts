@@ -1,0 +1,178 @@
+// A throwaway Co-op Cloud CI host in a folder: bare "upstream" recipe repos with annotated release tags
+// and compose labels, a cc-ci repo with recipe_meta.py files, and a stand-in cc-ci-run that follows the
+// harness contract. `ccci-sweep demo` runs in one; the integration tests and the benchmark build them too.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { simpleGit } from 'simple-git';
+
+export interface ReleaseSpec {
+  tag: string;
+  /** Version label written into compose.yml; defaults to the tag. */
+  label?: string;
+}
+
+export interface RecipeSpec {
+  name: string;
+  cadence?: 'nightly' | 'weekly';
+  /** WARM_CANONICAL literal; default "True". */
+  warm?: string;
+  releases: ReleaseSpec[];
+  /** Commits on the default branch after the last release, never tagged. */
+  untaggedAfter?: number;
+  /** Non-release tags (e.g. `latest`), pointing at the last commit. */
+  otherTags?: string[];
+}
+
+export interface Sandbox {
+  root: string;
+  upstreamDir: string;
+  ccciRepo: string;
+  recipesDir: string;
+  stateDir: string;
+  ccciRun: string;
+  /** Every launch of the stand-in cc-ci-run appends one JSON line here. */
+  harnessLog: string;
+  /** JSON file steering the stand-in per recipe: { "<recipe>": { "exit": 1, "seedExit": 0, "sleepMs": 0 } }. */
+  control: string;
+  upstreamUrl: string;
+  /** Environment for running ccci-sweep against this sandbox. */
+  env: Record<string, string>;
+}
+
+const IDENTITY = {
+  GIT_AUTHOR_NAME: 'sandbox', GIT_AUTHOR_EMAIL: 'sandbox@example.invalid',
+  GIT_COMMITTER_NAME: 'sandbox', GIT_COMMITTER_EMAIL: 'sandbox@example.invalid',
+};
+
+export function composeFile(label: string): string {
+  return [
+    'version: "3.8"',
+    'services:',
+    '  app:',
+    '    image: example/app:1',
+    '    deploy:',
+    '      labels:',
+    '        - "traefik.enable=true"',
+    `        - "coop-cloud.\${STACK_NAME}.version=${label}"`,
+    '',
+  ].join('\n');
+}
+
+// The stand-in harness: records argv, cwd, env and what is checked out, then exits as the control file says.
+const STAND_IN_CC_CI_RUN = `#!/usr/bin/env node
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const script = process.argv[2] || '';
+const recipe = process.env.RECIPE || '';
+const clone = path.join(process.env.ABRA_DIR || '', 'recipes', recipe);
+const git = (...args) => { try { return execFileSync('git', ['-C', clone, ...args], { encoding: 'utf8' }).trim(); } catch { return null; } };
+const control = (() => { try { return JSON.parse(fs.readFileSync(process.env.SANDBOX_CONTROL, 'utf8'))[recipe] || {}; } catch { return {}; } })();
+const seeding = script.includes('seed');
+fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG, JSON.stringify({
+  argv: process.argv.slice(2), cwd: process.cwd(), env: process.env, script, recipe,
+  head: git('rev-parse', 'HEAD'), branch: git('symbolic-ref', '-q', '--short', 'HEAD'),
+}) + '\\n');
+console.log((seeding ? 'seeding warm data for ' : 'testing ') + recipe + ' ' + (process.env.CCCI_SWEEP_TAG || ''));
+const exit = seeding ? (control.seedExit ?? 0) : (control.exit ?? 0);
+if (!seeding && control.results && process.env.CCCI_RUNS_DIR) {
+  fs.mkdirSync(process.env.CCCI_RUNS_DIR, { recursive: true });
+  fs.writeFileSync(path.join(process.env.CCCI_RUNS_DIR, 'results.json'), JSON.stringify(control.results));
+}
+setTimeout(() => process.exit(exit), seeding ? 0 : (control.sleepMs ?? 0));
+`;
+
+async function commitAll(dir: string, message: string): Promise<void> {
+  const g = simpleGit(dir).env({ ...process.env, ...IDENTITY });
+  await g.add(['-A']);
+  await g.commit(message);
+}
+
+/** Creates `<upstreamDir>/<name>.git` with the given releases as annotated tags. */
+export async function makeUpstreamRecipe(upstreamDir: string, spec: RecipeSpec, workRoot: string): Promise<void> {
+  const work = path.join(workRoot, spec.name);
+  mkdirSync(work, { recursive: true });
+  const g = simpleGit(work).env({ ...process.env, ...IDENTITY });
+  await g.raw(['init', '--quiet', '--initial-branch=main']);
+  writeFileSync(path.join(work, 'README.md'), `# ${spec.name}\n`);
+  writeFileSync(path.join(work, 'compose.yml'), composeFile('0.0.0+unreleased'));
+  await commitAll(work, 'init');
+  for (const r of spec.releases) {
+    writeFileSync(path.join(work, 'compose.yml'), composeFile(r.label ?? r.tag));
+    await commitAll(work, `release ${r.tag}`);
+    await g.raw(['tag', '-a', '-m', `release ${r.tag}`, r.tag]);
+  }
+  for (let i = 0; i < (spec.untaggedAfter ?? 0); i++) {
+    writeFileSync(path.join(work, 'CHANGES.md'), `unreleased change ${i + 1}\n`);
+    await commitAll(work, `unreleased change ${i + 1}`);
+  }
+  for (const t of spec.otherTags ?? []) await g.raw(['tag', t]);
+  const bare = path.join(upstreamDir, `${spec.name}.git`);
+  await simpleGit(workRoot).raw(['clone', '--quiet', '--bare', work, bare]);
+}
+
+export function recipeMeta(spec: Pick<RecipeSpec, 'warm' | 'cadence'>): string {
+  return [
+    '# Recipe test metadata read by the harness and by ccci-sweep.',
+    `WARM_CANONICAL = ${spec.warm ?? 'True'}`,
+    `SWEEP_CADENCE = "${spec.cadence ?? 'weekly'}"`,
+    '',
+  ].join('\n');
+}
+
+export async function buildSandbox(root: string, specs: RecipeSpec[]): Promise<Sandbox> {
+  const sb: Sandbox = {
+    root,
+    upstreamDir: path.join(root, 'upstream'),
+    ccciRepo: path.join(root, 'cc-ci'),
+    recipesDir: path.join(root, 'abra', 'recipes'),
+    stateDir: path.join(root, 'state'),
+    ccciRun: path.join(root, 'bin', 'cc-ci-run'),
+    harnessLog: path.join(root, 'harness-launches.jsonl'),
+    control: path.join(root, 'harness-control.json'),
+    upstreamUrl: `file://${path.join(root, 'upstream')}/{recipe}.git`,
+    env: {},
+  };
+  for (const d of [sb.upstreamDir, sb.recipesDir, sb.stateDir, path.dirname(sb.ccciRun), path.join(root, 'work')]) {
+    mkdirSync(d, { recursive: true });
+  }
+  for (const spec of specs) await makeUpstreamRecipe(sb.upstreamDir, spec, path.join(root, 'work'));
+
+  // The cc-ci repo: enrolment files and the harness scripts cc-ci-run is given.
+  for (const spec of specs) {
+    mkdirSync(path.join(sb.ccciRepo, 'tests', spec.name), { recursive: true });
+    writeFileSync(path.join(sb.ccciRepo, 'tests', spec.name, 'recipe_meta.py'), recipeMeta(spec));
+  }
+  mkdirSync(path.join(sb.ccciRepo, 'tests', '_shared'), { recursive: true });
+  writeFileSync(path.join(sb.ccciRepo, 'tests', '_shared', 'recipe_meta.py'), 'WARM_CANONICAL = True\n');
+  mkdirSync(path.join(sb.ccciRepo, 'runner'), { recursive: true });
+  writeFileSync(path.join(sb.ccciRepo, 'runner', 'run_recipe_ci.py'), '# the real harness lives in cc-ci\n');
+  writeFileSync(path.join(sb.ccciRepo, 'runner', 'seed_canonical.py'), '# retains the warm data of a promoted run\n');
+  await simpleGit(sb.ccciRepo).env({ ...process.env, ...IDENTITY }).raw(['init', '--quiet', '--initial-branch=main']);
+  await commitAll(sb.ccciRepo, 'cc-ci');
+
+  writeFileSync(sb.ccciRun, STAND_IN_CC_CI_RUN);
+  chmodSync(sb.ccciRun, 0o755);
+  writeFileSync(sb.control, '{}\n');
+  sb.env = {
+    CCCI_REPO: sb.ccciRepo,
+    CCCI_STATE_DIR: sb.stateDir,
+    CCCI_RECIPES_DIR: sb.recipesDir,
+    CCCI_RUN: sb.ccciRun,
+    CCCI_UPSTREAM_URL: sb.upstreamUrl,
+    CCCI_SETTINGS: path.join(root, 'settings.toml'),
+    SANDBOX_HARNESS_LOG: sb.harnessLog,
+    SANDBOX_CONTROL: sb.control,
+  };
+  return sb;
+}
+
+/** Adds a release to an existing upstream repo (new commit + annotated tag on main). */
+export async function addRelease(sb: Sandbox, recipe: string, release: ReleaseSpec): Promise<void> {
+  const work = path.join(sb.root, 'work', recipe);
+  const g = simpleGit(work).env({ ...process.env, ...IDENTITY });
+  writeFileSync(path.join(work, 'compose.yml'), composeFile(release.label ?? release.tag));
+  await commitAll(work, `release ${release.tag}`);
+  await g.raw(['tag', '-a', '-m', `release ${release.tag}`, release.tag]);
+  await g.raw(['push', '--quiet', '--follow-tags', path.join(sb.upstreamDir, `${recipe}.git`), 'main']);
+}

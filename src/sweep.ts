@@ -1,0 +1,311 @@
+// The sweep driver. Follow one recipe through it top to bottom:
+//   planRecipe: canonical + upstream tags -> decision            (reads only; this is all `plan` does)
+//   runRecipe:  fetch -> check out the tag -> cc-ci-run -> gate -> promote -> restore the checkout
+// Decisions, ordering and the gate are pure modules; this file wires them to git, the harness and the
+// registry file, and turns every failure into a per-recipe outcome so one recipe never stops the others.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import PQueue from 'p-queue';
+import {
+  appendHistory, promotedRecord, readCanonical, recipeStateDir, stamp, writeCanonical,
+  type CanonicalRecord,
+} from './canonical.js';
+import { readVersionLabel } from './compose.js';
+import { urlFor, type Config } from './config.js';
+import { decide, type Decision, type Reason } from './decision.js';
+import type { Writer } from './dry-run.js';
+import type { Cadence, Enrolment } from './enrolment.js';
+import { messageOf } from './errors.js';
+import {
+  checkoutDetached, currentCheckout, fetchUpstream, headCommit, localTags, lsRemoteTags, restoreCheckout,
+  tagCommit, type Checkout,
+} from './git.js';
+import { HARNESS_EXIT, harnessEnv, resolveExecutable, runHarness, type HarnessResult } from './harness.js';
+import { scrub, type Logger } from './log.js';
+import { promoteGate } from './promote-gate.js';
+import { classifyTags } from './version.js';
+
+export interface SweepContext {
+  config: Config;
+  log: Logger;
+  writer: Writer;
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+  /** Aborted on SIGTERM/SIGINT: running harnesses are stopped and nothing more is promoted. */
+  signal?: AbortSignal;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// plan: read-only
+
+export interface PlanEntry {
+  recipe: string;
+  cadence: Cadence;
+  canonical: { version: string; commit: string } | null;
+  latest: string | null;
+  decision: Decision;
+  reason: Reason;
+  ignoredTags: string[];
+  /** Why the decision is `error`, in one line. */
+  error?: string;
+}
+
+/** A plan entry plus what `run` needs to act on it without asking the remote again. */
+interface Planned extends PlanEntry {
+  record: CanonicalRecord | null;
+  /** Upstream's tags: tag -> commit (peeled). */
+  tags: Map<string, string>;
+}
+
+export interface PlanOptions {
+  offline?: boolean;
+  force?: boolean;
+  /** Parallel read-only remote queries; the sweep's wall time is network round trips. */
+  remoteJobs?: number;
+}
+
+export async function plan(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions = {}): Promise<PlanEntry[]> {
+  return (await planAll(ctx, enrolment, opts)).map(publicEntry);
+}
+
+function publicEntry({ record: _r, tags: _t, ...entry }: Planned): PlanEntry {
+  return entry;
+}
+
+async function planAll(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions): Promise<Planned[]> {
+  const queue = new PQueue({ concurrency: opts.remoteJobs ?? 16 });
+  const planned = await Promise.all(
+    enrolment.recipes.map((r) => queue.add(() => planRecipe(ctx, r.recipe, r.cadence, opts))),
+  );
+  const problems: Planned[] = enrolment.problems.map((p) => ({
+    recipe: p.recipe, cadence: p.cadence, canonical: null, latest: null, decision: 'error', reason: 'enrolment-invalid',
+    ignoredTags: [], error: p.problem, record: null, tags: new Map(),
+  }));
+  return [...planned, ...problems].sort((a, b) => (a.recipe < b.recipe ? -1 : 1));
+}
+
+async function planRecipe(ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions): Promise<Planned> {
+  const base = { recipe, cadence, canonical: null, latest: null, ignoredTags: [], record: null, tags: new Map<string, string>() };
+  let record: CanonicalRecord | null;
+  try {
+    record = readCanonical(ctx.config.stateDir, recipe);
+  } catch (err) {
+    return { ...base, decision: 'error', reason: 'canonical-unreadable', error: messageOf(err) };
+  }
+  const canonical = record ? { version: record.version, commit: record.commit } : null;
+  let tags: Map<string, string>;
+  try {
+    tags = opts.offline
+      ? await localTags(path.join(ctx.config.recipesDir, recipe))
+      : await lsRemoteTags(urlFor(ctx.config.upstreamUrl, recipe));
+  } catch (err) {
+    return { ...base, canonical, record, decision: 'error', reason: 'tags-unavailable', error: messageOf(err) };
+  }
+  const d = decide({ tags: tags.keys(), canonicalVersion: record?.version ?? null, force: opts.force });
+  const entry: Planned = { ...base, canonical, record, tags, ...d };
+  if (d.decision === 'error') entry.error = `canonical version ${record?.version} is not a release tag`;
+  ctx.log.debug({ recipe, decision: d.decision, reason: d.reason, latest: d.latest }, 'decided');
+  return entry;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// run
+
+export type Outcome =
+  | 'skipped' | 'promoted' | 'not-promoted' | 'promote-failed' | 'red' | 'timeout' | 'interrupted' | 'error';
+
+export interface RunResult {
+  recipe: string;
+  decision: Decision;
+  reason: Reason;
+  tag: string | null;
+  outcome: Outcome;
+  exitCode: number | null;
+  durationMs: number;
+  /** harness.log of this run, when a harness was launched. */
+  log: string | null;
+  /** One line saying why, for every outcome but skipped and promoted. */
+  detail?: string;
+  /** The commit the tag points to, when known. */
+  commit?: string;
+}
+
+export interface RunOptions extends PlanOptions {
+  jobs?: number;
+  testTimeoutMs?: number;
+  stopGraceMs?: number;
+}
+
+export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOptions = {}): Promise<RunResult[]> {
+  const planned = await planAll(ctx, enrolment, opts);
+  const toRun = planned.filter((p) => p.decision === 'run');
+  // Fail before touching anything if the harness wrapper is missing: every launch would fail the same way.
+  const ccciRun = toRun.length > 0 ? resolveExecutable(ctx.config.ccciRun, ctx.env) : ctx.config.ccciRun;
+  const ccciCommit = await headCommit(ctx.config.ccciRepo);
+  const queue = new PQueue({ concurrency: Math.max(1, opts.jobs ?? 1) });
+  const results = await Promise.all(
+    planned.map((p) => {
+      if (p.decision !== 'run') return Promise.resolve(notRun(p));
+      return queue.add(() => runRecipe(ctx, p, { ...opts, ccciRun, ccciCommit }));
+    }),
+  );
+  return results;
+}
+
+function notRun(p: Planned): RunResult {
+  return {
+    recipe: p.recipe, decision: p.decision, reason: p.reason, tag: p.latest,
+    outcome: p.decision === 'error' ? 'error' : 'skipped', exitCode: null, durationMs: 0, log: null,
+    ...(p.error ? { detail: p.error } : {}),
+  };
+}
+
+interface RecipeRun extends RunOptions {
+  ccciRun: string;
+  ccciCommit: string | null;
+}
+
+async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun): Promise<RunResult> {
+  const started = Date.now();
+  const tag = p.latest!;
+  const log = ctx.log.child({ recipe: p.recipe, tag });
+  const result = (outcome: Outcome, more: Partial<RunResult> = {}): RunResult => ({
+    recipe: p.recipe, decision: p.decision, reason: p.reason, tag, outcome, exitCode: null,
+    durationMs: Date.now() - started, log: null, ...more,
+  });
+  if (ctx.signal?.aborted) return result('interrupted', { detail: 'sweep was stopped before this recipe started' });
+
+  const cloneDir = path.join(ctx.config.recipesDir, p.recipe);
+  let saved: Checkout | null = null;
+  try {
+    // 1. Upstream's branch and tags into the clone, from the explicit URL.
+    const upstream = urlFor(ctx.config.upstreamUrl, p.recipe);
+    await ctx.writer.act(`fetch ${upstream} into ${cloneDir}`, () => fetchUpstream(cloneDir, upstream));
+    const commit = await tagCommit(cloneDir, tag);
+    if (commit !== p.tags.get(tag)) {
+      return result('error', { detail: `tag ${tag} is at ${commit} locally but ${p.tags.get(tag)} upstream` });
+    }
+
+    // 2. The tag, detached; what was checked out before is put back in `finally`.
+    saved = await currentCheckout(cloneDir);
+    await ctx.writer.act(`check out ${tag} in ${cloneDir}`, () => checkoutDetached(cloneDir, commit));
+    log.info({ commit }, 'checked out release tag');
+
+    // 3. The compose version label of exactly what is tested.
+    const label = readVersionLabel(cloneDir);
+
+    // 4. The test, only through cc-ci-run.
+    const runStamp = stamp(ctx.now());
+    const runsDir = path.join(recipeStateDir(ctx.config.stateDir, p.recipe), 'runs', runStamp);
+    const logFile = path.join(runsDir, 'harness.log');
+    const env = harnessEnv(ctx.env, {
+      recipe: p.recipe, ccciRepo: ctx.config.ccciRepo, recipesDir: ctx.config.recipesDir, tag,
+      upgradeBase: p.record?.version ?? null, runsDir,
+    });
+    log.info({ log: logFile }, 'launching harness');
+    const startedAt = new Date();
+    const h = await ctx.writer.act(`run ${o.ccciRun} ${ctx.config.harnessScript} for ${p.recipe} ${tag}`, () =>
+      runHarness({
+        ccciRun: o.ccciRun, script: ctx.config.harnessScript, ccciRepo: ctx.config.ccciRepo, env, logFile,
+        log, signal: ctx.signal, timeoutMs: o.testTimeoutMs, stopGraceMs: o.stopGraceMs,
+      }),
+    );
+    const outcome = harnessOutcome(h, ctx.signal);
+    const runFacts = readRunResults(runsDir);
+    const attempt = {
+      type: 'attempt' as const, recipe: p.recipe, tag, tagCommit: commit, ccciCommit: o.ccciCommit,
+      ccciRun: o.ccciRun, exitCode: h.exitCode, durationMs: h.durationMs, log: logFile,
+      startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), by: startedBy(ctx.env),
+      ...(runFacts.level !== undefined ? { level: runFacts.level } : {}),
+    };
+    const more = { exitCode: h.exitCode, log: logFile, commit };
+    if (outcome !== 'green') {
+      appendHistory(ctx.config.stateDir, { ...attempt, outcome });
+      log.warn({ exitCode: h.exitCode, outcome }, 'harness did not pass');
+      return result(outcome, { ...more, detail: `harness exited ${h.exitCode ?? 'by signal'}` });
+    }
+
+    // 5. The gate: green, cold, no PR ref, label == tag, tag is a release.
+    const gate = promoteGate({
+      exitCode: h.exitCode, tag, releaseTags: new Set(classifyTags(p.tags.keys()).releases.map((r) => r.tag)),
+      labelVersion: label.version, labelProblem: label.version === null ? label.problem : undefined,
+      quick: runFacts.quick, prRef: runFacts.prRef,
+    });
+    if (!gate.promote) {
+      appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'not-promoted', detail: gate.reason });
+      log.warn({ why: gate.reason }, 'green but not promoted');
+      return result('not-promoted', { ...more, detail: gate.reason });
+    }
+    if (ctx.signal?.aborted) {
+      appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'interrupted' });
+      return result('interrupted', { ...more, detail: 'stopped before promotion' });
+    }
+
+    // 6. Promote: retain the warm data, then the record, atomically.
+    const seed = await seedCanonical(ctx, p, o, { env, runsDir, tag, commit, log });
+    if (seed !== null) {
+      appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'promote-failed', detail: seed });
+      return result('promote-failed', { ...more, detail: seed });
+    }
+    const record = promotedRecord(p.record, { recipe: p.recipe, tag, commit, ccciCommit: o.ccciCommit, at: ctx.now() });
+    await ctx.writer.act(`write canonical ${tag} for ${p.recipe}`, async () => writeCanonical(ctx.config.stateDir, record));
+    appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'promoted' });
+    appendHistory(ctx.config.stateDir, {
+      type: 'promotion', recipe: p.recipe, version: tag, commit, previousVersion: p.record?.version ?? null,
+      ccciCommit: o.ccciCommit, promotedAt: record.promotedAt,
+    });
+    log.info({ commit }, 'promoted');
+    return result('promoted', more);
+  } catch (err) {
+    log.error({ err: scrub(messageOf(err)) }, 'recipe failed');
+    return result('error', { detail: scrub(messageOf(err)) });
+  } finally {
+    if (saved) {
+      try {
+        await restoreCheckout(cloneDir, saved);
+      } catch (err) {
+        log.error({ err: messageOf(err) }, 'could not restore the clone checkout');
+      }
+    }
+  }
+}
+
+function harnessOutcome(h: HarnessResult, signal: AbortSignal | undefined): 'green' | Outcome {
+  if (h.stoppedBy === 'abort' || signal?.aborted) return 'interrupted';
+  if (h.stoppedBy === 'timeout' || h.exitCode === HARNESS_EXIT.deadline) return 'timeout';
+  if (h.exitCode === HARNESS_EXIT.sigterm) return 'interrupted';
+  return h.exitCode === HARNESS_EXIT.green ? 'green' : 'red';
+}
+
+/** What the harness says about its own run in `<runs-dir>/results.json`, if it wrote one. */
+function readRunResults(runsDir: string): { quick: boolean; prRef: string | null; level?: unknown } {
+  try {
+    const r = JSON.parse(readFileSync(path.join(runsDir, 'results.json'), 'utf8')) as Record<string, unknown>;
+    const quick = r.quick === true || r.mode === 'quick';
+    const prRef = typeof r.pr === 'string' && r.pr ? r.pr : typeof r.ref === 'string' && /pull/.test(r.ref) ? r.ref : null;
+    return { quick, prRef, level: r.level };
+  } catch {
+    return { quick: false, prRef: null };
+  }
+}
+
+/** Runs the seed script through cc-ci-run when the cc-ci repo has one. Returns why it failed, or null. */
+async function seedCanonical(
+  ctx: SweepContext, p: Planned, o: RecipeRun,
+  s: { env: Record<string, string>; runsDir: string; tag: string; commit: string; log: Logger },
+): Promise<string | null> {
+  if (!existsSync(path.join(ctx.config.ccciRepo, ctx.config.seedScript))) return null;
+  const h = await ctx.writer.act(`seed canonical ${s.tag} for ${p.recipe}`, () =>
+    runHarness({
+      ccciRun: o.ccciRun, script: ctx.config.seedScript, ccciRepo: ctx.config.ccciRepo,
+      env: { ...s.env, CCCI_CANONICAL_VERSION: s.tag, CCCI_CANONICAL_COMMIT: s.commit },
+      logFile: path.join(s.runsDir, 'seed.log'), log: s.log, signal: ctx.signal, stopGraceMs: o.stopGraceMs,
+    }),
+  );
+  return h.exitCode === 0 ? null : `seed script ${ctx.config.seedScript} exited ${h.exitCode ?? 'by signal'}`;
+}
+
+export function startedBy(env: NodeJS.ProcessEnv): string {
+  // systemd sets INVOCATION_ID for units; a by-hand run has a user.
+  return env.INVOCATION_ID ? 'timer' : `operator:${env.SUDO_USER ?? env.USER ?? 'unknown'}`;
+}
