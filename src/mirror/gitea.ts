@@ -1,0 +1,91 @@
+// The few Gitea API calls mirror-sync needs: list open PRs, comment on one, close one.
+// Every call has a timeout, transient failures (network, 5xx, 429) are retried, a 4xx is final.
+import { MirrorError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { scrub } from '../log.js';
+import { AuthFailure, TransientError, withRetry, type RetryPolicy } from './retry.js';
+
+export interface PullRequest {
+  number: number;
+  title: string;
+  headSha: string;
+}
+
+export interface GiteaClient {
+  listOpenPulls(): Promise<PullRequest[]>;
+  comment(index: number, body: string): Promise<void>;
+  close(index: number): Promise<void>;
+}
+
+const PAGE_LIMIT = 50;
+
+export function giteaClient(opts: {
+  api: string;
+  owner: string;
+  repo: string;
+  token: string;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  log: Logger;
+}): GiteaClient {
+  const base = `${opts.api.replace(/\/+$/, '')}/repos/${encodeURIComponent(opts.owner)}/${encodeURIComponent(opts.repo)}`;
+
+  async function once(method: string, path: string, body?: unknown): Promise<Response> {
+    const what = `${method} ${path}`;
+    let res: Response;
+    try {
+      res = await fetch(base + path, {
+        method,
+        headers: {
+          Authorization: `token ${opts.token}`,
+          Accept: 'application/json',
+          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(opts.timeoutMs),
+      });
+    } catch (err) {
+      // fetch rejects only for network trouble and our timeout; both may pass.
+      const e = err as Error & { cause?: { code?: string } };
+      const why = e.name === 'TimeoutError' ? `timed out after ${opts.timeoutMs} ms` : (e.cause?.code ?? e.message);
+      throw new TransientError(scrub(`Gitea ${what}: ${why}`));
+    }
+    if (res.ok) return res;
+    const text = scrub((await res.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim());
+    const msg = `Gitea ${what}: HTTP ${res.status}${text ? ` ${text}` : ''}`;
+    if (res.status >= 500 || res.status === 429) throw new TransientError(msg);
+    if (res.status === 401 || res.status === 403) throw new AuthFailure(msg);
+    throw new MirrorError(msg);
+  }
+
+  const call = (method: string, path: string, body?: unknown): Promise<Response> =>
+    withRetry(`Gitea ${method} ${path}`, opts.retry, opts.log, () => once(method, path, body));
+
+  return {
+    async listOpenPulls() {
+      const out: PullRequest[] = [];
+      let seen = 0;
+      for (let page = 1; ; page++) {
+        const res = await call('GET', `/pulls?state=open&page=${page}&limit=${PAGE_LIMIT}`);
+        const items = (await res.json()) as unknown;
+        if (!Array.isArray(items)) throw new MirrorError(`Gitea GET /pulls: expected a JSON array`);
+        for (const it of items as { number?: unknown; title?: unknown; head?: { sha?: unknown } }[]) {
+          if (typeof it.number !== 'number' || typeof it.head?.sha !== 'string') continue;
+          out.push({ number: it.number, title: String(it.title ?? ''), headSha: it.head.sha });
+        }
+        // Gitea sends X-Total-Count; trust it when present, because a server whose page cap is below
+        // our limit returns "short" pages that are not the last. Without it, a short page ends the list.
+        const total = Number(res.headers.get('x-total-count') ?? Number.NaN);
+        seen += items.length;
+        if (items.length === 0 || (Number.isFinite(total) ? seen >= total : items.length < PAGE_LIMIT)) break;
+      }
+      return out;
+    },
+    async comment(index, body) {
+      await (await call('POST', `/issues/${index}/comments`, { body })).body?.cancel();
+    },
+    async close(index) {
+      await (await call('PATCH', `/pulls/${index}`, { state: 'closed' })).body?.cancel();
+    },
+  };
+}

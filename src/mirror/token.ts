@@ -1,0 +1,53 @@
+// The mirror token file and the URL facts derived from the mirror URL.
+import { readFileSync, statSync } from 'node:fs';
+import { ConfigError, messageOf } from '../errors.js';
+import { registerSecret } from '../log.js';
+
+/**
+ * Reads the mirror token. Refuses a file that group or others can read (a leaked token can push to every
+ * mirror), trims it, and registers it so scrub() removes it from every log line, error and report.
+ */
+export function readTokenFile(path: string): string {
+  let mode: number;
+  let text: string;
+  try {
+    mode = statSync(path).mode;
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read mirror token file ${path}: ${messageOf(err)}`);
+  }
+  if ((mode & 0o077) !== 0) {
+    const octal = (mode & 0o777).toString(8).padStart(4, '0');
+    throw new ConfigError(`mirror token file ${path} is readable by group or others (mode ${octal}); run: chmod 600 ${path}`);
+  }
+  const token = text.trim();
+  if (!token) throw new ConfigError(`mirror token file ${path} is empty; put the Gitea access token in it`);
+  registerSecret(token);
+  return token;
+}
+
+function parse(mirrorUrl: string): URL {
+  try {
+    return new URL(mirrorUrl);
+  } catch {
+    throw new ConfigError(`mirror URL ${mirrorUrl} is not a URL; use https://host/owner/{recipe}.git`);
+  }
+}
+
+/** Gitea API base for a mirror URL: its origin + /api/v1. */
+export function giteaApiFor(mirrorUrl: string): string {
+  const u = parse(mirrorUrl);
+  if (!/^https?:$/.test(u.protocol)) {
+    throw new ConfigError(`cannot derive the Gitea API from mirror URL ${mirrorUrl}; set --gitea-api`);
+  }
+  return `${u.origin}/api/v1`;
+}
+
+/** Gitea owner and repo: the last two path segments of the mirror URL, without `.git`. */
+export function ownerRepoOf(mirrorUrl: string): { owner: string; repo: string } {
+  const parts = parse(mirrorUrl).pathname.split('/').filter(Boolean);
+  const repo = parts.at(-1)?.replace(/\.git$/, '');
+  const owner = parts.at(-2);
+  if (!owner || !repo) throw new ConfigError(`mirror URL ${mirrorUrl} does not end in /owner/repo.git`);
+  return { owner: decodeURIComponent(owner), repo: decodeURIComponent(repo) };
+}

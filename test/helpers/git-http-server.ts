@@ -1,0 +1,131 @@
+// A loopback smart-HTTP git server for tests and the benchmark: git's own `git http-backend` as a CGI behind
+// a Node http server. Pushes (receive-pack) need `Authorization: token <T>` when a token is set; `authAll`
+// extends that to fetches. Every request is recorded; `latencyMs` delays each one; failNext() injects errors.
+import { spawn, execFileSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+
+export interface GitHttpRequest {
+  method: string;
+  path: string;
+  query: string;
+  service: 'git-upload-pack' | 'git-receive-pack' | undefined;
+  /** An Authorization header was sent (whatever its value). */
+  auth: boolean;
+  status?: number;
+}
+
+export interface GitHttpServer {
+  /** Base URL; a bare repo at <root>/a/b.git is <url>/a/b.git. */
+  url: string;
+  requests: GitHttpRequest[];
+  /** The next `n` requests get HTTP `status` (default 500) without reaching git. */
+  failNext(n: number, status?: number): void;
+  close(): Promise<void>;
+}
+
+export interface GitHttpServerOptions {
+  root: string;
+  token?: string;
+  /** Require the token for fetches too, not only pushes. */
+  authAll?: boolean;
+  latencyMs?: number;
+}
+
+export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<GitHttpServer> {
+  // Run the real backend by path, so a PATH wrapper around `git` in a test sees only the client's calls.
+  const backend = path.join(execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim(), 'git-http-backend');
+  const requests: GitHttpRequest[] = [];
+  const failures: number[] = [];
+
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const svc = u.searchParams.get('service') ?? path.basename(u.pathname);
+    const service = svc === 'git-upload-pack' || svc === 'git-receive-pack' ? svc : undefined;
+    const header = req.headers.authorization;
+    const entry: GitHttpRequest = { method: req.method ?? 'GET', path: u.pathname, query: u.search.slice(1), service, auth: header !== undefined };
+    requests.push(entry);
+    const reply = (status: number, text: string, headers: Record<string, string> = {}): void => {
+      entry.status = status;
+      req.resume();
+      res.writeHead(status, { 'Content-Type': 'text/plain', ...headers }).end(text);
+    };
+
+    setTimeout(() => {
+      const injected = failures.shift();
+      if (injected !== undefined) return reply(injected, `injected ${injected}\n`);
+      const needsAuth = opts.token !== undefined && (opts.authAll === true || service === 'git-receive-pack');
+      if (needsAuth && header !== `token ${opts.token}`) {
+        return reply(401, 'authentication required\n', { 'WWW-Authenticate': 'Basic realm="git"' });
+      }
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        GIT_PROJECT_ROOT: opts.root,
+        GIT_HTTP_EXPORT_ALL: '1',
+        PATH_INFO: decodeURIComponent(u.pathname),
+        QUERY_STRING: u.search.slice(1),
+        REQUEST_METHOD: entry.method,
+        CONTENT_TYPE: req.headers['content-type'] ?? '',
+        REMOTE_USER: needsAuth ? 'ci' : '',
+        REMOTE_ADDR: '127.0.0.1',
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'http.receivepack',
+        GIT_CONFIG_VALUE_0: 'true',
+      };
+      if (req.headers['content-length']) env.CONTENT_LENGTH = req.headers['content-length'];
+      if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = req.headers['content-encoding'];
+      const proto = req.headers['git-protocol'];
+      if (typeof proto === 'string') env.GIT_PROTOCOL = proto;
+
+      const cgi = spawn(backend, [], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+      req.pipe(cgi.stdin);
+      cgi.stdin.on('error', () => {}); // the backend may exit before reading everything (e.g. on 404)
+      // CGI output: header lines, a blank line, then the body, which is streamed through as it comes.
+      let head = Buffer.alloc(0);
+      let started = false;
+      cgi.stdout.on('data', (chunk: Buffer) => {
+        if (started) return void res.write(chunk);
+        head = Buffer.concat([head, chunk]);
+        const text = head.toString('latin1');
+        const m = /\r?\n\r?\n/.exec(text);
+        if (!m) return;
+        started = true;
+        let status = 200;
+        const headers: Record<string, string> = {};
+        for (const line of text.slice(0, m.index).split(/\r?\n/)) {
+          const i = line.indexOf(':');
+          if (i < 0) continue;
+          const k = line.slice(0, i).trim();
+          const v = line.slice(i + 1).trim();
+          if (k.toLowerCase() === 'status') status = Number.parseInt(v, 10);
+          else headers[k] = v;
+        }
+        entry.status = status;
+        res.writeHead(status, headers);
+        res.write(head.subarray(m.index + m[0].length));
+      });
+      cgi.on('close', () => {
+        if (!started) {
+          entry.status = 502;
+          res.writeHead(502).end('backend produced no response\n');
+        } else res.end();
+      });
+    }, opts.latencyMs ?? 0);
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    failNext(n, status = 500) {
+      for (let i = 0; i < n; i++) failures.push(status);
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
