@@ -1,9 +1,10 @@
 # Entry point: `nix-build nix -A cc-ci-run`, `nix-build nix -A ccci-sweep`, and the NixOS modules
 # for a host's `imports`.
-{ pkgs ? import <nixpkgs> { }, abra ? pkgs.abra }:
+# abra: null means harness-env.nix's default (pkgs.abra).
+{ pkgs ? import <nixpkgs> { }, abra ? null }:
 
 let
-  harnessEnv = import ./harness-env.nix { inherit pkgs abra; };
+  harnessEnv = import ./harness-env.nix ({ inherit pkgs; } // (if abra == null then { } else { inherit abra; }));
 in
 {
   inherit harnessEnv;

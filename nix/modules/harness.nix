@@ -6,17 +6,17 @@
 { config, lib, pkgs, ... }:
 
 let
-  inherit (lib) mkOption types literalExpression;
+  inherit (lib) mkOption types optionalAttrs;
   cfg = config.ccci.harness;
-  harnessEnv = import ../harness-env.nix { inherit pkgs; abra = cfg.abra; };
+  harnessEnv = import ../harness-env.nix
+    ({ inherit pkgs; } // optionalAttrs (cfg.abra != null) { inherit (cfg) abra; });
 in
 {
   options.ccci.harness = {
     abra = mkOption {
-      type = types.package;
-      default = pkgs.abra;
-      defaultText = literalExpression "pkgs.abra";
-      description = "The abra package recipe tests drive (from nixpkgs, an overlay or a flake).";
+      type = types.nullOr types.package;
+      default = null;
+      description = "The abra package recipe tests drive, e.g. from a flake. Null: harness-env.nix's default.";
     };
 
     tools = mkOption {

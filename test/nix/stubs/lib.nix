@@ -1,0 +1,239 @@
+# Stand-in for the parts of nixpkgs' `lib` that nix/ uses, plus a small `evalModules`. There is no
+# nixpkgs on the test machine, so this is written for the tests: small and strict. Anything not
+# provided is an evaluation error, so nix/ cannot quietly depend on something untested.
+#
+# The module evaluator follows the NixOS rules that matter here:
+#  - modules are functions of { config, lib, pkgs, ... } or attribute sets, full form
+#    ({ imports, options, config }) or shorthand (everything is config), deduplicated by file;
+#  - mkIf / mkMerge / mkOverride are pushed down to the options without evaluating conditions, so
+#    `config = mkIf cfg.enable { ... }` works; conditions are evaluated when an option is merged;
+#  - defining an option nobody declared is an error, so is declaring one twice;
+#  - definitions with the best priority win (default < mkDefault < plain < mkForce) and are
+#    type-checked, then merged by type (lists concatenate, sets merge per key, scalars must agree);
+#  - a readOnly option may be defined only once.
+let
+  inherit (builtins) isAttrs isList isString isBool isInt isPath isFunction all any head length
+    concatLists concatMap concatStringsSep filter foldl' attrNames listToAttrs mapAttrs elem
+    replaceStrings substring typeOf toJSON fromJSON readFile genList elemAt zipAttrsWith
+    genericClosure removeAttrs;
+
+  unique = foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ];
+  imap = f: list: genList (i: f i (elemAt list i)) (length list);
+  showLoc = concatStringsSep ".";
+
+  ## Properties
+
+  mkIf = condition: content: { _type = "if"; inherit condition content; };
+  mkMerge = contents: { _type = "merge"; inherit contents; };
+  mkOverride = priority: content: { _type = "override"; inherit priority content; };
+
+  propertyOf = v: if isAttrs v then v._type or null else null;
+
+  # A definition's value as [ { value, priority } ]: mkIf conditions evaluated, mkMerge expanded.
+  discharge = priority: v:
+    let t = propertyOf v; in
+    if t == "merge" then concatMap (discharge priority) v.contents
+    else if t == "if" then
+      (if !isBool v.condition then throw "mkIf: condition is a ${typeOf v.condition}, not a boolean"
+      else if v.condition then discharge priority v.content else [ ])
+    else if t == "override" then discharge v.priority v.content
+    else [ { value = v; inherit priority; } ];
+
+  # The properties of an attribute-set definition moved onto its attributes, conditions untouched:
+  # name -> [ value ].
+  pushDown = v:
+    let t = propertyOf v; in
+    if t == "merge" then zipAttrsWith (_: concatLists) (map pushDown v.contents)
+    else if t == "if" then mapAttrs (_: map (mkIf v.condition)) (pushDown v.content)
+    else if t == "override" then mapAttrs (_: map (mkOverride v.priority)) (pushDown v.content)
+    else if isAttrs v then mapAttrs (_: x: [ x ]) v
+    else throw "expected an attribute set of options, got a ${typeOf v}";
+
+  absent = { _type = "absent"; };
+  isAbsent = v: isAttrs v && (v._type or null) == "absent";
+
+  # [ { file, value } ] with properties -> the merged value, or `absent` if nothing is left.
+  resolve = loc: type: defs:
+    let
+      ds = concatMap (d: map (x: x // { inherit (d) file; }) (discharge 100 d.value)) defs;
+      best = foldl' (m: d: if d.priority < m then d.priority else m) 9999 ds;
+      winners = filter (d: d.priority == best) ds;
+      bad = filter (d: !type.check d.value) winners;
+    in
+    if length winners == 0 then absent
+    else if length bad > 0 then
+      throw "The option `${loc}' in ${(head bad).file} is not of type ${type.name} (got a ${typeOf (head bad).value})"
+    else type.merge loc winners;
+
+  ## Types: `check` one definition, `merge` a non-empty list of checked { file, value }.
+
+  mkType = { name, check, merge }: { _type = "option-type"; inherit name check merge; };
+
+  isDerivation = x: isAttrs x && (x.type or null) == "derivation";
+
+  mergeEqual = loc: defs:
+    let first = (head defs).value; in
+    if all (d: d.value == first) defs then first
+    else throw "The option `${loc}' has conflicting definitions in ${concatStringsSep ", " (map (d: d.file) defs)}";
+
+  # Per-name merge of attribute-set definitions; each attribute may carry properties again.
+  mergeAttrsWith = typeOf': loc: defs:
+    let
+      names = unique (concatMap (d: attrNames d.value) defs);
+      one = n: resolve "${loc}.${n}" (typeOf' n)
+        (map (d: { inherit (d) file; value = d.value.${n}; }) (filter (d: d.value ? ${n}) defs));
+      merged = map (n: { name = n; value = one n; }) names;
+    in
+    listToAttrs (filter (x: !isAbsent x.value) merged);
+
+  types = rec {
+    str = mkType { name = "string"; check = isString; merge = mergeEqual; };
+    bool = mkType { name = "boolean"; check = isBool; merge = mergeEqual; };
+    int = mkType { name = "integer"; check = isInt; merge = mergeEqual; };
+    # As in nixpkgs: a Nix path or a string holding an absolute path.
+    path = mkType {
+      name = "path";
+      check = x: isPath x || (isString x && substring 0 1 x == "/");
+      merge = mergeEqual;
+    };
+    package = mkType { name = "package"; check = isDerivation; merge = mergeEqual; };
+    nullOr = t: mkType {
+      name = "null or ${t.name}";
+      check = x: x == null || t.check x;
+      merge = loc: defs:
+        if all (d: d.value == null) defs then null
+        else if any (d: d.value == null) defs then throw "The option `${loc}' is null in some definitions only"
+        else t.merge loc defs;
+    };
+    listOf = t: mkType {
+      name = "list of ${t.name}";
+      check = x: isList x && all t.check x;
+      merge = _: defs: concatMap (d: d.value) defs;
+    };
+    attrsOf = t: mkType {
+      name = "attribute set of ${t.name}";
+      check = isAttrs;
+      merge = mergeAttrsWith (_: t);
+    };
+    # Free-form values: sets merge per key, lists concatenate, anything else must agree.
+    anything = mkType {
+      name = "anything";
+      check = _: true;
+      merge = loc: defs:
+        let vs = map (d: d.value) defs; in
+        if all (v: isAttrs v && !isDerivation v) vs then mergeAttrsWith (_: anything) loc defs
+        else if all isList vs then concatMap (d: d.value) defs
+        else mergeEqual loc defs;
+    };
+    # Test-only, a small cousin of submodule: a set whose keys must be among `fields`
+    # (name -> type); used to declare the NixOS options nix/ defines (systemd.services etc.).
+    record = name: fields: mkType {
+      inherit name;
+      check = v: isAttrs v && all (n: fields ? ${n}) (attrNames v);
+      merge = mergeAttrsWith (n: fields.${n});
+    };
+  };
+
+  mkOption = { type ? types.anything, ... }@attrs: attrs // { _type = "option"; inherit type; };
+  isOption = v: isAttrs v && (v._type or null) == "option";
+
+  ## evalModules
+
+  evalModules = { modules, specialArgs ? { } }:
+    let
+      args = specialArgs // { inherit lib config options; };
+
+      keyOf = parent: i: m: if isPath m || isString m then toString m else "${parent}#${toString i}";
+
+      load = item:
+        let
+          raw = if isPath item.module || isString item.module then import item.module else item.module;
+          v = if isFunction raw then raw args else raw;
+          full = v ? options || v ? config;
+          extra = removeAttrs v [ "imports" "options" "config" ];
+        in
+        if full && extra != { } then
+          throw "module ${item.key} has unexpected top-level attributes ${toJSON (attrNames extra)}"
+        else {
+          inherit (item) key;
+          imports = v.imports or [ ];
+          options = v.options or { };
+          config = if full then v.config or { } else removeAttrs v [ "imports" ];
+        };
+
+      loaded = map load (genericClosure {
+        startSet = imap (i: m: { key = keyOf "<eval>" i m; module = m; }) modules;
+        operator = item: imap (i: m: { key = keyOf item.key i m; module = m; }) (load item).imports;
+      });
+
+      mergeDecls = loc: a: b: listToAttrs (map
+        (n: {
+          name = n;
+          value =
+            if a ? ${n} && b ? ${n} then
+              (if isOption a.${n} || isOption b.${n}
+              then throw "The option `${showLoc (loc ++ [ n ])}' is declared more than once"
+              else mergeDecls (loc ++ [ n ]) a.${n} b.${n})
+            else a.${n} or b.${n};
+        })
+        (unique (attrNames a ++ attrNames b)));
+
+      options = foldl' (mergeDecls [ ]) { } (map (m: m.options) loaded);
+
+      optionValue = loc: opt: defs:
+        let
+          v = resolve (showLoc loc) opt.type
+            (defs ++ (if opt ? default then [ { file = "<default>"; value = mkOverride 1500 opt.default; } ] else [ ]));
+        in
+        if (opt.readOnly or false) && length defs > 1 then
+          throw "The option `${showLoc loc}' is read-only, but it is set in ${concatStringsSep ", " (map (d: d.file) defs)}"
+        else if isAbsent v then throw "The option `${showLoc loc}' is used but not defined"
+        else v;
+
+      build = loc: decl: defs:
+        if isOption decl then optionValue loc decl defs
+        else
+          let
+            byName = zipAttrsWith (_: concatLists)
+              (map (d: mapAttrs (_: map (value: { inherit (d) file; inherit value; })) (pushDown d.value)) defs);
+            unknown = filter (n: !(decl ? ${n})) (attrNames byName);
+          in
+          if unknown != [ ] then
+            throw "The option `${showLoc (loc ++ [ (head unknown) ])}' does not exist (set in ${concatStringsSep ", " (map (d: d.file) byName.${head unknown})})"
+          else mapAttrs (n: sub: build (loc ++ [ n ]) sub (byName.${n} or [ ])) decl;
+
+      config = build [ ] options (map (m: { file = m.key; value = m.config; }) loaded);
+    in
+    { inherit config options; };
+
+  lib = {
+    inherit mkIf mkMerge mkOverride mkOption types isDerivation evalModules;
+    mkDefault = mkOverride 1000;
+    mkForce = mkOverride 50;
+    mkEnableOption = what: mkOption {
+      type = types.bool;
+      default = false;
+      description = "Whether to enable ${what}.";
+    };
+    literalExpression = text: { _type = "literalExpression"; inherit text; };
+
+    escapeShellArg = s: "'${replaceStrings [ "'" ] [ "'\\''" ] (toString s)}'";
+    escapeShellArgs = args: concatStringsSep " " (map lib.escapeShellArg args);
+    inherit concatStringsSep listToAttrs;
+    mapAttrsToList = f: set: map (n: f n set.${n}) (attrNames set);
+    nameValuePair = name: value: { inherit name value; };
+    optional = cond: x: if cond then [ x ] else [ ];
+    optionals = cond: xs: if cond then xs else [ ];
+    optionalAttrs = cond: set: if cond then set else { };
+    importJSON = file: fromJSON (readFile file);
+
+    fakeHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    licenses.agpl3Plus = { spdxId = "AGPL-3.0-or-later"; };
+    # No sources are built here; only package.nix's use of them is checked, lazily.
+    fileset = {
+      unions = list: { _type = "fileset-stub"; inherit list; };
+      toSource = { root, fileset }: { _type = "source-stub"; inherit root fileset; };
+    };
+  };
+in
+lib
