@@ -1,7 +1,7 @@
 // Crash-safe file writes: a reader (or the next sweep after a kill -9) sees the old file or the new one,
 // never a half-written one. Temp file in the same folder (so rename is atomic), fsync it, rename over the
 // target, then fsync the folder so the rename itself survives a power cut.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 export function writeFileAtomic(file: string, content: string): void {
@@ -21,11 +21,17 @@ export function writeFileAtomic(file: string, content: string): void {
   fsyncDir(dir);
 }
 
-/** Appends one whole line with a single write, then fsyncs; a crash can tear at most this line. */
+/**
+ * Appends one whole line with a single write, then fsyncs; a crash can tear at most this line. A torn last
+ * line left by an earlier crash is closed first, so it cannot swallow the line we append.
+ */
 export function appendLineDurable(file: string, line: string): void {
-  const fd = openSync(file, 'a', 0o644);
+  const fd = openSync(file, 'a+', 0o644);
   try {
-    writeSync(fd, line.endsWith('\n') ? line : `${line}\n`);
+    const size = fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    writeSync(fd, `${torn ? '\n' : ''}${line.endsWith('\n') ? line : `${line}\n`}`);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -55,7 +55,8 @@ interface CommonOpts {
 function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Config {
   const flags: Partial<Record<ConfigKey, string>> = {};
   for (const o of GLOBAL_OPTIONS) {
-    const v = opts[o.key];
+    // commander names the value after the flag (`--cc-ci-run` -> ccCiRun), not after our config key.
+    const v = opts[o.flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())];
     if (typeof v === 'string') flags[o.key] = v;
   }
   const c = loadConfig(flags, env);

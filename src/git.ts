@@ -17,10 +17,25 @@ export interface GitOptions {
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
-function git(cwd: string, opts: GitOptions = {}): SimpleGit {
-  const g = simpleGit({ baseDir: cwd, timeout: { block: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS } });
+// Interactive helpers mean nothing to an unattended sweep, and simple-git refuses to run with them set.
+const INTERACTIVE_VARS = ['EDITOR', 'VISUAL', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR', 'PAGER', 'GIT_PAGER'];
+
+/** The environment every git process gets: the sweep's own, minus interactive helpers, plus `extra`. */
+export function gitEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !INTERACTIVE_VARS.includes(k)) env[k] = v;
   // Never ask a human for credentials on a timer; never let a locale change the output we parse.
-  return g.env({ ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env });
+  return { ...env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...extra };
+}
+
+export function git(cwd: string, opts: GitOptions = {}): SimpleGit {
+  const g = simpleGit({
+    baseDir: cwd,
+    timeout: { block: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS },
+    // The operator's own ssh settings and our GIT_CONFIG_* auth header are deliberate, not injected.
+    unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true, allowUnsafeAskPass: true },
+  });
+  return g.env(gitEnv(opts.env));
 }
 
 async function raw(cwd: string, args: string[], what: string, opts?: GitOptions): Promise<string> {

@@ -4,6 +4,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
+import { gitEnv } from './git.js';
 
 export interface ReleaseSpec {
   tag: string;
@@ -83,7 +84,7 @@ setTimeout(() => process.exit(exit), seeding ? 0 : (control.sleepMs ?? 0));
 `;
 
 async function commitAll(dir: string, message: string): Promise<void> {
-  const g = simpleGit(dir).env({ ...process.env, ...IDENTITY });
+  const g = simpleGit(dir).env(gitEnv(IDENTITY));
   await g.add(['-A']);
   await g.commit(message);
 }
@@ -92,7 +93,7 @@ async function commitAll(dir: string, message: string): Promise<void> {
 export async function makeUpstreamRecipe(upstreamDir: string, spec: RecipeSpec, workRoot: string): Promise<void> {
   const work = path.join(workRoot, spec.name);
   mkdirSync(work, { recursive: true });
-  const g = simpleGit(work).env({ ...process.env, ...IDENTITY });
+  const g = simpleGit(work).env(gitEnv(IDENTITY));
   await g.raw(['init', '--quiet', '--initial-branch=main']);
   writeFileSync(path.join(work, 'README.md'), `# ${spec.name}\n`);
   writeFileSync(path.join(work, 'compose.yml'), composeFile('0.0.0+unreleased'));
@@ -108,7 +109,7 @@ export async function makeUpstreamRecipe(upstreamDir: string, spec: RecipeSpec, 
   }
   for (const t of spec.otherTags ?? []) await g.raw(['tag', t]);
   const bare = path.join(upstreamDir, `${spec.name}.git`);
-  await simpleGit(workRoot).raw(['clone', '--quiet', '--bare', work, bare]);
+  await simpleGit(workRoot).env(gitEnv()).raw(['clone', '--quiet', '--bare', work, bare]);
 }
 
 export function recipeMeta(spec: Pick<RecipeSpec, 'warm' | 'cadence'>): string {
@@ -148,7 +149,7 @@ export async function buildSandbox(root: string, specs: RecipeSpec[]): Promise<S
   mkdirSync(path.join(sb.ccciRepo, 'runner'), { recursive: true });
   writeFileSync(path.join(sb.ccciRepo, 'runner', 'run_recipe_ci.py'), '# the real harness lives in cc-ci\n');
   writeFileSync(path.join(sb.ccciRepo, 'runner', 'seed_canonical.py'), '# retains the warm data of a promoted run\n');
-  await simpleGit(sb.ccciRepo).env({ ...process.env, ...IDENTITY }).raw(['init', '--quiet', '--initial-branch=main']);
+  await simpleGit(sb.ccciRepo).env(gitEnv(IDENTITY)).raw(['init', '--quiet', '--initial-branch=main']);
   await commitAll(sb.ccciRepo, 'cc-ci');
 
   writeFileSync(sb.ccciRun, STAND_IN_CC_CI_RUN);
@@ -170,7 +171,7 @@ export async function buildSandbox(root: string, specs: RecipeSpec[]): Promise<S
 /** Adds a release to an existing upstream repo (new commit + annotated tag on main). */
 export async function addRelease(sb: Sandbox, recipe: string, release: ReleaseSpec): Promise<void> {
   const work = path.join(sb.root, 'work', recipe);
-  const g = simpleGit(work).env({ ...process.env, ...IDENTITY });
+  const g = simpleGit(work).env(gitEnv(IDENTITY));
   writeFileSync(path.join(work, 'compose.yml'), composeFile(release.label ?? release.tag));
   await commitAll(work, `release ${release.tag}`);
   await g.raw(['tag', '-a', '-m', `release ${release.tag}`, release.tag]);

@@ -1,0 +1,78 @@
+// Runs the built CLI as a real subprocess against a sandbox, and reads what the stand-in cc-ci-run saw.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, lstatSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { buildSandbox, type RecipeSpec, type Sandbox } from '../../src/sandbox.js';
+
+export const BIN = path.resolve(import.meta.dirname, '../../bin/ccci-sweep.js');
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function sandbox(specs: RecipeSpec[]): Promise<Sandbox> {
+  return buildSandbox(mkdtempSync(path.join(tmpdir(), 'ccci-test-')), specs);
+}
+
+export async function cli(sb: Sandbox, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const r = await execa('node', [BIN, ...args], {
+    env: { ...sb.env, CCCI_LOG_FORMAT: 'json', ...env },
+    reject: false,
+    stdin: 'ignore',
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+export async function cliJson<T = any>(sb: Sandbox, args: string[], env?: Record<string, string>): Promise<{ r: CliResult; doc: T }> {
+  const r = await cli(sb, [...args, '--json'], env);
+  let doc: T;
+  try {
+    doc = JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${r.exitCode}):\n${r.stdout}\n--- stderr:\n${r.stderr}`);
+  }
+  return { r, doc };
+}
+
+export interface Launch {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  script: string;
+  recipe: string;
+  head: string | null;
+  branch: string | null;
+}
+
+/** Every launch of the stand-in cc-ci-run so far. */
+export function launches(sb: Sandbox): Launch[] {
+  if (!existsSync(sb.harnessLog)) return [];
+  return readFileSync(sb.harnessLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Launch);
+}
+
+export function control(sb: Sandbox, perRecipe: Record<string, Record<string, unknown>>): void {
+  writeFileSync(sb.control, JSON.stringify(perRecipe));
+}
+
+export function readJson(file: string): any {
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+/** Content hash of every file and symlink under `dir` (path -> hash), to prove nothing changed. */
+export function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = path.join(d, name);
+      const st = lstatSync(p);
+      if (st.isDirectory()) walk(p);
+      else out.set(path.relative(dir, p), `${st.mode}:${createHash('sha1').update(readFileSync(p)).digest('hex')}`);
+    }
+  };
+  walk(dir);
+  return out;
+}
