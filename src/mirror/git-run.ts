@@ -49,27 +49,54 @@ const NETWORK_TROUBLE =
 /** Auth failures surface in different words depending on git version and whether prompting is off. */
 const AUTH_TROUBLE = /Authentication failed|could not read (Username|Password)|returned error: 40[13]|HTTP 40[13]/i;
 
+// git runs its transport (git-remote-http) as a child that holds our stderr pipe; killing git alone on a
+// timeout would leave that child, and us, waiting on a stalled connection. So each git gets its own
+// process group, killed whole on timeout and when this process exits.
+const liveGroups = new Set<number>();
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+let exitHooked = false;
+
 /** Runs git; throws TransientError for retry-worthy network failures and GitError for the rest. */
 export async function runGit(args: string[], opts: GitOpts): Promise<GitResult> {
-  const r = await execa('git', args, {
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('exit', () => liveGroups.forEach(killGroup));
+  }
+  const sub = execa('git', args, {
     cwd: opts.cwd,
     env: gitEnv(opts.token, opts.authUrl),
-    timeout: opts.timeoutMs,
+    detached: true,
     reject: false,
     stripFinalNewline: true,
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
   });
+  const pid = sub.pid;
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  if (pid !== undefined) {
+    liveGroups.add(pid);
+    if (opts.timeoutMs) timer = setTimeout(() => { timedOut = true; killGroup(pid); }, opts.timeoutMs);
+  }
+  const r = await sub;
+  clearTimeout(timer);
+  if (pid !== undefined) liveGroups.delete(pid);
   const code = r.exitCode;
   if (code === 0 || (code !== undefined && opts.okCodes?.includes(code))) return { stdout: r.stdout, exitCode: code };
   const cmd = `git ${args[0] ?? ''}`;
-  if (r.timedOut) throw new TransientError(`${cmd} timed out after ${opts.timeoutMs} ms`);
+  if (timedOut) throw new TransientError(`${cmd} timed out after ${opts.timeoutMs} ms`);
   const stderr = r.stderr.trim();
   // Keep the lines that say what went wrong; git's progress chatter is noise in a one-line report.
   const lines = stderr.split('\n').filter((l) => /^(fatal|error|remote: error|\s*! )|rejected/i.test(l));
   const detail = scrub((lines.length ? lines : stderr.split('\n').slice(-2)).join('; ').trim() || (r.shortMessage ?? `exit ${code ?? r.signal}`));
   const status = httpStatus(stderr);
   const msg = `${cmd} failed: ${detail}`;
-  if (AUTH_TROUBLE.test(stderr)) throw new AuthFailure(msg);
+  if (AUTH_TROUBLE.test(stderr)) throw new AuthFailure(`${cmd} failed: the remote refused the credentials (${detail})`);
   if (status !== undefined) {
     if (status >= 500 || status === 429) throw new TransientError(msg);
     throw new GitError(msg);
