@@ -8,7 +8,7 @@ import { AuthFailure, TransientError } from './retry.js';
 
 export interface GitOpts {
   cwd: string;
-  /** Sent as `Authorization: token <T>` to `authOrigin` only. */
+  /** Sent as `Authorization: token <T>`, to the origin of `authUrl` only. */
   token?: string;
   /** URL whose origin receives the token (the mirror URL). */
   authUrl?: string;

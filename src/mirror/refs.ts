@@ -46,7 +46,8 @@ export function neutralCwd(cloneDir: string): string {
 }
 
 export async function lsRemote(url: string, symref: boolean, opts: GitOpts): Promise<RemoteRefs> {
-  const args = symref ? ['ls-remote', '--symref', url] : ['ls-remote', url];
+  // '--' so a configured URL can never be read as an option.
+  const args = symref ? ['ls-remote', '--symref', '--', url] : ['ls-remote', '--', url];
   return parseLsRemote((await runGit(args, opts)).stdout);
 }
 

@@ -120,7 +120,7 @@ export async function syncMirror(t: MirrorTarget, opts: SyncOptions): Promise<Sy
       if (!present) {
         const fetched = await act(`fetch ${branch} ${short(upHead)} and ${upTags.size} tags from ${t.upstreamUrl} into ${t.cloneDir}`, () =>
           net('fetch upstream', () =>
-            runGit(['fetch', '--quiet', '--no-tags', '--prune', '--no-write-fetch-head', '--recurse-submodules=no', t.upstreamUrl,
+            runGit(['fetch', '--quiet', '--no-tags', '--prune', '--no-write-fetch-head', '--recurse-submodules=no', '--', t.upstreamUrl,
               `+refs/heads/${branch}:${upstreamTrackingRef(branch)}`, `+refs/tags/*:${UPSTREAM_TAGS}/*`], { cwd: t.cloneDir, timeoutMs })));
         if (fetched) {
           const still = await missingObjects(t.cloneDir, wanted);
@@ -201,7 +201,7 @@ export async function syncMirror(t: MirrorTarget, opts: SyncOptions): Promise<Sy
 
 /** Push from the clone by object id to explicit refs, ignoring any push config the clone carries. */
 function pushArgs(url: string, refspecs: string[]): string[] {
-  return ['push', '--quiet', '--no-verify', '--no-follow-tags', '--recurse-submodules=no', url, ...refspecs];
+  return ['push', '--quiet', '--no-verify', '--no-follow-tags', '--recurse-submodules=no', '--', url, ...refspecs];
 }
 
 /**
