@@ -1,10 +1,10 @@
 // Crash-safe file writes: a reader (or the next sweep after a kill -9) sees the old file or the new one,
 // never a half-written one. Temp file in the same folder (so rename is atomic), fsync it, rename over the
 // target, then fsync the folder so the rename itself survives a power cut.
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
-export function writeFileAtomic(file: string, content: string): void {
+export function writeFileAtomic(file: string, content: string, beforeRename?: () => void): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   const fd = openSync(tmp, 'wx', 0o644);
@@ -17,6 +17,7 @@ export function writeFileAtomic(file: string, content: string): void {
     throw err;
   }
   closeSync(fd);
+  beforeRename?.();
   renameSync(tmp, file);
   fsyncDir(dir);
 }
@@ -35,6 +36,14 @@ export function appendLineDurable(file: string, line: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Removes temp files a killed writer left beside `file` (call only while holding the file's lock). */
+export function removeStaleTemps(file: string): void {
+  const prefix = `.${path.basename(file)}.`;
+  for (const name of readdirSync(path.dirname(file))) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(path.join(path.dirname(file), name), { force: true });
   }
 }
 

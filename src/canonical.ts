@@ -4,7 +4,7 @@
 // sweep are read as they are, and fields we do not know (e.g. domain) are carried forward.
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { appendLineDurable, writeFileAtomic } from './atomic-file.js';
+import { appendLineDurable, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 import { StateError } from './errors.js';
 import { assertRecipeName } from './enrolment.js';
 
@@ -106,10 +106,12 @@ export function promotedRecord(old: CanonicalRecord | null, p: Promotion): Canon
   };
 }
 
-export function writeCanonical(stateDir: string, record: CanonicalRecord): void {
+export function writeCanonical(stateDir: string, record: CanonicalRecord, beforeRename?: () => void): void {
   const dir = recipeStateDir(stateDir, record.recipe);
   mkdirSync(dir, { recursive: true });
-  writeFileAtomic(canonicalPath(stateDir, record.recipe), `${JSON.stringify(record, null, 2)}\n`);
+  const file = canonicalPath(stateDir, record.recipe);
+  removeStaleTemps(file);
+  writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, beforeRename);
 }
 
 export type HistoryEntry = { type: 'attempt' | 'promotion'; recipe: string } & Record<string, unknown>;

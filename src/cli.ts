@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { GLOBAL_OPTIONS, loadConfig, type Config, type ConfigKey } from './config.js';
-import { EXIT, UsageError, exitCodeFor, messageOf } from './errors.js';
+import { ConfigError, EXIT, UsageError, exitCodeFor, messageOf } from './errors.js';
+import { parseDuration } from './duration.js';
 import type { CadenceFilter } from './enrolment.js';
 
 interface Io {
@@ -30,6 +31,12 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
   return n;
+}
+
+function duration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === null) throw new InvalidArgumentError('must be a duration like 90m, 120s, 1h30m or a number of seconds');
+  return ms;
 }
 
 function withGlobals(cmd: Command): Command {
@@ -70,11 +77,46 @@ function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Conf
   };
 }
 
-async function context(config: Config, io: Io, opts: { dryRun: boolean; signal?: AbortSignal }) {
+async function context(config: Config, io: Io, opts: { dryRun: boolean; signal?: AbortSignal; mirror?: boolean }) {
   const { createLogger } = await import('./log.js');
   const { createWriter } = await import('./dry-run.js');
+  const { mirrorSetup } = await import('./sweep.js');
   const log = createLogger({ env: io.env });
-  return { config, log, writer: createWriter(opts.dryRun, log), env: io.env, now: () => new Date(), signal: opts.signal };
+  const mirror = opts.mirror === false ? null : mirrorSetup(config);
+  return { config, log, writer: createWriter(opts.dryRun, log), env: io.env, now: () => new Date(), signal: opts.signal, mirror };
+}
+
+/** SIGTERM/SIGINT abort the sweep: harnesses are stopped, checkouts restored, nothing more promoted. */
+function stopOnSignals() {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    received ??= sig;
+    controller.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    signal: controller.signal,
+    /** The exit code the signal asks for, or null when none arrived. */
+    exitCode: (): number | null => (received === null ? null : received === 'SIGINT' ? EXIT.sigint : EXIT.sigterm),
+    dispose: () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}
+
+/** The host lock for commands that write (run, sync); plan and status never take it. */
+async function hostLock(config: Config, io: Io, command: string, waitMs: number, signal: AbortSignal) {
+  const { mkdirSync } = await import('node:fs');
+  const { acquireHostLock } = await import('./lock.js');
+  const { createLogger } = await import('./log.js');
+  const { startedBy } = await import('./sweep.js');
+  mkdirSync(config.stateDir, { recursive: true });
+  return acquireHostLock(config.stateDir, {
+    log: createLogger({ env: io.env }), command, by: startedBy(io.env), waitMs, signal,
+  });
 }
 
 async function selection(config: Config, o: CommonOpts) {
@@ -85,13 +127,18 @@ async function selection(config: Config, o: CommonOpts) {
 async function planCommand(opts: CommonOpts & { offline?: boolean; force?: boolean }, config: Config, io: Io): Promise<number> {
   const { plan } = await import('./sweep.js');
   const { renderPlan, planJson } = await import('./report.js');
-  const ctx = await context(config, io, { dryRun: true });
-  const entries = await plan(ctx, await selection(config, opts), { offline: opts.offline, force: opts.force });
+  const ctx = await context(config, io, { dryRun: true, mirror: !opts.offline });
+  const entries = await plan(ctx, await selection(config, opts), {
+    offline: opts.offline, force: opts.force, mirrorState: !opts.offline,
+  });
   io.stdout(opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries));
   return entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok;
 }
 
-type RunOpts = CommonOpts & { dryRun?: boolean; jobs?: number; force?: boolean };
+type RunOpts = CommonOpts & {
+  dryRun?: boolean; jobs?: number; force?: boolean; sync?: boolean; syncJobs?: number;
+  waitLock?: number; stopGrace?: number; testTimeout?: number;
+};
 
 async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number> {
   // `run --dry-run` is exactly `plan`: same reads, same output, no writes.
@@ -99,23 +146,48 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
   const { run } = await import('./sweep.js');
   const { renderSummary, summaryJson, runSucceeded } = await import('./report.js');
   const enrolment = await selection(config, opts);
-  const stop = new AbortController();
-  let stoppedBy: NodeJS.Signals | null = null;
-  const onSignal = (sig: NodeJS.Signals) => {
-    stoppedBy ??= sig;
-    stop.abort();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const stop = stopOnSignals();
   try {
-    const ctx = await context(config, io, { dryRun: false, signal: stop.signal });
-    const results = await run(ctx, enrolment, { jobs: opts.jobs, force: opts.force });
-    io.stdout(opts.json ? `${JSON.stringify(summaryJson(results), null, 2)}\n` : renderSummary(results));
-    if (stoppedBy) return stoppedBy === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
-    return runSucceeded(results) ? EXIT.ok : EXIT.failed;
+    const ctx = await context(config, io, { dryRun: false, signal: stop.signal, mirror: opts.sync !== false });
+    const lock = await hostLock(config, io, 'run', opts.waitLock ?? 0, stop.signal);
+    try {
+      const results = await run(ctx, enrolment, {
+        jobs: opts.jobs, force: opts.force, sync: opts.sync, syncJobs: opts.syncJobs,
+        testTimeoutMs: opts.testTimeout, stopGraceMs: opts.stopGrace,
+      });
+      io.stdout(opts.json ? `${JSON.stringify(summaryJson(results), null, 2)}\n` : renderSummary(results));
+      return stop.exitCode() ?? (runSucceeded(results) ? EXIT.ok : EXIT.failed);
+    } finally {
+      lock.release();
+    }
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    stop.dispose();
+  }
+}
+
+type SyncOpts = CommonOpts & { dryRun?: boolean; syncJobs?: number; waitLock?: number };
+
+async function syncCommand(opts: SyncOpts, config: Config, io: Io): Promise<number> {
+  if (!config.mirrorUrl) {
+    throw new ConfigError('sync needs a mirror: set --mirror-url, CCCI_MIRROR_URL or [sweep] mirror-url');
+  }
+  const { syncMirrors } = await import('./sweep.js');
+  const { renderSync, syncFailed } = await import('./report.js');
+  const enrolment = await selection(config, opts);
+  const stop = stopOnSignals();
+  try {
+    const ctx = await context(config, io, { dryRun: Boolean(opts.dryRun), signal: stop.signal });
+    // A dry-run writes nothing, so it needs no lock (like plan).
+    const lock = opts.dryRun ? null : await hostLock(config, io, 'sync', opts.waitLock ?? 0, stop.signal);
+    try {
+      const results = await syncMirrors(ctx, enrolment, { syncJobs: opts.syncJobs });
+      io.stdout(opts.json ? `${JSON.stringify({ recipes: results }, null, 2)}\n` : renderSync(results));
+      return stop.exitCode() ?? (results.some((r) => syncFailed(r)) ? EXIT.failed : EXIT.ok);
+    } finally {
+      lock?.release();
+    }
+  } finally {
+    stop.dispose();
   }
 }
 
@@ -146,11 +218,22 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--force', 'show what --force would run')
     .action(act(planCommand));
 
-  withSelection(withGlobals(program.command('run').description('sweep: test each new release through cc-ci-run and promote it')))
+  withSelection(withGlobals(program.command('run').description('sweep: mirror-sync, then test each new release through cc-ci-run and promote it')))
     .option('--dry-run', 'exactly `plan`: decide, write nothing')
     .option('--jobs <n>', 'recipes tested at once', positiveInt, 1)
     .option('--force', 'run the newest release even when the decision is skip')
+    .option('--no-sync', 'skip mirror-sync')
+    .option('--sync-jobs <n>', 'mirrors synced at once', positiveInt, 4)
+    .option('--wait-lock <duration>', 'wait this long for another sweep to finish (default: exit 3 at once)', duration)
+    .option('--stop-grace <duration>', 'after SIGTERM, how long the harness may tear down before SIGKILL', duration, 120_000)
+    .option('--test-timeout <duration>', 'per harness run; then it is stopped like on SIGTERM (outcome timeout)', duration, 90 * 60_000)
     .action(act(runCommand));
+
+  withSelection(withGlobals(program.command('sync').description("mirror-sync alone: upstream's branch and tags to each recipe's mirror")), false)
+    .option('--dry-run', 'read both sides and say what would be pushed or closed; write nothing')
+    .option('--sync-jobs <n>', 'mirrors synced at once', positiveInt, 4)
+    .option('--wait-lock <duration>', 'wait this long for another sweep to finish (default: exit 3 at once)', duration)
+    .action(act(syncCommand));
 
   withSelection(withGlobals(program.command('status').description("each enrolled recipe's canonical and last outcome")), false)
     .action(act(statusCommand));

@@ -1,5 +1,6 @@
 // Rendering for people: pure functions from results to text. JSON documents are built here too, so the
 // shape other tooling reads is defined in one place.
+import type { SyncResult } from './mirror/index.js';
 import type { PlanEntry, RunResult } from './sweep.js';
 import type { StatusEntry } from './status.js';
 
@@ -16,17 +17,42 @@ export function planJson(entries: PlanEntry[]): { recipes: PlanEntry[] } {
 }
 
 export function renderPlan(entries: PlanEntry[]): string {
+  const withMirror = entries.some((e) => e.mirror);
   return table(
-    ['RECIPE', 'CADENCE', 'CANONICAL', 'NEWEST RELEASE', 'DECISION', 'REASON'],
+    ['RECIPE', 'CADENCE', 'CANONICAL', 'NEWEST RELEASE', 'DECISION', ...(withMirror ? ['MIRROR'] : []), 'REASON'],
     entries.map((e) => [
       e.recipe,
       e.cadence,
       e.canonical ? e.canonical.version : '-',
       e.latest ?? '-',
       e.decision,
+      ...(withMirror ? [e.mirror?.state ?? '-'] : []),
       e.error ? `${e.reason}: ${e.error}` : e.reason,
     ]),
   );
+}
+
+/** One line on what mirror-sync did or found. */
+export function syncDetail(r: SyncResult): string {
+  const parts: string[] = [];
+  if (r.error) return `${r.error.step}: ${r.error.message}`;
+  if (r.outcome === 'diverged') parts.push(`mirror ${r.branch ?? 'branch'} has commits upstream lacks: not pushed`);
+  if (r.branchTo && r.branchFrom !== r.branchTo && r.outcome !== 'diverged') {
+    parts.push(`${r.branch} ${short(r.branchFrom)}..${short(r.branchTo)}`);
+  }
+  if (r.tagsAdded.length) parts.push(`${r.tagsAdded.length} tag(s) added`);
+  if (r.tagConflicts.length) parts.push(`tag conflict: ${r.tagConflicts.map((c) => c.tag).join(', ')}`);
+  if (r.prsClosed.length) parts.push(`closed PR ${r.prsClosed.map((n) => `#${n}`).join(', ')}`);
+  if (r.wouldDo.length) parts.push(`dry-run: would ${r.wouldDo.length} write(s)`);
+  return parts.join('; ') || '-';
+}
+
+export function syncFailed(r: SyncResult | undefined): boolean {
+  return r !== undefined && r.outcome !== 'in-sync' && r.outcome !== 'updated';
+}
+
+export function renderSync(results: SyncResult[]): string {
+  return table(['RECIPE', 'SYNC', 'DETAIL'], results.map((r) => [r.recipe, r.outcome, syncDetail(r)]));
 }
 
 export function summaryJson(results: RunResult[]): { recipes: RunResult[]; counts: Record<string, number> } {
@@ -49,14 +75,19 @@ export function renderSummary(results: RunResult[]): string {
   const counts = Object.entries(countOutcomes(results))
     .map(([k, v]) => `${v} ${k}`)
     .join(', ');
+  const withSync = results.some((r) => r.sync);
   const body = table(
-    ['RECIPE', 'TAG', 'OUTCOME', 'DURATION', 'DETAIL'],
+    ['RECIPE', 'TAG', ...(withSync ? ['MIRROR'] : []), 'OUTCOME', 'DURATION', 'DETAIL'],
     results.map((r) => [
       r.recipe,
       r.tag ?? '-',
+      ...(withSync ? [r.sync?.outcome ?? '-'] : []),
       r.outcome,
       r.outcome === 'skipped' ? '-' : duration(r.durationMs),
-      r.outcome === 'skipped' ? r.reason : (r.detail ?? (r.log ? `log: ${r.log}` : '')),
+      [
+        r.outcome === 'skipped' ? r.reason : (r.detail ?? (r.log ? `log: ${r.log}` : '')),
+        syncFailed(r.sync) ? `mirror: ${syncDetail(r.sync!)}` : '',
+      ].filter(Boolean).join('; '),
     ]),
   );
   return `${body}\n${results.length} recipes: ${counts}\n`;
@@ -76,7 +107,7 @@ export function renderStatus(entries: StatusEntry[]): string {
   );
 }
 
-/** Exit status of a run: 0 when every recipe was skipped or promoted. */
+/** Exit status of a run: 0 when every recipe was skipped or promoted and no mirror needs attention. */
 export function runSucceeded(results: RunResult[]): boolean {
-  return results.every((r) => r.outcome === 'skipped' || r.outcome === 'promoted');
+  return results.every((r) => (r.outcome === 'skipped' || r.outcome === 'promoted') && !syncFailed(r.sync));
 }

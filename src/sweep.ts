@@ -22,6 +22,9 @@ import {
 } from './git.js';
 import { HARNESS_EXIT, harnessEnv, resolveExecutable, runHarness, type HarnessResult } from './harness.js';
 import { scrub, type Logger } from './log.js';
+import { crashPoint } from './fault.js';
+import { describeHolder, recipeLockPath, tryLock, type LockInfo } from './lock.js';
+import { giteaApiFor, mirrorState, readTokenFile, syncMirror, type MirrorState, type SyncResult } from './mirror/index.js';
 import { promoteGate } from './promote-gate.js';
 import { classifyTags } from './version.js';
 
@@ -33,6 +36,8 @@ export interface SweepContext {
   now: () => Date;
   /** Aborted on SIGTERM/SIGINT: running harnesses are stopped and nothing more is promoted. */
   signal?: AbortSignal;
+  /** Mirror settings; null when mirror-sync is not configured. */
+  mirror?: MirrorSetup | null;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -48,6 +53,8 @@ export interface PlanEntry {
   ignoredTags: string[];
   /** Why the decision is `error`, in one line. */
   error?: string;
+  /** How the recipe's mirror relates to upstream (two ls-remote calls, no writes). */
+  mirror?: { state: MirrorState; detail: string };
 }
 
 /** A plan entry plus what `run` needs to act on it without asking the remote again. */
@@ -62,6 +69,8 @@ export interface PlanOptions {
   force?: boolean;
   /** Parallel read-only remote queries; the sweep's wall time is network round trips. */
   remoteJobs?: number;
+  /** Also report each mirror's state (plan only; run syncs instead). */
+  mirrorState?: boolean;
 }
 
 export async function plan(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions = {}): Promise<PlanEntry[]> {
@@ -103,9 +112,68 @@ async function planRecipe(ctx: SweepContext, recipe: string, cadence: Cadence, o
   }
   const d = decide({ tags: tags.keys(), canonicalVersion: record?.version ?? null, force: opts.force });
   const entry: Planned = { ...base, canonical, record, tags, ...d };
+  if (opts.mirrorState) entry.mirror = await mirrorStateOf(ctx, recipe);
   if (d.decision === 'error') entry.error = `canonical version ${record?.version} is not a release tag`;
   ctx.log.debug({ recipe, decision: d.decision, reason: d.reason, latest: d.latest }, 'decided');
   return entry;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// mirror-sync: the recipe's mirror becomes a faithful copy of upstream before anything is decided
+
+interface MirrorSetup {
+  mirrorUrl: string;
+  giteaApi: string;
+  token: string | undefined;
+}
+
+/** The mirror settings, or null when no mirror URL is configured (mirror-sync is then skipped). */
+export function mirrorSetup(config: Config): MirrorSetup | null {
+  if (!config.mirrorUrl) return null;
+  return {
+    mirrorUrl: config.mirrorUrl,
+    giteaApi: config.giteaApi ?? giteaApiFor(urlFor(config.mirrorUrl, 'recipe')),
+    token: config.mirrorTokenFile ? readTokenFile(config.mirrorTokenFile) : undefined,
+  };
+}
+
+async function mirrorStateOf(ctx: SweepContext, recipe: string): Promise<{ state: MirrorState; detail: string }> {
+  const m = ctx.mirror;
+  if (!m) return { state: 'not-configured', detail: 'no --mirror-url: mirror-sync is skipped' };
+  return mirrorState(
+    { recipe, upstreamUrl: urlFor(ctx.config.upstreamUrl, recipe), mirrorUrl: urlFor(m.mirrorUrl, recipe), cloneDir: path.join(ctx.config.recipesDir, recipe) },
+    { token: m.token, log: ctx.log },
+  );
+}
+
+export interface SyncOptionsCli {
+  syncJobs?: number;
+}
+
+/** Syncs every selected recipe's mirror, `syncJobs` at a time; one recipe's failure never stops the others. */
+export async function syncMirrors(ctx: SweepContext, enrolment: Enrolment, opts: SyncOptionsCli = {}): Promise<SyncResult[]> {
+  const m = ctx.mirror;
+  if (!m) return [];
+  const queue = new PQueue({ concurrency: Math.max(1, opts.syncJobs ?? 4) });
+  const results = await Promise.all(
+    enrolment.recipes.map((r) =>
+      queue.add(async (): Promise<SyncResult> => {
+        if (ctx.signal?.aborted) {
+          return { recipe: r.recipe, outcome: 'error', tagsAdded: [], tagConflicts: [], prsClosed: [], wouldDo: [], error: { step: 'ls-remote', message: 'sweep was stopped' } };
+        }
+        const result = await syncMirror(
+          {
+            recipe: r.recipe, upstreamUrl: urlFor(ctx.config.upstreamUrl, r.recipe), mirrorUrl: urlFor(m.mirrorUrl, r.recipe),
+            cloneDir: path.join(ctx.config.recipesDir, r.recipe), giteaApi: m.giteaApi,
+          },
+          { token: m.token, writer: ctx.writer, log: ctx.log.child({ recipe: r.recipe }) },
+        );
+        ctx.log.info({ recipe: r.recipe, sync: result.outcome, tagsAdded: result.tagsAdded.length, prsClosed: result.prsClosed }, 'mirror-sync');
+        return result;
+      }),
+    ),
+  );
+  return results;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -128,16 +196,25 @@ export interface RunResult {
   detail?: string;
   /** The commit the tag points to, when known. */
   commit?: string;
+  /** Mirror-sync of this recipe, when it ran. */
+  sync?: SyncResult;
 }
 
-export interface RunOptions extends PlanOptions {
+export interface RunOptions extends PlanOptions, SyncOptionsCli {
+  /** Mirror-sync first (default true when a mirror URL is configured). */
+  sync?: boolean;
   jobs?: number;
   testTimeoutMs?: number;
   stopGraceMs?: number;
 }
 
 export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOptions = {}): Promise<RunResult[]> {
-  const planned = await planAll(ctx, enrolment, opts);
+  await recoverCrashedRecipes(ctx, enrolment);
+  // Mirror-sync first, for every selected recipe (also the ones that end up skipped); the decision that
+  // follows reads upstream itself, so a diverged mirror never changes what is tested.
+  const synced = opts.sync === false ? [] : await syncMirrors(ctx, enrolment, opts);
+  const syncOf = new Map(synced.map((r) => [r.recipe, r]));
+  const planned = await planAll(ctx, enrolment, { ...opts, mirrorState: false });
   const toRun = planned.filter((p) => p.decision === 'run');
   // Fail before touching anything if the harness wrapper is missing: every launch would fail the same way.
   const ccciRun = toRun.length > 0 ? resolveExecutable(ctx.config.ccciRun, ctx.env) : ctx.config.ccciRun;
@@ -149,7 +226,10 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
       return queue.add(() => runRecipe(ctx, p, { ...opts, ccciRun, ccciCommit }));
     }),
   );
-  return results;
+  return results.map((r) => {
+    const sync = syncOf.get(r.recipe);
+    return sync ? { ...r, sync } : r;
+  });
 }
 
 function notRun(p: Planned): RunResult {
@@ -175,7 +255,14 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun): Promise<R
   });
   if (ctx.signal?.aborted) return result('interrupted', { detail: 'sweep was stopped before this recipe started' });
 
+  // One checkout+test+promote per recipe at a time, whoever started it (timer or operator).
   const cloneDir = path.join(ctx.config.recipesDir, p.recipe);
+  const lock = await tryLock(recipeLockPath(recipeStateDir(ctx.config.stateDir, p.recipe)), {
+    log, command: 'run', by: startedBy(ctx.env), onStale: (stale) => restoreAfterCrash(stale, log),
+  });
+  if (!('release' in lock)) {
+    return result('error', { detail: `recipe ${p.recipe} is being swept by another process (${describeHolder(lock)})` });
+  }
   let saved: Checkout | null = null;
   try {
     // 1. Upstream's branch and tags into the clone, from the explicit URL.
@@ -186,8 +273,10 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun): Promise<R
       return result('error', { detail: `tag ${tag} is at ${commit} locally but ${p.tags.get(tag)} upstream` });
     }
 
-    // 2. The tag, detached; what was checked out before is put back in `finally`.
+    // 2. The tag, detached. What was checked out goes into the lock first, so even a kill -9 from here on
+    //    leaves enough for the next sweep to put the clone back; `finally` puts it back otherwise.
     saved = await currentCheckout(cloneDir);
+    lock.update({ clone: cloneDir, saved });
     await ctx.writer.act(`check out ${tag} in ${cloneDir}`, () => checkoutDetached(cloneDir, commit));
     log.info({ commit }, 'checked out release tag');
 
@@ -222,7 +311,8 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun): Promise<R
     if (outcome !== 'green') {
       appendHistory(ctx.config.stateDir, { ...attempt, outcome });
       log.warn({ exitCode: h.exitCode, outcome }, 'harness did not pass');
-      return result(outcome, { ...more, detail: `harness exited ${h.exitCode ?? 'by signal'}` });
+      const why = outcome === 'timeout' && h.stoppedBy === 'timeout' ? 'test timeout reached' : `harness exited ${h.exitCode ?? 'by signal'}`;
+      return result(outcome, { ...more, detail: why });
     }
 
     // 5. The gate: green, cold, no PR ref, label == tag, tag is a release.
@@ -236,20 +326,27 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun): Promise<R
       log.warn({ why: gate.reason }, 'green but not promoted');
       return result('not-promoted', { ...more, detail: gate.reason });
     }
+
+    // 6. Promote: retain the warm data, then the record, atomically. Nothing is promoted after a signal.
     if (ctx.signal?.aborted) {
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'interrupted' });
       return result('interrupted', { ...more, detail: 'stopped before promotion' });
     }
-
-    // 6. Promote: retain the warm data, then the record, atomically.
+    crashPoint('before-seed', ctx.env);
     const seed = await seedCanonical(ctx, p, o, { env, runsDir, tag, commit, log });
-    if (seed !== null) {
-      appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'promote-failed', detail: seed });
-      return result('promote-failed', { ...more, detail: seed });
+    crashPoint('after-seed', ctx.env);
+    if (seed !== null || ctx.signal?.aborted) {
+      const why = seed ?? 'stopped during the seed script';
+      appendHistory(ctx.config.stateDir, { ...attempt, outcome: seed ? 'promote-failed' : 'interrupted', detail: why });
+      return result(seed ? 'promote-failed' : 'interrupted', { ...more, detail: why });
     }
     const record = promotedRecord(p.record, { recipe: p.recipe, tag, commit, ccciCommit: o.ccciCommit, at: ctx.now() });
-    await ctx.writer.act(`write canonical ${tag} for ${p.recipe}`, async () => writeCanonical(ctx.config.stateDir, record));
+    await ctx.writer.act(`write canonical ${tag} for ${p.recipe}`, async () =>
+      writeCanonical(ctx.config.stateDir, record, () => crashPoint('during-record-write', ctx.env)),
+    );
+    crashPoint('after-rename', ctx.env);
     appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'promoted' });
+    crashPoint('before-history', ctx.env);
     appendHistory(ctx.config.stateDir, {
       type: 'promotion', recipe: p.recipe, version: tag, commit, previousVersion: p.record?.version ?? null,
       ccciCommit: o.ccciCommit, promotedAt: record.promotedAt,
@@ -266,6 +363,29 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun): Promise<R
       } catch (err) {
         log.error({ err: messageOf(err) }, 'could not restore the clone checkout');
       }
+    }
+    lock.release();
+  }
+}
+
+/** A sweep killed mid-test left its clone detached: put back what the lock says was checked out. */
+async function restoreAfterCrash(stale: LockInfo, log: Logger): Promise<void> {
+  if (!stale.clone || !stale.saved) return;
+  log.warn({ clone: stale.clone, branch: stale.saved.branch, commit: stale.saved.commit }, 'restoring a clone left by a crashed sweep');
+  await restoreCheckout(stale.clone, stale.saved);
+}
+
+/** At the start of a run: recover every selected recipe a crashed sweep left locked. */
+async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolment): Promise<void> {
+  for (const r of enrolment.recipes) {
+    const file = recipeLockPath(recipeStateDir(ctx.config.stateDir, r.recipe));
+    if (!existsSync(file)) continue;
+    const log = ctx.log.child({ recipe: r.recipe });
+    try {
+      const lock = await tryLock(file, { log, command: 'recover', by: startedBy(ctx.env), onStale: (s) => restoreAfterCrash(s, log) });
+      if ('release' in lock) lock.release();
+    } catch (err) {
+      log.error({ err: messageOf(err) }, 'could not recover the recipe left by a crashed sweep');
     }
   }
 }

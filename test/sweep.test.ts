@@ -187,14 +187,19 @@ describe('plan', () => {
           recipe: 'gitea', cadence: 'nightly',
           canonical: { version: '1.0.0+1.2', commit: upstreamCommit(sb, 'gitea', '1.0.0+1.2') },
           latest: '1.1.0+1.3', decision: 'run', reason: 'new-release', ignoredTags: ['latest', 'v2.4.8-d7d63b0d'],
+          mirror: { state: 'not-configured', detail: 'no --mirror-url: mirror-sync is skipped' },
         },
-        { recipe: 'never', cadence: 'weekly', canonical: null, latest: null, decision: 'skip', reason: 'never-released', ignoredTags: [] },
+        {
+          recipe: 'never', cadence: 'weekly', canonical: null, latest: null, decision: 'skip', reason: 'never-released', ignoredTags: [],
+          mirror: { state: 'not-configured', detail: 'no --mirror-url: mirror-sync is skipped' },
+        },
       ],
     });
     expect(dry.doc).toEqual(doc);
     expect(table.stdout).toMatch(/gitea\s+nightly\s+1\.0\.0\+1\.2\s+1\.1\.0\+1\.3\s+run\s+new-release/);
     // The local clone has not seen 1.1.0 yet: offline plans from what is on disk.
     expect(offline.doc.recipes[0]).toMatchObject({ latest: '1.0.0+1.2', decision: 'skip', reason: 'no-new-version' });
+    expect(offline.doc.recipes[0].mirror).toBeUndefined();
     expect(launches(sb).length).toBe(2);
   });
 

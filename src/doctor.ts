@@ -1,0 +1,294 @@
+// `ccci-sweep doctor`: checks the host's configuration, then runs ONE probe through cc-ci-run that reports
+// where each harness tool resolves inside the harness environment. It is the parity witness an operator
+// runs after a deploy: the probe sees exactly what a recipe test launched by the sweep (or Drone) sees.
+import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { Config } from './config.js';
+import { readEnrolment } from './enrolment.js';
+import { messageOf } from './errors.js';
+import { resolveExecutable } from './harness.js';
+import { table } from './report.js';
+
+export interface DoctorCheck { name: string; ok: boolean; detail: string }
+export interface ToolProbe { tool: string; path: string | null; ok: boolean; detail?: string }
+export interface DoctorReport { ok: boolean; checks: DoctorCheck[]; tools: ToolProbe[]; ccciRun: string | null }
+
+export interface HarnessTool {
+  /** What the probe looks for: a command on PATH, or a module the harness's python3 can import. */
+  tool: string;
+  kind: 'command' | 'python-module';
+  /**
+   * Where nix/harness-env.nix takes it from. Commands: the nixpkgs attribute in `tools` (`python3` is
+   * pyEnv = python3.withPackages). Python modules: the attribute in pyEnv's package list (`ps.<name>`).
+   */
+  nix: string;
+}
+
+/**
+ * The harness tools, one probe each: the commands of every package in nix/harness-env.nix `tools` and the
+ * Python modules of its pyEnv. test/doctor.test.ts checks this against the evaluated nix file both ways.
+ */
+export const HARNESS_TOOLS: readonly HarnessTool[] = [
+  { tool: 'bash', kind: 'command', nix: 'bash' },
+  { tool: 'git', kind: 'command', nix: 'git' },
+  { tool: 'git-lfs', kind: 'command', nix: 'git-lfs' },
+  { tool: 'script', kind: 'command', nix: 'util-linux' },
+  { tool: 'docker', kind: 'command', nix: 'docker' },
+  { tool: 'abra', kind: 'command', nix: 'abra' },
+  { tool: 'curl', kind: 'command', nix: 'curl' },
+  { tool: 'jq', kind: 'command', nix: 'jq' },
+  { tool: 'openssl', kind: 'command', nix: 'openssl' },
+  { tool: 'python3', kind: 'command', nix: 'python3' },
+  { tool: 'ls', kind: 'command', nix: 'coreutils' },
+  { tool: 'ps', kind: 'command', nix: 'procps' },
+  { tool: 'sed', kind: 'command', nix: 'gnused' },
+  { tool: 'grep', kind: 'command', nix: 'gnugrep' },
+  { tool: 'tar', kind: 'command', nix: 'gnutar' },
+  { tool: 'pytest', kind: 'python-module', nix: 'pytest' },
+  { tool: 'playwright', kind: 'python-module', nix: 'playwright' },
+];
+
+/** How long the probe may take before it counts as failed. */
+export const PROBE_TIMEOUT_MS = 60_000;
+
+/** The probe's JSON line starts with this, so anything else the wrapper prints is ignored. */
+const PROBE_MARKER = 'CCCI_DOCTOR_PROBE ';
+
+interface ProbeOutput {
+  commands: Record<string, string | null>;
+  pythonWhich: string | null;
+  modules: Record<string, { path: string | null; error?: string }>;
+  env: Record<string, string | null>;
+}
+
+/** The probe: plain Python 3, standard library only. The tool lists are JSON, which is also Python. */
+export function probeScript(tools: readonly HarnessTool[] = HARNESS_TOOLS): string {
+  const commands = tools.filter((t) => t.kind === 'command').map((t) => t.tool);
+  const modules = tools.filter((t) => t.kind === 'python-module').map((t) => t.tool);
+  return `# ccci-sweep doctor probe: where each harness tool resolves inside cc-ci-run's environment.
+import importlib.util, json, os, shutil, sys
+
+COMMANDS = ${JSON.stringify(commands)}
+MODULES = ${JSON.stringify(modules)}
+
+out = {"commands": {}, "pythonWhich": shutil.which("python3"), "modules": {}, "env": {}}
+for c in COMMANDS:
+    # python3 is the interpreter running this probe: the one cc-ci-run execs for every harness script.
+    out["commands"][c] = (sys.executable or None) if c == "python3" else shutil.which(c)
+for m in MODULES:
+    try:
+        spec = importlib.util.find_spec(m)
+    except Exception as e:
+        out["modules"][m] = {"path": None, "error": "%s: %s" % (type(e).__name__, e)}
+        continue
+    if spec is None:
+        out["modules"][m] = {"path": None}
+        continue
+    where = spec.origin if spec.origin not in (None, "namespace") else None
+    if where is None and spec.submodule_search_locations:
+        where = list(spec.submodule_search_locations)[0]
+    out["modules"][m] = {"path": where}
+for k in ("PLAYWRIGHT_BROWSERS_PATH", "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"):
+    out["env"][k] = os.environ.get(k)
+print(${JSON.stringify(PROBE_MARKER)} + json.dumps(out), flush=True)
+`;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function enrolmentCheck(ccciRepo: string): DoctorCheck {
+  const testsDir = path.join(ccciRepo, 'tests');
+  try {
+    const { recipes, problems } = readEnrolment(ccciRepo);
+    const nightly = recipes.filter((r) => r.cadence === 'nightly').length;
+    let detail = `${recipes.length} enrolled under ${testsDir} (${nightly} nightly, ${recipes.length - nightly} weekly)`;
+    if (problems.length > 0) {
+      const first = problems[0]!;
+      detail += `; ${problems.length} invalid recipe_meta.py, e.g. ${first.recipe}: ${first.problem}`;
+    }
+    if (recipes.length === 0) detail += ': set WARM_CANONICAL = True in tests/<recipe>/recipe_meta.py';
+    return { name: 'enrolment', ok: recipes.length > 0 && problems.length === 0, detail };
+  } catch (err) {
+    return { name: 'enrolment', ok: false, detail: messageOf(err) };
+  }
+}
+
+/**
+ * The state dir must be writable by whoever runs this. The sweep creates it (and its parents) on first
+ * write, so a missing dir is fine when its nearest existing ancestor is writable; nothing is created here.
+ */
+function stateDirCheck(stateDir: string): DoctorCheck {
+  const name = 'state dir';
+  let st;
+  try {
+    st = statSync(stateDir);
+  } catch {
+    let ancestor = path.dirname(stateDir);
+    while (!isDir(ancestor) && path.dirname(ancestor) !== ancestor) ancestor = path.dirname(ancestor);
+    try {
+      accessSync(ancestor, constants.W_OK | constants.X_OK);
+      return { name, ok: true, detail: `${stateDir} does not exist yet; the sweep will create it (${ancestor} is writable)` };
+    } catch {
+      return { name, ok: false, detail: `${stateDir} does not exist and ${ancestor} is not writable: create it for the sweep's user` };
+    }
+  }
+  if (!st.isDirectory()) return { name, ok: false, detail: `${stateDir} is not a directory` };
+  const probe = path.join(stateDir, `.ccci-doctor-${process.pid}-${Date.now()}`);
+  try {
+    writeFileSync(probe, 'doctor\n', { flag: 'wx' });
+    rmSync(probe, { force: true });
+    return { name, ok: true, detail: `${stateDir} is writable` };
+  } catch (err) {
+    return { name, ok: false, detail: `${stateDir} is not writable: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}` };
+  }
+}
+
+function scriptCheck(name: string, ccciRepo: string, rel: string, required: boolean): DoctorCheck {
+  const file = path.resolve(ccciRepo, rel);
+  if (isFile(file)) return { name, ok: true, detail: file };
+  return required
+    ? { name, ok: false, detail: `${file} is missing: every harness run would fail; fix --harness-script or the cc-ci checkout` }
+    : { name, ok: true, detail: `${file} is absent (optional: promotion then seeds no warm data)` };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
+}
+
+function parseProbe(stdout: string): ProbeOutput | null {
+  const line = stdout.split('\n').reverse().find((l) => l.startsWith(PROBE_MARKER));
+  if (!line) return null;
+  try {
+    return JSON.parse(line.slice(PROBE_MARKER.length)) as ProbeOutput;
+  } catch {
+    return null;
+  }
+}
+
+interface ProbeResult { checks: DoctorCheck[]; tools: ToolProbe[] }
+
+async function runProbe(ccciRun: string, config: Config, env: NodeJS.ProcessEnv): Promise<ProbeResult> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ccci-doctor-'));
+  try {
+    const script = path.join(dir, 'probe.py');
+    writeFileSync(script, probeScript());
+    const r = await execa(ccciRun, [script], {
+      cwd: isDir(config.ccciRepo) ? config.ccciRepo : dir,
+      env,
+      extendEnv: false,
+      stdin: 'ignore',
+      reject: false,
+      timeout: PROBE_TIMEOUT_MS,
+    });
+    const stdout = String(r.stdout ?? '');
+    const stderr = String(r.stderr ?? '');
+    const out = r.exitCode === 0 ? parseProbe(stdout) : null;
+    if (!out) {
+      const why = r.timedOut
+        ? `timed out after ${PROBE_TIMEOUT_MS / 1000}s`
+        : r.exitCode === undefined
+          ? `could not start: ${r.shortMessage}`
+          : r.exitCode !== 0
+            ? `exit ${r.exitCode}`
+            : 'printed no result';
+      const said = firstLine(stderr) || firstLine(stdout);
+      return { checks: [{ name: 'probe', ok: false, detail: `${ccciRun} ${script}: ${why}${said ? `: ${said}` : ''}` }], tools: [] };
+    }
+    const tools = HARNESS_TOOLS.map((t): ToolProbe => {
+      if (t.kind === 'python-module') {
+        const m = out.modules[t.tool];
+        const p = m?.path ?? null;
+        return p
+          ? { tool: t.tool, path: p, ok: true, detail: 'python module' }
+          : { tool: t.tool, path: null, ok: false, detail: `python module not importable${m?.error ? ` (${m.error})` : ''}; from pyEnv ps.${t.nix}` };
+      }
+      const p = out.commands[t.tool] ?? null;
+      if (!p) return { tool: t.tool, path: null, ok: false, detail: `not on the harness PATH; from nixpkgs ${t.nix}` };
+      if (t.tool === 'python3' && out.pythonWhich && out.pythonWhich !== p) {
+        return { tool: t.tool, path: p, ok: true, detail: `interpreter running harness scripts; python3 on PATH is ${out.pythonWhich}` };
+      }
+      return { tool: t.tool, path: p, ok: true };
+    });
+    const missing = tools.filter((t) => !t.ok).map((t) => t.tool);
+    const browsers = out.env.PLAYWRIGHT_BROWSERS_PATH ?? null;
+    return {
+      checks: [
+        {
+          name: 'probe',
+          ok: missing.length === 0,
+          detail: missing.length === 0 ? `all ${tools.length} harness tools found` : `missing in the harness env: ${missing.join(', ')}`,
+        },
+        // Informational: cc-ci-run from nix/ sets it to the store browsers.
+        { name: 'PLAYWRIGHT_BROWSERS_PATH', ok: true, detail: browsers ?? '(unset: Playwright would use or download its own browsers)' },
+      ],
+      tools,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runDoctor(config: Config, env: NodeJS.ProcessEnv): Promise<DoctorReport> {
+  const checks: DoctorCheck[] = [];
+  const repoOk = isDir(config.ccciRepo) && isDir(path.join(config.ccciRepo, 'tests'));
+  checks.push({
+    name: 'cc-ci repo',
+    ok: repoOk,
+    detail: !isDir(config.ccciRepo)
+      ? `${config.ccciRepo} does not exist: set --ccci-repo, CCCI_REPO or [sweep] ccci-repo`
+      : repoOk
+        ? config.ccciRepo
+        : `${config.ccciRepo} has no tests/ folder: is --ccci-repo pointing at the cc-ci checkout?`,
+  });
+  if (repoOk) checks.push(enrolmentCheck(config.ccciRepo));
+  checks.push(stateDirCheck(config.stateDir));
+
+  let ccciRun: string | null = null;
+  try {
+    ccciRun = resolveExecutable(config.ccciRun, env);
+    checks.push({ name: 'cc-ci-run', ok: true, detail: ccciRun });
+  } catch (err) {
+    checks.push({ name: 'cc-ci-run', ok: false, detail: messageOf(err) });
+  }
+  if (isDir(config.ccciRepo)) {
+    checks.push(scriptCheck('harness script', config.ccciRepo, config.harnessScript, true));
+    checks.push(scriptCheck('seed script', config.ccciRepo, config.seedScript, false));
+  }
+
+  let tools: ToolProbe[] = [];
+  if (ccciRun) {
+    const probe = await runProbe(ccciRun, config, env);
+    checks.push(...probe.checks);
+    tools = probe.tools;
+  }
+  const ok = checks.every((c) => c.ok) && tools.every((t) => t.ok);
+  return { ok, checks, tools, ccciRun };
+}
+
+export function renderDoctor(r: DoctorReport): string {
+  let out = table(['check', 'ok', 'detail'], r.checks.map((c) => [c.name, c.ok ? 'ok' : 'FAIL', c.detail]));
+  out += '\n';
+  if (r.tools.length > 0) {
+    out += table(['tool', 'path', 'detail'], r.tools.map((t) => [t.tool, t.path ?? 'MISSING', t.detail ?? '']));
+  } else {
+    out += r.ccciRun ? 'tools: the probe did not report (see the probe check)\n' : 'tools: not probed (cc-ci-run did not resolve)\n';
+  }
+  out += `\n${r.ok ? 'ok: configuration and harness environment look right' : 'FAIL: see the rows marked FAIL / MISSING'}\n`;
+  return out;
+}

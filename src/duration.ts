@@ -1,0 +1,12 @@
+// Durations for options like --test-timeout 90m, --stop-grace 120s, --wait-lock 1h30m.
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `90m`, `120s`, `1h30m`, `250ms`, or a bare number of seconds. Returns null when malformed. */
+export function parseDuration(text: string): number | null {
+  const t = text.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(t)) return null;
+  let total = 0;
+  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * UNIT_MS[m[2]!]!;
+  return Math.round(total);
+}
