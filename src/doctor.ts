@@ -41,6 +41,7 @@ export const HARNESS_TOOLS: readonly HarnessTool[] = [
   { tool: 'jq', kind: 'command', nix: 'jq' },
   { tool: 'openssl', kind: 'command', nix: 'openssl' },
   { tool: 'python3', kind: 'command', nix: 'python3' },
+  { tool: 'ssh', kind: 'command', nix: 'openssh' },
   { tool: 'ls', kind: 'command', nix: 'coreutils' },
   { tool: 'ps', kind: 'command', nix: 'procps' },
   { tool: 'sed', kind: 'command', nix: 'gnused' },
@@ -282,10 +283,10 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv): Promise
 }
 
 export function renderDoctor(r: DoctorReport): string {
-  let out = table(['check', 'ok', 'detail'], r.checks.map((c) => [c.name, c.ok ? 'ok' : 'FAIL', c.detail]));
+  let out = table(['CHECK', 'OK', 'DETAIL'], r.checks.map((c) => [c.name, c.ok ? 'ok' : 'FAIL', c.detail]));
   out += '\n';
   if (r.tools.length > 0) {
-    out += table(['tool', 'path', 'detail'], r.tools.map((t) => [t.tool, t.path ?? 'MISSING', t.detail ?? '']));
+    out += table(['TOOL', 'PATH', 'DETAIL'], r.tools.map((t) => [t.tool, t.path ?? 'MISSING', t.detail ?? '']));
   } else {
     out += r.ccciRun ? 'tools: the probe did not report (see the probe check)\n' : 'tools: not probed (cc-ci-run did not resolve)\n';
   }
