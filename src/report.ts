@@ -19,15 +19,15 @@ export function planJson(entries: PlanEntry[]): { recipes: PlanEntry[] } {
 export function renderPlan(entries: PlanEntry[]): string {
   const withMirror = entries.some((e) => e.mirror);
   return table(
-    ['RECIPE', 'CADENCE', 'CANONICAL', 'NEWEST RELEASE', 'DECISION', ...(withMirror ? ['MIRROR'] : []), 'REASON'],
+    ['RECIPE', 'CADENCE', 'CANONICAL', 'NEWEST RELEASE', 'DECISION', 'REASON', ...(withMirror ? ['MIRROR'] : [])],
     entries.map((e) => [
       e.recipe,
       e.cadence,
       e.canonical ? e.canonical.version : '-',
       e.latest ?? '-',
       e.decision,
-      ...(withMirror ? [e.mirror?.state ?? '-'] : []),
       e.error ? `${e.reason}: ${e.error}` : e.reason,
+      ...(withMirror ? [e.mirror?.state ?? '-'] : []),
     ]),
   );
 }
