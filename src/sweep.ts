@@ -166,7 +166,7 @@ export async function syncMirrors(ctx: SweepContext, enrolment: Enrolment, opts:
             recipe: r.recipe, upstreamUrl: urlFor(ctx.config.upstreamUrl, r.recipe), mirrorUrl: urlFor(m.mirrorUrl, r.recipe),
             cloneDir: path.join(ctx.config.recipesDir, r.recipe), giteaApi: m.giteaApi,
           },
-          { token: m.token, writer: ctx.writer, log: ctx.log.child({ recipe: r.recipe }) },
+          { token: m.token, writer: ctx.writer, log: ctx.log },
         );
         ctx.log.info({ recipe: r.recipe, sync: result.outcome, tagsAdded: result.tagsAdded.length, prsClosed: result.prsClosed }, 'mirror-sync');
         return result;

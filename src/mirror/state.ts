@@ -3,7 +3,8 @@
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { scrub } from '../log.js';
-import { ancestry, lsRemote, neutralCwd, short, tagsOf } from './refs.js';
+import { ancestry, isClone, localRefs, lsRemote, neutralCwd, short, tagsOf } from './refs.js';
+import { upstreamTrackingRef } from './sync.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 
 export type MirrorState = 'in-sync' | 'behind' | 'diverged' | 'unknown' | 'not-configured';
@@ -67,6 +68,12 @@ export async function mirrorState(
     try {
       const a = await ancestry(t.cloneDir, mirrorHead, upHead);
       branchState = a === 'yes' ? 'behind' : a === 'no' ? 'diverged' : 'unknown';
+      // Upstream moved past what the clone has. If the mirror still sits exactly where upstream was at the
+      // last sync, it is behind (a sync would fast-forward it, or report a rewrite of upstream as diverged).
+      if (branchState === 'unknown' && isClone(t.cloneDir)) {
+        const synced = (await localRefs(t.cloneDir, [upstreamTrackingRef(branch)])).get(upstreamTrackingRef(branch));
+        if (synced === mirrorHead) branchState = 'behind';
+      }
     } catch (err) {
       log.debug(`ancestry check failed: ${messageOf(err)}`);
       branchState = 'unknown';
