@@ -199,6 +199,13 @@ async function statusCommand(opts: CommonOpts, config: Config, io: Io): Promise<
   return entries.some((e) => e.error) ? EXIT.failed : EXIT.ok;
 }
 
+async function doctorCommand(opts: { json?: boolean }, config: Config, io: Io): Promise<number> {
+  const { runDoctor, renderDoctor } = await import('./doctor.js');
+  const report = await runDoctor(config, io.env);
+  io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctor(report));
+  return report.ok ? EXIT.ok : EXIT.failed;
+}
+
 export function buildProgram(io: Io, done: (code: number) => void): Command {
   const program = new Command('ccci-sweep')
     .description('Canonical sweep of a Co-op Cloud CI host: decide by version, test through cc-ci-run, promote.')
@@ -237,6 +244,10 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
 
   withSelection(withGlobals(program.command('status').description("each enrolled recipe's canonical and last outcome")), false)
     .action(act(statusCommand));
+
+  withGlobals(program.command('doctor').description('check the configuration and probe every harness tool through cc-ci-run'))
+    .option('--json', 'print the report as one JSON document')
+    .action(act(doctorCommand));
 
   program
     .command('demo')

@@ -286,3 +286,26 @@ describe('HARNESS_TOOLS and nix/harness-env.nix', () => {
     expect((await harnessEnv()).env).toContain('PLAYWRIGHT_BROWSERS_PATH');
   });
 });
+
+describe('ccci-sweep doctor (the CLI)', () => {
+  const BIN = path.resolve(import.meta.dirname, '../bin/ccci-sweep.js');
+  const doctor = (h: Host) =>
+    execa('node', [BIN, 'doctor', '--json', '--ccci-repo', h.config.ccciRepo, '--state-dir', h.config.stateDir, '--cc-ci-run', h.config.ccciRun], {
+      env: { ...h.env, CCCI_SETTINGS: path.join(h.root, 'none.toml') }, extendEnv: false, reject: false,
+    });
+
+  it('exits 0 when every tool resolves inside the harness env', async () => {
+    const r = await doctor(host());
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const report = JSON.parse(String(r.stdout)) as DoctorReport;
+    expect(report.ok).toBe(true);
+    expect(report.tools.every((t) => t.ok)).toBe(true);
+  });
+
+  it('exits 1 and names the missing tool', async () => {
+    const r = await doctor(host({ omit: ['git-lfs'] }));
+    expect(r.exitCode).toBe(1);
+    const report = JSON.parse(String(r.stdout)) as DoctorReport;
+    expect(report.tools.filter((t) => !t.ok).map((t) => t.tool)).toEqual(['git-lfs']);
+  });
+});
