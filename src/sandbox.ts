@@ -33,7 +33,11 @@ export interface Sandbox {
   ccciRun: string;
   /** Every launch of the stand-in cc-ci-run appends one JSON line here. */
   harnessLog: string;
-  /** JSON file steering the stand-in per recipe: { "<recipe>": { "exit": 1, "seedExit": 0, "sleepMs": 0 } }. */
+  /**
+   * JSON file steering the stand-in per recipe: { "<recipe>": { "exit": 1, "seedExit": 0, "sleepMs": 0,
+   * "onTerm": "teardown" | "ignore", "teardownMs": 0, "results": {...} } }. Signals it receives are
+   * appended to `<harnessLog>.signals`.
+   */
   control: string;
   upstreamUrl: string;
   /** Environment for running ccci-sweep against this sandbox. */
@@ -70,6 +74,15 @@ const clone = path.join(process.env.ABRA_DIR || '', 'recipes', recipe);
 const git = (...args) => { try { return execFileSync('git', ['-C', clone, ...args], { encoding: 'utf8' }).trim(); } catch { return null; } };
 const control = (() => { try { return JSON.parse(fs.readFileSync(process.env.SANDBOX_CONTROL, 'utf8'))[recipe] || {}; } catch { return {}; } })();
 const seeding = script.includes('seed');
+// A stop request: tear down for teardownMs then exit 143, or ignore it (to be killed after the grace).
+process.on('SIGTERM', () => {
+  fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG + '.signals', JSON.stringify({ recipe, signal: 'SIGTERM', at: Date.now() }) + '\\n');
+  if (control.onTerm === 'ignore') return;
+  setTimeout(() => {
+    fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG + '.signals', JSON.stringify({ recipe, tornDown: true, at: Date.now() }) + '\\n');
+    process.exit(143);
+  }, control.teardownMs ?? 0);
+});
 fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG, JSON.stringify({
   argv: process.argv.slice(2), cwd: process.cwd(), env: process.env, script, recipe,
   head: git('rev-parse', 'HEAD'), branch: git('symbolic-ref', '-q', '--short', 'HEAD'),

@@ -1,0 +1,118 @@
+// Stopping a harness: SIGTERM/SIGINT to the sweep, --test-timeout, and a harness that ignores TERM.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { harnessEnv } from '../src/harness.js';
+import type { Sandbox } from '../src/sandbox.js';
+import { addRelease } from '../src/sandbox.js';
+import { BIN, cli, cliJson, control, launches, readJson, sandbox } from './helpers/cli.js';
+import { git } from './helpers/git.js';
+
+function start(sb: Sandbox, args: string[]) {
+  return execa('node', [BIN, ...args, '--json'], { env: { ...sb.env, CCCI_LOG_FORMAT: 'json' }, reject: false, stdin: 'ignore' });
+}
+
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const signals = (sb: Sandbox): any[] =>
+  existsSync(`${sb.harnessLog}.signals`) ? readFileSync(`${sb.harnessLog}.signals`, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+
+/** A recipe with a canonical at 1.0.0 and a new release 1.1.0 waiting to be tested. */
+async function withNewRelease(): Promise<{ sb: Sandbox; canonical: string }> {
+  const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+  expect((await cli(sb, ['run'])).exitCode).toBe(0);
+  await addRelease(sb, 'gitea', { tag: '1.1.0' });
+  return { sb, canonical: readFileSync(path.join(sb.stateDir, 'gitea', 'canonical.json'), 'utf8') };
+}
+
+describe('harness environment', () => {
+  it('is the sweep environment minus the selectors, plus the contract variables', () => {
+    const env = harnessEnv({ PATH: '/bin', REF: 'x', PR: '1', SRC: 's', MODE: 'quick', CCCI_QUICK: '1', CCCI_UPGRADE_BASE: 'stale' }, {
+      recipe: 'gitea', ccciRepo: '/c', recipesDir: '/a/recipes', tag: '1.0.0', upgradeBase: null, runsDir: '/s/gitea/runs/1',
+    });
+    expect(env).toEqual({
+      PATH: '/bin', RECIPE: 'gitea', CCCI_SKIP_FETCH: '1', CCCI_REPO: '/c', ABRA_DIR: '/a', CCCI_SWEEP: '1',
+      CCCI_SWEEP_TAG: '1.0.0', CCCI_RUNS_DIR: '/s/gitea/runs/1',
+    });
+  });
+});
+
+describe('signals', () => {
+  it('SIGTERM: the harness gets TERM, tears down, the clone is restored, nothing promoted, exit 143', async () => {
+    const { sb, canonical } = await withNewRelease();
+    control(sb, { gitea: { sleepMs: 60_000, teardownMs: 1500 } });
+    const sweep = start(sb, ['run']);
+    await until('the harness to start', () => launches(sb).length === 3);
+    sweep.kill('SIGTERM');
+    const r = await sweep;
+    expect(r.exitCode).toBe(143);
+    expect(signals(sb).map((s) => s.signal ?? (s.tornDown && 'torn-down'))).toEqual(['SIGTERM', 'torn-down']);
+    const doc = JSON.parse(String(r.stdout));
+    expect(doc.recipes[0]).toMatchObject({ outcome: 'interrupted', tag: '1.1.0' });
+    expect(readFileSync(path.join(sb.stateDir, 'gitea', 'canonical.json'), 'utf8')).toBe(canonical);
+    expect(git(path.join(sb.recipesDir, 'gitea'), 'symbolic-ref', '--short', 'HEAD')).toBe('main');
+    expect(existsSync(path.join(sb.stateDir, '.sweep.lock'))).toBe(false);
+    expect(existsSync(path.join(sb.stateDir, 'gitea', '.recipe.lock'))).toBe(false);
+    expect(launches(sb).filter((l) => l.script.includes('seed'))).toHaveLength(1); // only the first run's
+    const history = readFileSync(path.join(sb.stateDir, 'gitea', 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(history.at(-1)).toMatchObject({ type: 'attempt', tag: '1.1.0', outcome: 'interrupted' });
+  });
+
+  it('SIGINT exits 130', async () => {
+    const { sb } = await withNewRelease();
+    control(sb, { gitea: { sleepMs: 60_000 } });
+    const sweep = start(sb, ['run']);
+    await until('the harness to start', () => launches(sb).length === 3);
+    sweep.kill('SIGINT');
+    expect((await sweep).exitCode).toBe(130);
+    expect(git(path.join(sb.recipesDir, 'gitea'), 'symbolic-ref', '--short', 'HEAD')).toBe('main');
+  });
+
+  it('kills a harness that ignores TERM after the grace period', async () => {
+    const { sb, canonical } = await withNewRelease();
+    control(sb, { gitea: { sleepMs: 60_000, onTerm: 'ignore' } });
+    const sweep = start(sb, ['run', '--stop-grace', '1s']);
+    await until('the harness to start', () => launches(sb).length === 3);
+    const sent = Date.now();
+    sweep.kill('SIGTERM');
+    const r = await sweep;
+    expect(r.exitCode).toBe(143);
+    expect(Date.now() - sent).toBeLessThan(30_000); // not the harness's 60 s: it was killed
+    expect(signals(sb)).toHaveLength(1);
+    expect(String(r.stderr)).toMatch(/harness still running after the grace period: SIGKILL/);
+    expect(readFileSync(path.join(sb.stateDir, 'gitea', 'canonical.json'), 'utf8')).toBe(canonical);
+    expect(git(path.join(sb.recipesDir, 'gitea'), 'symbolic-ref', '--short', 'HEAD')).toBe('main');
+  });
+});
+
+describe('--test-timeout', () => {
+  it('stops a harness that runs too long like a SIGTERM, outcome timeout, and the sweep goes on', async () => {
+    const sb = await sandbox([
+      { name: 'slow', releases: [{ tag: '1.0.0' }] },
+      { name: 'quick', releases: [{ tag: '1.0.0' }] },
+    ]);
+    control(sb, { slow: { sleepMs: 60_000, teardownMs: 200 } });
+    const { r, doc } = await cliJson(sb, ['run', '--test-timeout', '1s', '--stop-grace', '5s']);
+    expect(r.exitCode).toBe(1);
+    const by = Object.fromEntries(doc.recipes.map((x: any) => [x.recipe, x]));
+    expect(by.slow).toMatchObject({ outcome: 'timeout', detail: 'test timeout reached' });
+    expect(by.quick.outcome).toBe('promoted');
+    expect(signals(sb)[0]).toMatchObject({ recipe: 'slow', signal: 'SIGTERM' });
+    expect(existsSync(path.join(sb.stateDir, 'slow', 'canonical.json'))).toBe(false);
+    expect(readJson(path.join(sb.stateDir, 'quick', 'canonical.json')).version).toBe('1.0.0');
+  });
+
+  it('rejects a malformed duration with exit 2', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [] }]);
+    const r = await cli(sb, ['run', '--test-timeout', 'forever']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/must be a duration like 90m/);
+  });
+});
