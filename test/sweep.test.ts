@@ -1,4 +1,5 @@
 // The sweep driven end to end: the built CLI as a subprocess, real git repos, the stand-in cc-ci-run.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -88,6 +89,24 @@ describe('run', () => {
     expect(doc.recipes[0].detail).toMatch(/label 0\.9\.0\+1\.1 does not match tag 1\.0\.0\+1\.2/);
     expect(existsSync(path.join(sb.stateDir, 'gitea', 'canonical.json'))).toBe(false);
     expect(launches(sb).filter((l) => l.script.includes('seed'))).toEqual([]);
+  });
+
+  it.each([
+    ['does not parse', 'services: [unclosed\n', /compose\.yml does not parse/],
+    ['has no version label', 'services:\n  app:\n    image: x\n', /no coop-cloud\.\$\{STACK_NAME\}\.version label/],
+  ])('does not promote a release whose compose file %s', async (_what, compose, reason) => {
+    const sb = await sandbox([{ name: 'gitea', releases: [] }]);
+    const work = path.join(sb.root, 'work', 'gitea');
+    writeFileSync(path.join(work, 'compose.yml'), compose);
+    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' };
+    execFileSync('git', ['commit', '-qam', 'broken compose'], { cwd: work, env });
+    execFileSync('git', ['tag', '-a', '-m', 'r', '1.0.0'], { cwd: work, env });
+    execFileSync('git', ['push', '-q', '--follow-tags', path.join(sb.upstreamDir, 'gitea.git'), 'main'], { cwd: work });
+    const { r, doc } = await cliJson(sb, ['run']);
+    expect(r.exitCode).toBe(1);
+    expect(doc.recipes[0]).toMatchObject({ outcome: 'not-promoted', exitCode: 0 });
+    expect(doc.recipes[0].detail).toMatch(reason);
+    expect(existsSync(path.join(sb.stateDir, 'gitea', 'canonical.json'))).toBe(false);
   });
 
   it('leaves the canonical unchanged when the harness is red', async () => {
