@@ -2,7 +2,7 @@
 // one place. Heavy modules are imported lazily so `--version` and `--help` start fast.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { GLOBAL_OPTIONS, loadConfig, type Config, type ConfigKey } from './config.js';
 import { ConfigError, EXIT, UsageError, exitCodeFor, messageOf } from './errors.js';
 import { parseDuration } from './duration.js';
@@ -12,12 +12,15 @@ interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** stderr is a terminal: show live progress there. */
+  stderrTty?: boolean;
 }
 
 const defaultIo: Io = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   env: process.env,
+  stderrTty: process.stderr.isTTY === true && !process.env.JOURNAL_STREAM,
 };
 
 function packageVersion(): string {
@@ -124,20 +127,20 @@ async function selection(config: Config, o: CommonOpts) {
   return selectRecipes(readEnrolment(config.ccciRepo), config.ccciRepo, o.recipe, o.cadence ?? 'all');
 }
 
-async function planCommand(opts: CommonOpts & { offline?: boolean; force?: boolean }, config: Config, io: Io): Promise<number> {
+async function planCommand(opts: CommonOpts & { offline?: boolean; force?: boolean; retry?: boolean }, config: Config, io: Io): Promise<number> {
   const { plan } = await import('./sweep.js');
   const { renderPlan, planJson } = await import('./report.js');
   const ctx = await context(config, io, { dryRun: true, mirror: !opts.offline });
   const entries = await plan(ctx, await selection(config, opts), {
-    offline: opts.offline, force: opts.force, mirrorState: !opts.offline,
+    offline: opts.offline, force: opts.force, retry: opts.retry, mirrorState: !opts.offline,
   });
   io.stdout(opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries));
   return entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok;
 }
 
 type RunOpts = CommonOpts & {
-  dryRun?: boolean; jobs?: number; force?: boolean; sync?: boolean; syncJobs?: number;
-  waitLock?: number; stopGrace?: number; testTimeout?: number;
+  dryRun?: boolean; jobs?: number; force?: boolean; retry?: boolean; sync?: boolean; syncJobs?: number;
+  waitLock?: number; stopGrace?: number; testTimeout?: number; metricsFile?: string;
 };
 
 async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number> {
@@ -150,14 +153,18 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
   try {
     const ctx = await context(config, io, { dryRun: false, signal: stop.signal, mirror: opts.sync !== false });
     const lock = await hostLock(config, io, 'run', opts.waitLock ?? 0, stop.signal);
+    const { createProgress } = await import('./progress.js');
+    const progress = createProgress({ stream: process.stderr, tty: io.stderrTty ?? false, log: ctx.log });
     try {
-      const results = await run(ctx, enrolment, {
-        jobs: opts.jobs, force: opts.force, sync: opts.sync, syncJobs: opts.syncJobs,
+      const results = await run({ ...ctx, onEvent: progress.listener }, enrolment, {
+        jobs: opts.jobs, force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs,
         testTimeoutMs: opts.testTimeout, stopGraceMs: opts.stopGrace,
       });
+      progress.stop();
       io.stdout(opts.json ? `${JSON.stringify(summaryJson(results), null, 2)}\n` : renderSummary(results));
       return stop.exitCode() ?? (runSucceeded(results) ? EXIT.ok : EXIT.failed);
     } finally {
+      progress.stop();
       lock.release();
     }
   } finally {
@@ -223,12 +230,14 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   withSelection(withGlobals(program.command('plan').description('preview the sweep: decisions only, nothing written')))
     .option('--offline', "use the local clones' tags instead of asking upstream")
     .option('--force', 'show what --force would run')
+    .option('--retry', 'show what --retry would run')
     .action(act(planCommand));
 
   withSelection(withGlobals(program.command('run').description('sweep: mirror-sync, then test each new release through cc-ci-run and promote it')))
     .option('--dry-run', 'exactly `plan`: decide, write nothing')
     .option('--jobs <n>', 'recipes tested at once', positiveInt, 1)
     .option('--force', 'run the newest release even when the decision is skip')
+    .option('--retry', 'run a newest release that already went red under unchanged conditions')
     .option('--no-sync', 'skip mirror-sync')
     .option('--sync-jobs <n>', 'mirrors synced at once', positiveInt, 4)
     .option('--wait-lock <duration>', 'wait this long for another sweep to finish (default: exit 3 at once)', duration)
@@ -248,6 +257,16 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   withGlobals(program.command('doctor').description('check the configuration and probe every harness tool through cc-ci-run'))
     .option('--json', 'print the report as one JSON document')
     .action(act(doctorCommand));
+
+  program
+    .command('completion')
+    .description('print a shell completion script (bash: source <(ccci-sweep completion bash))')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action(async (shell: 'bash' | 'zsh') => {
+      const { completionScript } = await import('./completion.js');
+      io.stdout(completionScript(program, shell));
+      done(EXIT.ok);
+    });
 
   program
     .command('demo')

@@ -20,6 +20,10 @@ export interface DecisionInput {
   /** Version of the canonical record, or null when the recipe has none yet. */
   canonicalVersion: string | null;
   force?: boolean;
+  /** Whether a release already went red with nothing changed since (see attempts.knownRed). */
+  isKnownRed?: (tag: string) => boolean;
+  /** Run a known-red release anyway. */
+  retry?: boolean;
 }
 
 export interface DecisionResult {
@@ -36,11 +40,16 @@ export function decide(input: DecisionInput): DecisionResult {
   const base = { latest: newest?.tag ?? null, ignoredTags: set.ignored };
   if (!newest) return { ...base, decision: 'skip', reason: 'never-released' };
   if (input.force) return { ...base, decision: 'run', reason: 'forced' };
-  if (input.canonicalVersion === null) return { ...base, decision: 'run', reason: 'first-canonical' };
+  // Nothing that could make it pass has changed: a red hour-long test is not re-run for nothing.
+  const knownRed = !input.retry && (input.isKnownRed?.(newest.tag) ?? false);
+  if (input.canonicalVersion === null) {
+    return knownRed ? { ...base, decision: 'skip', reason: 'known-red-unchanged' } : { ...base, decision: 'run', reason: 'first-canonical' };
+  }
   const canonical = parseRelease(input.canonicalVersion);
   // A canonical we cannot order against is not something to silently overwrite.
   if (!canonical) return { ...base, decision: 'error', reason: 'canonical-version-not-a-release' };
-  return compareReleases(newest, canonical) > 0
-    ? { ...base, decision: 'run', reason: 'new-release' }
-    : { ...base, decision: 'skip', reason: 'no-new-version' };
+  if (compareReleases(newest, canonical) <= 0) return { ...base, decision: 'skip', reason: 'no-new-version' };
+  return knownRed
+    ? { ...base, decision: 'skip', reason: 'known-red-unchanged' }
+    : { ...base, decision: 'run', reason: 'new-release' };
 }

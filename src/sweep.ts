@@ -6,9 +6,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import PQueue from 'p-queue';
+import { knownRed, medianDurationMs } from './attempts.js';
 import {
-  appendHistory, promotedRecord, readCanonical, recipeStateDir, stamp, writeCanonical,
-  type CanonicalRecord,
+  appendHistory, promotedRecord, readCanonical, readHistory, recipeStateDir, stamp, writeCanonical,
+  type CanonicalRecord, type HistoryEntry,
 } from './canonical.js';
 import { readVersionLabel } from './compose.js';
 import { urlFor, type Config } from './config.js';
@@ -22,6 +23,7 @@ import {
 } from './git.js';
 import { HARNESS_EXIT, harnessEnv, resolveExecutable, runHarness, type HarnessResult } from './harness.js';
 import { scrub, type Logger } from './log.js';
+import type { SweepEvent, SweepListener } from './events.js';
 import { crashPoint } from './fault.js';
 import { describeHolder, recipeLockPath, tryLock, type LockInfo } from './lock.js';
 import { giteaApiFor, mirrorState, readTokenFile, syncMirror, type MirrorState, type SyncResult } from './mirror/index.js';
@@ -38,6 +40,8 @@ export interface SweepContext {
   signal?: AbortSignal;
   /** Mirror settings; null when mirror-sync is not configured. */
   mirror?: MirrorSetup | null;
+  /** Told of every recipe state change (progress display). */
+  onEvent?: SweepListener;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -62,6 +66,7 @@ interface Planned extends PlanEntry {
   record: CanonicalRecord | null;
   /** Upstream's tags: tag -> commit (peeled). */
   tags: Map<string, string>;
+  history: HistoryEntry[];
 }
 
 export interface PlanOptions {
@@ -71,30 +76,51 @@ export interface PlanOptions {
   remoteJobs?: number;
   /** Also report each mirror's state (plan only; run syncs instead). */
   mirrorState?: boolean;
+  /** Run a newest release that already went red under unchanged conditions. */
+  retry?: boolean;
 }
 
 export async function plan(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions = {}): Promise<PlanEntry[]> {
-  return (await planAll(ctx, enrolment, opts)).map(publicEntry);
+  return (await planAll(ctx, enrolment, opts, await sweepConditions(ctx))).map(publicEntry);
 }
 
-function publicEntry({ record: _r, tags: _t, ...entry }: Planned): PlanEntry {
+function publicEntry({ record: _r, tags: _t, history: _h, ...entry }: Planned): PlanEntry {
   return entry;
 }
 
-async function planAll(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions): Promise<Planned[]> {
+async function planAll(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions, conditions: SweepConditions): Promise<Planned[]> {
   const queue = new PQueue({ concurrency: opts.remoteJobs ?? 16 });
   const planned = await Promise.all(
-    enrolment.recipes.map((r) => queue.add(() => planRecipe(ctx, r.recipe, r.cadence, opts))),
+    enrolment.recipes.map((r) => queue.add(() => planRecipe(ctx, r.recipe, r.cadence, opts, conditions))),
   );
   const problems: Planned[] = enrolment.problems.map((p) => ({
     recipe: p.recipe, cadence: p.cadence, canonical: null, latest: null, decision: 'error', reason: 'enrolment-invalid',
-    ignoredTags: [], error: p.problem, record: null, tags: new Map(),
+    ignoredTags: [], error: p.problem, record: null, tags: new Map(), history: [],
   }));
   return [...planned, ...problems].sort((a, b) => (a.recipe < b.recipe ? -1 : 1));
 }
 
-async function planRecipe(ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions): Promise<Planned> {
-  const base = { recipe, cadence, canonical: null, latest: null, ignoredTags: [], record: null, tags: new Map<string, string>() };
+/** What every test of this sweep would run with: the cc-ci repo's commit and the cc-ci-run executable. */
+export interface SweepConditions {
+  ccciCommit: string | null;
+  /** Absolute path when it resolves; as configured otherwise (plan does not need it to exist). */
+  ccciRun: string;
+}
+
+export async function sweepConditions(ctx: SweepContext): Promise<SweepConditions> {
+  let ccciRun = ctx.config.ccciRun;
+  try {
+    ccciRun = resolveExecutable(ctx.config.ccciRun, ctx.env);
+  } catch {
+    // run refuses a missing cc-ci-run before testing anything; plan just shows the decision
+  }
+  return { ccciCommit: await headCommit(ctx.config.ccciRepo), ccciRun };
+}
+
+async function planRecipe(
+  ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions, conditions: SweepConditions,
+): Promise<Planned> {
+  const base = { recipe, cadence, canonical: null, latest: null, ignoredTags: [], record: null, tags: new Map<string, string>(), history: [] };
   let record: CanonicalRecord | null;
   try {
     record = readCanonical(ctx.config.stateDir, recipe);
@@ -102,18 +128,23 @@ async function planRecipe(ctx: SweepContext, recipe: string, cadence: Cadence, o
     return { ...base, decision: 'error', reason: 'canonical-unreadable', error: messageOf(err) };
   }
   const canonical = record ? { version: record.version, commit: record.commit } : null;
+  const { entries: history, tornLine } = readHistory(ctx.config.stateDir, recipe);
+  if (tornLine) ctx.log.warn({ recipe }, 'history.jsonl has a torn line from an earlier crash; it is ignored');
   let tags: Map<string, string>;
   try {
     tags = opts.offline
       ? await localTags(path.join(ctx.config.recipesDir, recipe))
       : await lsRemoteTags(urlFor(ctx.config.upstreamUrl, recipe));
   } catch (err) {
-    return { ...base, canonical, record, decision: 'error', reason: 'tags-unavailable', error: messageOf(err) };
+    return { ...base, canonical, record, history, decision: 'error', reason: 'tags-unavailable', error: messageOf(err) };
   }
-  const d = decide({ tags: tags.keys(), canonicalVersion: record?.version ?? null, force: opts.force });
-  const entry: Planned = { ...base, canonical, record, tags, ...d };
-  if (opts.mirrorState) entry.mirror = await mirrorStateOf(ctx, recipe);
+  const d = decide({
+    tags: tags.keys(), canonicalVersion: record?.version ?? null, force: opts.force, retry: opts.retry,
+    isKnownRed: (tag) => knownRed(history, { tag, tagCommit: tags.get(tag), ...conditions }) !== null,
+  });
+  const entry: Planned = { ...base, canonical, record, tags, history, ...d };
   if (d.decision === 'error') entry.error = `canonical version ${record?.version} is not a release tag`;
+  if (opts.mirrorState) entry.mirror = await mirrorStateOf(ctx, recipe);
   ctx.log.debug({ recipe, decision: d.decision, reason: d.reason, latest: d.latest }, 'decided');
   return entry;
 }
@@ -161,6 +192,7 @@ export async function syncMirrors(ctx: SweepContext, enrolment: Enrolment, opts:
         if (ctx.signal?.aborted) {
           return { recipe: r.recipe, outcome: 'error', tagsAdded: [], tagConflicts: [], prsClosed: [], wouldDo: [], error: { step: 'ls-remote', message: 'sweep was stopped' } };
         }
+        ctx.onEvent?.({ recipe: r.recipe, state: 'syncing', at: Date.now() });
         const result = await syncMirror(
           {
             recipe: r.recipe, upstreamUrl: urlFor(ctx.config.upstreamUrl, r.recipe), mirrorUrl: urlFor(m.mirrorUrl, r.recipe),
@@ -169,6 +201,7 @@ export async function syncMirrors(ctx: SweepContext, enrolment: Enrolment, opts:
           { token: m.token, writer: ctx.writer, log: ctx.log },
         );
         ctx.log.info({ recipe: r.recipe, sync: result.outcome, tagsAdded: result.tagsAdded.length, prsClosed: result.prsClosed }, 'mirror-sync');
+        ctx.onEvent?.({ recipe: r.recipe, state: 'queued', at: Date.now() });
         return result;
       }),
     ),
@@ -209,24 +242,47 @@ export interface RunOptions extends PlanOptions, SyncOptionsCli {
 }
 
 export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOptions = {}): Promise<RunResult[]> {
+  const emit = (recipe: string, state: SweepEvent['state'], more: Partial<SweepEvent> = {}) =>
+    ctx.onEvent?.({ recipe, state, at: Date.now(), ...more });
   await recoverCrashedRecipes(ctx, enrolment);
+  for (const r of enrolment.recipes) {
+    emit(r.recipe, 'queued', { expectedMs: medianDurationMs(readHistory(ctx.config.stateDir, r.recipe).entries) });
+  }
   // Mirror-sync first, for every selected recipe (also the ones that end up skipped); the decision that
   // follows reads upstream itself, so a diverged mirror never changes what is tested.
   const synced = opts.sync === false ? [] : await syncMirrors(ctx, enrolment, opts);
   const syncOf = new Map(synced.map((r) => [r.recipe, r]));
-  const planned = await planAll(ctx, enrolment, { ...opts, mirrorState: false });
-  const toRun = planned.filter((p) => p.decision === 'run');
   // Fail before touching anything if the harness wrapper is missing: every launch would fail the same way.
-  const ccciRun = toRun.length > 0 ? resolveExecutable(ctx.config.ccciRun, ctx.env) : ctx.config.ccciRun;
-  const ccciCommit = await headCommit(ctx.config.ccciRepo);
-  const queue = new PQueue({ concurrency: Math.max(1, opts.jobs ?? 1) });
-  const results = await Promise.all(
-    planned.map((p) => {
-      if (p.decision !== 'run') return Promise.resolve(notRun(p));
-      return queue.add(() => runRecipe(ctx, p, { ...opts, ccciRun, ccciCommit }));
-    }),
+  const conditions = await sweepConditions(ctx);
+  const planned = await planAll(ctx, enrolment, { ...opts, mirrorState: false }, conditions);
+  const toRun = planned.filter((p) => p.decision === 'run');
+  const ccciRun = toRun.length > 0 ? resolveExecutable(ctx.config.ccciRun, ctx.env) : conditions.ccciRun;
+  const jobs = Math.max(1, opts.jobs ?? 1);
+  // With several at once, start the longest first (median of past runs), so the sweep ends sooner.
+  if (jobs > 1) {
+    const expected = (p: Planned) => medianDurationMs(p.history) ?? Number.MAX_SAFE_INTEGER;
+    toRun.sort((a, b) => expected(b) - expected(a) || (a.recipe < b.recipe ? -1 : 1));
+  }
+  const queue = new PQueue({ concurrency: jobs });
+  const byRecipe = new Map<string, RunResult>();
+  for (const p of planned) {
+    if (p.decision === 'run') continue;
+    byRecipe.set(p.recipe, notRun(p));
+    emit(p.recipe, 'done', { tag: p.latest, outcome: byRecipe.get(p.recipe)!.outcome });
+  }
+  await Promise.all(
+    toRun.map((p) =>
+      queue.add(async () => {
+        const r = await runRecipe(ctx, p, { ...opts, ccciRun, ccciCommit: conditions.ccciCommit }, () =>
+          emit(p.recipe, 'testing', { tag: p.latest, expectedMs: medianDurationMs(p.history) }),
+        );
+        byRecipe.set(p.recipe, r);
+        emit(p.recipe, 'done', { tag: r.tag, outcome: r.outcome });
+      }),
+    ),
   );
-  return results.map((r) => {
+  return planned.map((p) => {
+    const r = byRecipe.get(p.recipe)!;
     const sync = syncOf.get(r.recipe);
     return sync ? { ...r, sync } : r;
   });
@@ -245,7 +301,7 @@ interface RecipeRun extends RunOptions {
   ccciCommit: string | null;
 }
 
-async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun): Promise<RunResult> {
+async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: () => void): Promise<RunResult> {
   const started = Date.now();
   const tag = p.latest!;
   const log = ctx.log.child({ recipe: p.recipe, tag });
@@ -264,6 +320,8 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun): Promise<R
     return result('error', { detail: `recipe ${p.recipe} is being swept by another process (${describeHolder(lock)})` });
   }
   let saved: Checkout | null = null;
+  // Set once a harness launch is attempted: even a launch that fails is an attempt worth remembering.
+  let launched: { tag: string; tagCommit: string; log: string; startedAt: string } | null = null;
   try {
     // 1. Upstream's branch and tags into the clone, from the explicit URL.
     const upstream = urlFor(ctx.config.upstreamUrl, p.recipe);
@@ -292,7 +350,9 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun): Promise<R
       upgradeBase: p.record?.version ?? null, runsDir,
     });
     log.info({ log: logFile }, 'launching harness');
+    testing();
     const startedAt = new Date();
+    launched = { tag, tagCommit: commit, log: logFile, startedAt: startedAt.toISOString() };
     const h = await ctx.writer.act(`run ${o.ccciRun} ${ctx.config.harnessScript} for ${p.recipe} ${tag}`, () =>
       runHarness({
         ccciRun: o.ccciRun, script: ctx.config.harnessScript, ccciRepo: ctx.config.ccciRepo, env, logFile,
@@ -354,8 +414,20 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun): Promise<R
     log.info({ commit }, 'promoted');
     return result('promoted', more);
   } catch (err) {
-    log.error({ err: scrub(messageOf(err)) }, 'recipe failed');
-    return result('error', { detail: scrub(messageOf(err)) });
+    const detail = scrub(messageOf(err));
+    log.error({ err: detail }, 'recipe failed');
+    if (launched) {
+      try {
+        appendHistory(ctx.config.stateDir, {
+          type: 'attempt', recipe: p.recipe, ...launched, ccciCommit: o.ccciCommit, ccciRun: o.ccciRun, outcome: 'error',
+          exitCode: null, durationMs: Date.now() - Date.parse(launched.startedAt), endedAt: new Date().toISOString(),
+          by: startedBy(ctx.env), detail,
+        });
+      } catch (histErr) {
+        log.error({ err: messageOf(histErr) }, 'could not record the attempt in history.jsonl');
+      }
+    }
+    return result('error', { detail, ...(launched ? { log: launched.log } : {}) });
   } finally {
     if (saved) {
       try {

@@ -1,0 +1,68 @@
+// What a recipe's history says, as pure functions of its entries: how long its tests take, whether the
+// newest release already went red under unchanged conditions, and its last attempt and promotion.
+import type { HistoryEntry } from './canonical.js';
+
+export interface Attempt extends HistoryEntry {
+  type: 'attempt';
+  tag: string;
+  tagCommit: string;
+  ccciCommit: string | null;
+  ccciRun: string;
+  outcome: string;
+  exitCode: number | null;
+  durationMs: number;
+  log: string;
+  startedAt: string;
+  endedAt: string;
+  by: string;
+  level?: unknown;
+}
+
+export function attempts(entries: HistoryEntry[]): Attempt[] {
+  return entries.filter((e): e is Attempt => e.type === 'attempt' && typeof e.tag === 'string');
+}
+
+export function lastPromotion(entries: HistoryEntry[]): HistoryEntry | null {
+  return entries.filter((e) => e.type === 'promotion').at(-1) ?? null;
+}
+
+/** Median duration of past harness runs that ran to an end (not interrupted), or null with none. */
+export function medianDurationMs(entries: HistoryEntry[]): number | null {
+  const d = attempts(entries)
+    .filter((a) => a.outcome !== 'interrupted' && a.outcome !== 'error' && Number.isFinite(a.durationMs))
+    .map((a) => a.durationMs)
+    .sort((x, y) => x - y);
+  if (d.length === 0) return null;
+  const mid = Math.floor(d.length / 2);
+  return d.length % 2 ? d[mid]! : Math.round((d[mid - 1]! + d[mid]!) / 2);
+}
+
+/** The conditions a test result depends on; if none changed, neither will the result. */
+export interface Conditions {
+  tag: string;
+  tagCommit: string | undefined;
+  ccciCommit: string | null;
+  ccciRun: string;
+}
+
+const FAILED = new Set(['red', 'timeout']);
+
+/**
+ * The newest attempt of this tag, when it failed (red or timeout) with the same tag commit, the same cc-ci
+ * repo commit and the same cc-ci-run: re-running it could only fail the same way. Null otherwise.
+ */
+export function knownRed(entries: HistoryEntry[], c: Conditions): Attempt | null {
+  const last = attempts(entries).filter((a) => a.tag === c.tag).at(-1);
+  if (!last || !FAILED.has(last.outcome)) return null;
+  const same = last.tagCommit === c.tagCommit && last.ccciCommit === c.ccciCommit && last.ccciRun === c.ccciRun;
+  return same ? last : null;
+}
+
+/** What changed since a failed attempt, for explain: each condition that differs. */
+export function changedSince(a: Attempt, c: Conditions): string[] {
+  const out: string[] = [];
+  if (a.tagCommit !== c.tagCommit) out.push(`tag commit ${a.tagCommit.slice(0, 10)} -> ${c.tagCommit?.slice(0, 10) ?? '?'}`);
+  if (a.ccciCommit !== c.ccciCommit) out.push(`cc-ci commit ${a.ccciCommit?.slice(0, 10) ?? '-'} -> ${c.ccciCommit?.slice(0, 10) ?? '-'}`);
+  if (a.ccciRun !== c.ccciRun) out.push(`cc-ci-run ${a.ccciRun} -> ${c.ccciRun}`);
+  return out;
+}
