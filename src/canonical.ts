@@ -81,6 +81,13 @@ export function stamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
+/** When a canonical became canonical: `promotedAt`, else the legacy `ts` stamp; null when neither parses. */
+export function canonicalSince(rec: CanonicalRecord): number | null {
+  if (typeof rec.promotedAt === 'string' && !Number.isNaN(Date.parse(rec.promotedAt))) return Date.parse(rec.promotedAt);
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(rec.ts);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : null;
+}
+
 export interface Promotion {
   recipe: string;
   tag: string;

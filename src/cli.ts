@@ -149,6 +149,7 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
   const { run } = await import('./sweep.js');
   const { renderSummary, summaryJson, runSucceeded } = await import('./report.js');
   const enrolment = await selection(config, opts);
+  const startedAt = new Date();
   const stop = stopOnSignals();
   try {
     const ctx = await context(config, io, { dryRun: false, signal: stop.signal, mirror: opts.sync !== false });
@@ -162,6 +163,7 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
       });
       progress.stop();
       io.stdout(opts.json ? `${JSON.stringify(summaryJson(results), null, 2)}\n` : renderSummary(results));
+      await recordSweep(config, io, { startedAt, results, metricsFile: opts.metricsFile, argv: process.argv.slice(2) });
       return stop.exitCode() ?? (runSucceeded(results) ? EXIT.ok : EXIT.failed);
     } finally {
       progress.stop();
@@ -170,6 +172,25 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
   } finally {
     stop.dispose();
   }
+}
+
+/** The sweep's report in the state dir and, when asked, the Prometheus metrics of every enrolled recipe. */
+async function recordSweep(
+  config: Config, io: Io, s: { startedAt: Date; results: import('./sweep.js').RunResult[]; metricsFile?: string; argv: string[] },
+): Promise<void> {
+  const { sweepReport, writeSweepReport } = await import('./sweep-report.js');
+  const { startedBy } = await import('./sweep.js');
+  const endedAt = new Date();
+  writeSweepReport(config.stateDir, sweepReport({
+    startedAt: s.startedAt.toISOString(), endedAt: endedAt.toISOString(), argv: s.argv, by: startedBy(io.env), config, recipes: s.results,
+  }));
+  if (!s.metricsFile) return;
+  const { metricsInput, writeMetrics } = await import('./metrics.js');
+  const { status } = await import('./status.js');
+  const { readEnrolment } = await import('./enrolment.js');
+  // Every enrolled recipe, not only this sweep's: the textfile replaces the previous one whole.
+  const all = status(config.stateDir, readEnrolment(config.ccciRepo), endedAt.getTime());
+  writeMetrics(path.resolve(s.metricsFile), metricsInput(all, s.results, endedAt.getTime()));
 }
 
 type SyncOpts = CommonOpts & { dryRun?: boolean; syncJobs?: number; waitLock?: number };
@@ -204,6 +225,16 @@ async function statusCommand(opts: CommonOpts, config: Config, io: Io): Promise<
   const entries = status(config.stateDir, await selection(config, opts));
   io.stdout(opts.json ? `${JSON.stringify({ recipes: entries }, null, 2)}\n` : renderStatus(entries));
   return entries.some((e) => e.error) ? EXIT.failed : EXIT.ok;
+}
+
+async function explainCommand(recipe: string, opts: { offline?: boolean; retry?: boolean; json?: boolean }, config: Config, io: Io): Promise<number> {
+  const { explain, renderExplain } = await import('./explain.js');
+  const enrolment = await selection(config, { recipe: [recipe] });
+  const r = enrolment.recipes[0] ?? enrolment.problems[0]!;
+  const ctx = await context(config, io, { dryRun: true, mirror: false });
+  const e = await explain(ctx, r.recipe, r.cadence, opts);
+  io.stdout(opts.json ? `${JSON.stringify(e, null, 2)}\n` : renderExplain(e));
+  return e.decision === 'error' ? EXIT.failed : EXIT.ok;
 }
 
 async function doctorCommand(opts: { json?: boolean }, config: Config, io: Io): Promise<number> {
@@ -243,6 +274,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--wait-lock <duration>', 'wait this long for another sweep to finish (default: exit 3 at once)', duration)
     .option('--stop-grace <duration>', 'after SIGTERM, how long the harness may tear down before SIGKILL', duration, 120_000)
     .option('--test-timeout <duration>', 'per harness run; then it is stopped like on SIGTERM (outcome timeout)', duration, 90 * 60_000)
+    .option('--metrics-file <path>', 'write Prometheus metrics here (node_exporter textfile collector), atomically')
     .action(act(runCommand));
 
   withSelection(withGlobals(program.command('sync').description("mirror-sync alone: upstream's branch and tags to each recipe's mirror")), false)
@@ -250,6 +282,16 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--sync-jobs <n>', 'mirrors synced at once', positiveInt, 4)
     .option('--wait-lock <duration>', 'wait this long for another sweep to finish (default: exit 3 at once)', duration)
     .action(act(syncCommand));
+
+  withGlobals(program.command('explain').description('every tag of a recipe, its rank, why the newest is newest, attempts and the decision'))
+    .argument('<recipe>', 'an enrolled recipe')
+    .option('--offline', "use the local clone's tags instead of asking upstream")
+    .option('--retry', 'explain the decision as with --retry')
+    .option('--json', 'print one JSON document on stdout')
+    .action(async function (this: Command, recipe: string) {
+      const opts = this.opts();
+      done(await explainCommand(recipe, opts, configFrom(opts, io.env), io));
+    });
 
   withSelection(withGlobals(program.command('status').description("each enrolled recipe's canonical and last outcome")), false)
     .action(act(statusCommand));

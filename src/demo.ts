@@ -4,8 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeCanonical } from './canonical.js';
-import { buildSandbox } from './sandbox.js';
-import { tagCommit, fetchUpstream } from './git.js';
+import { buildSandbox, upstreamTagCommit } from './sandbox.js';
 
 interface Io {
   stdout: (text: string) => void;
@@ -27,10 +26,8 @@ export async function runDemo(io: Io): Promise<number> {
       { name: 'keycloak', releases: [] },
     ]);
     // nextcloud's canonical, as the old Python sweep wrote it.
-    const ncClone = path.join(sb.recipesDir, 'nextcloud');
-    await fetchUpstream(ncClone, sb.upstreamUrl.replace('{recipe}', 'nextcloud'));
     writeCanonical(sb.stateDir, {
-      recipe: 'nextcloud', version: '6.0.0+29.0.4', commit: await tagCommit(ncClone, '6.0.0+29.0.4'),
+      recipe: 'nextcloud', version: '6.0.0+29.0.4', commit: await upstreamTagCommit(sb, 'nextcloud', '6.0.0+29.0.4'),
       status: 'idle', ts: '20260101T020000Z', domain: 'nextcloud.ci.example',
     });
 

@@ -100,32 +100,71 @@ export async function assertReadableClone(cloneDir: string): Promise<void> {
   await raw(cloneDir, ['rev-parse', '--git-dir'], `recipe clone ${cloneDir} is not a readable git repository`);
 }
 
+/** Where upstream's branch and tags land in a clone: our own namespaces, so the clone's refs are never clobbered. */
+export const upstreamTrackingRef = (branch: string): string => `refs/remotes/ccci-upstream/${branch}`;
+export const UPSTREAM_TAGS = 'refs/ccci/upstream-tags';
+
 /**
  * Brings upstream's default branch and all its tags into the clone from the explicit URL, cloning first if
- * the clone is missing. Tags are fetched without force: a tag that moved upstream is an error, not a
- * silent rewrite of what we may already have tested.
+ * the clone is missing, and returns the commit upstream's `tag` points to. Tags land in our own namespace
+ * (a tag that moved upstream is tested as upstream has it); local tags the clone lacks are created, local
+ * tags that differ are left as they are. Skips the network when the clone already has the tag at `expected`.
  */
-export async function fetchUpstream(cloneDir: string, url: string, opts?: GitOptions): Promise<{ branch: string }> {
-  const branch = await remoteDefaultBranch(url, opts);
+export async function fetchRelease(
+  cloneDir: string, url: string, tag: string, expected: string, log: { warn: (o: object, m: string) => void }, opts?: GitOptions,
+): Promise<string> {
+  const upstreamTag = `${UPSTREAM_TAGS}/${tag}^{commit}`;
   if (!existsSync(cloneDir)) {
     mkdirSync(path.dirname(cloneDir), { recursive: true });
     await raw(path.dirname(cloneDir), ['clone', '--quiet', '--', url, cloneDir], `git clone ${url}`, opts);
   }
   await assertReadableClone(cloneDir);
-  await raw(
-    cloneDir,
-    ['fetch', '--quiet', '--no-tags', '--', url, `+refs/heads/${branch}:refs/remotes/ccci-upstream/${branch}`, 'refs/tags/*:refs/tags/*'],
-    `git fetch ${url} into ${cloneDir}`,
-    opts,
-  );
-  return { branch };
+  if ((await revParse(cloneDir, upstreamTag)) !== expected) {
+    const branch = await remoteDefaultBranch(url, opts);
+    await raw(
+      cloneDir,
+      ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', url, `+refs/heads/${branch}:${upstreamTrackingRef(branch)}`, `+refs/tags/*:${UPSTREAM_TAGS}/*`],
+      `git fetch ${url} into ${cloneDir}`,
+      opts,
+    );
+    await createMissingTags(cloneDir, log);
+  }
+  const commit = await revParse(cloneDir, upstreamTag);
+  if (commit !== expected) throw new GitError(`tag ${tag} moved upstream during the sweep (${expected} -> ${commit ?? 'gone'}); run again`);
+  const local = await revParse(cloneDir, `refs/tags/${tag}^{commit}`);
+  if (local !== commit) log.warn({ tag, local, upstream: commit }, "the clone's own tag differs from upstream's; testing upstream's");
+  return commit;
 }
 
-/** The commit a tag points to, peeling annotated tags; never a branch head. */
-export async function tagCommit(cloneDir: string, tag: string): Promise<string> {
-  // `refs/tags/...` cannot be mistaken for an option, whatever the tag is called.
-  const out = await raw(cloneDir, ['rev-parse', '--verify', '--quiet', `refs/tags/${tag}^{commit}`], `tag ${tag} not found in ${cloneDir}`);
-  return out.trim();
+async function revParse(cwd: string, rev: string): Promise<string | null> {
+  try {
+    return (await git(cwd).raw(['rev-parse', '--verify', '--quiet', rev])).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Creates local `refs/tags/*` for upstream tags the clone lacks; never moves an existing one. */
+async function createMissingTags(cloneDir: string, log: { warn: (o: object, m: string) => void }): Promise<void> {
+  const out = await raw(cloneDir, ['for-each-ref', '--format=%(objectname) %(refname)', UPSTREAM_TAGS, 'refs/tags'], `git for-each-ref in ${cloneDir}`);
+  const upstream = new Map<string, string>();
+  const local = new Set<string>();
+  for (const line of out.split('\n')) {
+    const i = line.indexOf(' ');
+    if (i < 0) continue;
+    const ref = line.slice(i + 1);
+    if (ref.startsWith(`${UPSTREAM_TAGS}/`)) upstream.set(ref.slice(UPSTREAM_TAGS.length + 1), line.slice(0, i));
+    else local.add(ref.slice('refs/tags/'.length));
+  }
+  const missing = [...upstream.keys()].filter((t) => !local.has(t));
+  if (missing.length === 0) return;
+  // A fetch from the clone itself, without '+': it can only create refs, never move one.
+  await raw(
+    cloneDir,
+    ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '.', ...missing.map((t) => `${UPSTREAM_TAGS}/${t}:refs/tags/${t}`)],
+    `cannot create upstream tags in ${cloneDir}`,
+  );
+  log.warn({ created: missing.length }, 'created upstream tags the clone lacked');
 }
 
 export interface Checkout {

@@ -93,18 +93,27 @@ export function renderSummary(results: RunResult[]): string {
   return `${body}\n${results.length} recipes: ${counts}\n`;
 }
 
+/** `3d4h`, `5h12m`, `7m`: how long ago, at a glance. */
+export function age(seconds: number | null): string {
+  if (seconds === null) return '-';
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return d ? `${d}d${h}h` : h ? `${h}h${m}m` : `${m}m`;
+}
+
 export function renderStatus(entries: StatusEntry[]): string {
-  return table(
-    ['RECIPE', 'CADENCE', 'CANONICAL', 'COMMIT', 'PROMOTED', 'LAST OUTCOME'],
-    entries.map((e) => [
-      e.recipe,
-      e.cadence,
-      e.canonical?.version ?? (e.error ? 'error' : '-'),
-      short(e.canonical?.commit),
-      e.canonical?.promotedAt ?? '-',
-      e.error ? e.error : e.lastOutcome ? `${e.lastOutcome} (${e.lastTag ?? '?'}, ${e.lastAttemptAt ?? '?'})` : '-',
-    ]),
-  );
+  const rows = entries.map((e) => [
+    e.recipe,
+    e.cadence,
+    e.canonical?.version ?? (e.error ? 'error' : '-'),
+    short(e.canonical?.commit),
+    age(e.canonical?.ageSeconds ?? null),
+    e.error ? e.error : e.lastAttempt ? `${e.lastAttempt.outcome} ${e.lastAttempt.tag} (${e.lastAttempt.endedAt.slice(0, 16).replace('T', ' ')})` : '-',
+  ]);
+  const body = table(['RECIPE', 'CADENCE', 'CANONICAL', 'COMMIT', 'AGE', 'LAST ATTEMPT'], rows);
+  const logs = entries.filter((e) => e.lastAttempt && e.lastAttempt.outcome !== 'promoted');
+  return logs.length === 0 ? body : `${body}\n${logs.map((e) => `${e.recipe}: ${e.lastAttempt!.log}`).join('\n')}\n`;
 }
 
 /** Exit status of a run: 0 when every recipe was skipped or promoted and no mirror needs attention. */

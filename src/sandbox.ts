@@ -190,3 +190,9 @@ export async function addRelease(sb: Sandbox, recipe: string, release: ReleaseSp
   await g.raw(['tag', '-a', '-m', `release ${release.tag}`, release.tag]);
   await g.raw(['push', '--quiet', '--follow-tags', path.join(sb.upstreamDir, `${recipe}.git`), 'main']);
 }
+
+/** The commit an upstream release tag points to (peeled), read from the bare upstream repo. */
+export async function upstreamTagCommit(sb: Sandbox, recipe: string, tag: string): Promise<string> {
+  const out = await simpleGit(path.join(sb.upstreamDir, `${recipe}.git`)).env(gitEnv()).raw(['rev-parse', '--verify', `refs/tags/${tag}^{commit}`]);
+  return out.trim();
+}

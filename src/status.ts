@@ -1,12 +1,17 @@
-// `status`: each enrolled recipe's canonical and its last attempt, from the state dir alone (no network).
-import { readCanonical, readHistory } from './canonical.js';
+// `status`: each enrolled recipe's canonical, last attempt and last promotion, from the state dir alone
+// (no network, no lock).
+import { attempts, lastPromotion } from './attempts.js';
+import { canonicalSince, readCanonical, readHistory } from './canonical.js';
 import type { Cadence, Enrolment } from './enrolment.js';
 import { messageOf } from './errors.js';
 
 export interface StatusEntry {
   recipe: string;
   cadence: Cadence;
-  canonical: { version: string; commit: string; promotedAt: string | null } | null;
+  canonical: { version: string; commit: string; promotedAt: string | null; ageSeconds: number | null } | null;
+  lastAttempt: { tag: string; outcome: string; exitCode: number | null; durationMs: number; endedAt: string; by: string; log: string } | null;
+  lastPromotion: { version: string; commit: string; promotedAt: string } | null;
+  /** Kept for tooling that read the first status format. */
   lastOutcome: string | null;
   lastTag: string | null;
   lastAttemptAt: string | null;
@@ -14,33 +19,44 @@ export interface StatusEntry {
   error?: string;
 }
 
-export function status(stateDir: string, enrolment: Enrolment): StatusEntry[] {
+export function status(stateDir: string, enrolment: Enrolment, now: number = Date.now()): StatusEntry[] {
   const entries = enrolment.recipes.map((r): StatusEntry => {
     const entry: StatusEntry = {
-      recipe: r.recipe, cadence: r.cadence, canonical: null, lastOutcome: null, lastTag: null, lastAttemptAt: null, lastLog: null,
+      recipe: r.recipe, cadence: r.cadence, canonical: null, lastAttempt: null, lastPromotion: null,
+      lastOutcome: null, lastTag: null, lastAttemptAt: null, lastLog: null,
     };
     try {
       const rec = readCanonical(stateDir, r.recipe);
       if (rec) {
-        const promotedAt = typeof rec.promotedAt === 'string' ? rec.promotedAt : null;
-        entry.canonical = { version: rec.version, commit: rec.commit, promotedAt };
+        const since = canonicalSince(rec);
+        entry.canonical = {
+          version: rec.version, commit: rec.commit,
+          promotedAt: typeof rec.promotedAt === 'string' ? rec.promotedAt : null,
+          ageSeconds: since === null ? null : Math.max(0, Math.round((now - since) / 1000)),
+        };
       }
     } catch (err) {
       entry.error = messageOf(err);
     }
-    const last = readHistory(stateDir, r.recipe).entries.filter((e) => e.type === 'attempt').at(-1);
+    const history = readHistory(stateDir, r.recipe).entries;
+    const last = attempts(history).at(-1);
     if (last) {
-      entry.lastOutcome = typeof last.outcome === 'string' ? last.outcome : null;
-      entry.lastTag = typeof last.tag === 'string' ? last.tag : null;
-      entry.lastAttemptAt = typeof last.endedAt === 'string' ? last.endedAt : null;
-      entry.lastLog = typeof last.log === 'string' ? last.log : null;
+      entry.lastAttempt = {
+        tag: last.tag, outcome: last.outcome, exitCode: last.exitCode, durationMs: last.durationMs,
+        endedAt: last.endedAt, by: last.by, log: last.log,
+      };
+      Object.assign(entry, { lastOutcome: last.outcome, lastTag: last.tag, lastAttemptAt: last.endedAt, lastLog: last.log });
+    }
+    const promo = lastPromotion(history);
+    if (promo) {
+      entry.lastPromotion = { version: String(promo.version), commit: String(promo.commit), promotedAt: String(promo.promotedAt) };
     }
     return entry;
   });
   for (const p of enrolment.problems) {
     entries.push({
-      recipe: p.recipe, cadence: p.cadence, canonical: null, lastOutcome: null, lastTag: null, lastAttemptAt: null,
-      lastLog: null, error: p.problem,
+      recipe: p.recipe, cadence: p.cadence, canonical: null, lastAttempt: null, lastPromotion: null,
+      lastOutcome: null, lastTag: null, lastAttemptAt: null, lastLog: null, error: p.problem,
     });
   }
   return entries.sort((a, b) => (a.recipe < b.recipe ? -1 : 1));

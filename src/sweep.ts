@@ -18,8 +18,8 @@ import type { Writer } from './dry-run.js';
 import type { Cadence, Enrolment } from './enrolment.js';
 import { messageOf } from './errors.js';
 import {
-  checkoutDetached, currentCheckout, fetchUpstream, headCommit, localTags, lsRemoteTags, restoreCheckout,
-  tagCommit, type Checkout,
+  checkoutDetached, currentCheckout, fetchRelease, headCommit, localTags, lsRemoteTags, restoreCheckout,
+  type Checkout,
 } from './git.js';
 import { HARNESS_EXIT, harnessEnv, resolveExecutable, runHarness, type HarnessResult } from './harness.js';
 import { scrub, type Logger } from './log.js';
@@ -62,7 +62,7 @@ export interface PlanEntry {
 }
 
 /** A plan entry plus what `run` needs to act on it without asking the remote again. */
-interface Planned extends PlanEntry {
+export interface Planned extends PlanEntry {
   record: CanonicalRecord | null;
   /** Upstream's tags: tag -> commit (peeled). */
   tags: Map<string, string>;
@@ -98,6 +98,11 @@ async function planAll(ctx: SweepContext, enrolment: Enrolment, opts: PlanOption
     ignoredTags: [], error: p.problem, record: null, tags: new Map(), history: [],
   }));
   return [...planned, ...problems].sort((a, b) => (a.recipe < b.recipe ? -1 : 1));
+}
+
+/** One recipe's full plan (tags, record, history), for `explain`. */
+export async function planOne(ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions = {}): Promise<Planned> {
+  return planRecipe(ctx, recipe, cadence, opts, await sweepConditions(ctx));
 }
 
 /** What every test of this sweep would run with: the cc-ci repo's commit and the cc-ci-run executable. */
@@ -325,11 +330,8 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
   try {
     // 1. Upstream's branch and tags into the clone, from the explicit URL.
     const upstream = urlFor(ctx.config.upstreamUrl, p.recipe);
-    await ctx.writer.act(`fetch ${upstream} into ${cloneDir}`, () => fetchUpstream(cloneDir, upstream));
-    const commit = await tagCommit(cloneDir, tag);
-    if (commit !== p.tags.get(tag)) {
-      return result('error', { detail: `tag ${tag} is at ${commit} locally but ${p.tags.get(tag)} upstream` });
-    }
+    const commit = await ctx.writer.act(`fetch ${upstream} into ${cloneDir}`, () =>
+      fetchRelease(cloneDir, upstream, tag, p.tags.get(tag)!, log));
 
     // 2. The tag, detached. What was checked out goes into the lock first, so even a kill -9 from here on
     //    leaves enough for the next sweep to put the clone back; `finally` puts it back otherwise.

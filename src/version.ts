@@ -82,3 +82,21 @@ export function classifyTags(tags: Iterable<string>): TagSet {
 export function newestRelease(set: TagSet): Release | null {
   return set.releases.at(-1) ?? null;
 }
+
+/** Pure: why release `a` ranks above `b`, in words (for `explain`). */
+export function whyNewer(a: Release, b: Release): string {
+  const byRecipe = semver.compare(a.recipe, b.recipe);
+  if (byRecipe !== 0) {
+    const pre = a.recipe.prerelease.length || b.recipe.prerelease.length;
+    return `recipe version ${a.recipe.version} > ${b.recipe.version}${pre && semver.eq(semver.coerce(a.recipe)!, semver.coerce(b.recipe)!) ? ' (a prerelease ranks below its release)' : ''}`;
+  }
+  const n = Math.max(a.appSegments.length, b.appSegments.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.appSegments[i];
+    const y = b.appSegments[i];
+    if (x === y) continue;
+    const what = y === undefined ? `has segment ${i + 1} (${String(x)}) where ${b.app ?? 'none'} ends` : `segment ${i + 1}: ${String(x)} > ${String(y)}`;
+    return `same recipe version ${a.recipe.version}; app version ${a.app ?? '-'} > ${b.app ?? '-'} (${what})`;
+  }
+  return `same recipe and app version; tag string ${a.tag} sorts after ${b.tag}`;
+}

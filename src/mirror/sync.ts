@@ -7,6 +7,7 @@ import type { Writer } from '../dry-run.js';
 import { DryRunRefusal, MirrorError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { scrub } from '../log.js';
+import { UPSTREAM_TAGS, upstreamTrackingRef } from '../git.js';
 import { giteaClient } from './gitea.js';
 import { runGit } from './git-run.js';
 import {
@@ -65,9 +66,9 @@ export interface SyncOptions {
 }
 
 /** Where upstream's default branch is fetched to in the clone (the clone's own remotes are never used). */
-export const upstreamTrackingRef = (branch: string): string => `refs/remotes/ccci-upstream/${branch}`;
+export { upstreamTrackingRef };
 /** Landing zone for upstream's tags; refs/tags/* itself only gains tags it lacks (see updateLocalRefs). */
-const UPSTREAM_TAGS = 'refs/ccci/upstream-tags';
+
 
 export async function syncMirror(t: MirrorTarget, opts: SyncOptions): Promise<SyncResult> {
   const log = opts.log.child({ recipe: t.recipe });

@@ -1,0 +1,92 @@
+// `explain <recipe>`: every tag with its parsed parts and rank, why the newest is newest, the canonical, the
+// attempts of the newest tag, and the decision with its reason. Reads only.
+import { attempts, changedSince, knownRed, type Attempt } from './attempts.js';
+import type { Cadence } from './enrolment.js';
+import { table } from './report.js';
+import { planOne, sweepConditions, type SweepContext } from './sweep.js';
+import { classifyTags, whyNewer } from './version.js';
+
+export interface ExplainedTag {
+  tag: string;
+  commit: string | null;
+  release: boolean;
+  /** 1 = newest; null for tags that are not releases. */
+  rank: number | null;
+  recipeVersion: string | null;
+  prerelease: string | null;
+  app: string | null;
+  appSegments: (number | string)[];
+}
+
+export interface Explanation {
+  recipe: string;
+  cadence: Cadence;
+  tags: ExplainedTag[];
+  newest: { tag: string; why: string } | null;
+  canonical: { version: string; commit: string; promotedAt: string | null } | null;
+  attemptsOfNewest: Attempt[];
+  /** Set when the newest release went red before: whether anything changed since. */
+  knownRed: { unchanged: boolean; changed: string[] } | null;
+  decision: string;
+  reason: string;
+  error?: string;
+}
+
+export async function explain(ctx: SweepContext, recipe: string, cadence: Cadence, opts: { offline?: boolean; retry?: boolean } = {}): Promise<Explanation> {
+  const p = await planOne(ctx, recipe, cadence, { offline: opts.offline, retry: opts.retry });
+  const set = classifyTags(p.tags.keys());
+  const ranked = [...set.releases].reverse();
+  const tags: ExplainedTag[] = [
+    ...ranked.map((r, i) => ({
+      tag: r.tag, commit: p.tags.get(r.tag) ?? null, release: true, rank: i + 1, recipeVersion: r.recipe.version,
+      prerelease: r.recipe.prerelease.length ? r.recipe.prerelease.join('.') : null, app: r.app, appSegments: r.appSegments,
+    })),
+    ...set.ignored.map((t) => ({
+      tag: t, commit: p.tags.get(t) ?? null, release: false, rank: null, recipeVersion: null, prerelease: null, app: null, appSegments: [],
+    })),
+  ];
+  const [first, second] = ranked;
+  const newest = first
+    ? { tag: first.tag, why: second ? whyNewer(first, second) : 'the only release tag' }
+    : null;
+  const history = attempts(p.history);
+  const attemptsOfNewest = newest ? history.filter((a) => a.tag === newest.tag) : [];
+  let red: Explanation['knownRed'] = null;
+  const lastOfNewest = attemptsOfNewest.at(-1);
+  if (newest && lastOfNewest && (lastOfNewest.outcome === 'red' || lastOfNewest.outcome === 'timeout')) {
+    const c = { tag: newest.tag, tagCommit: p.tags.get(newest.tag), ...(await sweepConditions(ctx)) };
+    red = { unchanged: knownRed(p.history, c) !== null, changed: changedSince(lastOfNewest, c) };
+  }
+  return {
+    recipe, cadence, tags, newest,
+    canonical: p.record ? { version: p.record.version, commit: p.record.commit, promotedAt: typeof p.record.promotedAt === 'string' ? p.record.promotedAt : null } : null,
+    attemptsOfNewest, knownRed: red, decision: p.decision, reason: p.reason, ...(p.error ? { error: p.error } : {}),
+  };
+}
+
+export function renderExplain(e: Explanation): string {
+  const out: string[] = [`${e.recipe} (${e.cadence})`, ''];
+  out.push(table(
+    ['RANK', 'TAG', 'RECIPE VERSION', 'PRERELEASE', 'APP', 'APP SEGMENTS', 'COMMIT'],
+    e.tags.map((t) => [
+      t.rank === null ? 'ignored' : String(t.rank), t.tag, t.recipeVersion ?? '-', t.prerelease ?? '-', t.app ?? '-',
+      t.release ? JSON.stringify(t.appSegments) : 'not <semver>[+<app>]', t.commit?.slice(0, 10) ?? '-',
+    ]),
+  ).trimEnd());
+  out.push('');
+  out.push(e.newest ? `newest release: ${e.newest.tag}: ${e.newest.why}` : 'newest release: none (never released)');
+  out.push(e.canonical ? `canonical: ${e.canonical.version} at ${e.canonical.commit.slice(0, 10)}${e.canonical.promotedAt ? `, promoted ${e.canonical.promotedAt}` : ''}` : 'canonical: none');
+  if (e.newest) {
+    out.push(e.attemptsOfNewest.length ? `attempts of ${e.newest.tag}:` : `attempts of ${e.newest.tag}: none`);
+    for (const a of e.attemptsOfNewest) {
+      out.push(`  ${a.endedAt}  ${a.outcome.padEnd(14)} exit ${a.exitCode ?? '-'}  ${Math.round(a.durationMs / 1000)}s  cc-ci ${a.ccciCommit?.slice(0, 10) ?? '-'}  by ${a.by}  ${a.log}`);
+    }
+  }
+  if (e.knownRed) {
+    out.push(e.knownRed.unchanged
+      ? 'known red: nothing changed since the last red attempt (tag commit, cc-ci commit, cc-ci-run); --retry runs it anyway'
+      : `went red before, but since then: ${e.knownRed.changed.join('; ')}`);
+  }
+  out.push(`decision: ${e.decision} (${e.reason})${e.error ? `: ${e.error}` : ''}`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,37 @@
+// The record of one sweep: `<state-dir>/sweeps/<stamp>.json` (the --json summary plus the config and
+// timings it ran with) and `last-sweep.json`, both written atomically.
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+import { stamp } from './canonical.js';
+import type { Config } from './config.js';
+import { countOutcomes } from './report.js';
+import type { RunResult } from './sweep.js';
+
+export interface SweepReport {
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  argv: string[];
+  by: string;
+  config: Config;
+  recipes: RunResult[];
+  counts: Record<string, number>;
+}
+
+export function sweepReport(r: Omit<SweepReport, 'counts' | 'durationMs'>): SweepReport {
+  return { ...r, durationMs: Date.parse(r.endedAt) - Date.parse(r.startedAt), counts: countOutcomes(r.recipes) };
+}
+
+/** Writes the report; returns the path of `sweeps/<stamp>.json`. */
+export function writeSweepReport(stateDir: string, report: SweepReport): string {
+  const dir = path.join(stateDir, 'sweeps');
+  mkdirSync(dir, { recursive: true });
+  const base = stamp(new Date(report.startedAt));
+  let file = path.join(dir, `${base}.json`);
+  for (let n = 2; existsSync(file); n++) file = path.join(dir, `${base}-${n}.json`);
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  writeFileAtomic(file, text);
+  writeFileAtomic(path.join(stateDir, 'last-sweep.json'), text);
+  return file;
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { changedSince, knownRed, lastPromotion, medianDurationMs, type Attempt } from '../src/attempts.js';
+import type { HistoryEntry } from '../src/canonical.js';
+
+const attempt = (over: Partial<Attempt>): Attempt => ({
+  type: 'attempt', recipe: 'gitea', tag: '1.1.0', tagCommit: 'a'.repeat(40), ccciCommit: 'c'.repeat(40),
+  ccciRun: '/nix/store/x-cc-ci-run/bin/cc-ci-run', outcome: 'red', exitCode: 1, durationMs: 1000, log: '/l',
+  startedAt: '', endedAt: '', by: 'timer', ...over,
+});
+const same = { tag: '1.1.0', tagCommit: 'a'.repeat(40), ccciCommit: 'c'.repeat(40), ccciRun: '/nix/store/x-cc-ci-run/bin/cc-ci-run' };
+
+describe('knownRed', () => {
+  it('is the last attempt of the tag when it failed under the same conditions', () => {
+    expect(knownRed([attempt({})], same)).toMatchObject({ outcome: 'red' });
+    expect(knownRed([attempt({ outcome: 'timeout', exitCode: 142 })], same)).toMatchObject({ outcome: 'timeout' });
+  });
+
+  it('is lifted by a new tag commit, a new cc-ci commit or a new cc-ci-run', () => {
+    expect(knownRed([attempt({})], { ...same, tagCommit: 'b'.repeat(40) })).toBeNull();
+    expect(knownRed([attempt({})], { ...same, ccciCommit: 'd'.repeat(40) })).toBeNull();
+    expect(knownRed([attempt({})], { ...same, ccciRun: '/nix/store/y-cc-ci-run/bin/cc-ci-run' })).toBeNull();
+  });
+
+  it('looks only at the newest attempt of that tag, and ignores other tags and other failure kinds', () => {
+    expect(knownRed([attempt({}), attempt({ outcome: 'interrupted' })], same)).toBeNull();
+    expect(knownRed([attempt({ outcome: 'promoted' }), attempt({})], same)).not.toBeNull();
+    expect(knownRed([attempt({ tag: '1.0.0' })], same)).toBeNull();
+    expect(knownRed([attempt({ outcome: 'not-promoted' })], same)).toBeNull();
+  });
+
+  it('says what changed', () => {
+    expect(changedSince(attempt({}), { ...same, ccciCommit: 'd'.repeat(40) })).toEqual(['cc-ci commit cccccccccc -> dddddddddd']);
+  });
+});
+
+describe('medianDurationMs and lastPromotion', () => {
+  it('takes the median of runs that ended, ignoring interrupted and errored ones', () => {
+    const h: HistoryEntry[] = [
+      attempt({ durationMs: 10 }), attempt({ durationMs: 30, outcome: 'promoted' }), attempt({ durationMs: 1, outcome: 'interrupted' }),
+      attempt({ durationMs: 20, outcome: 'timeout' }), { type: 'promotion', recipe: 'gitea', version: '1.1.0' },
+    ];
+    expect(medianDurationMs(h)).toBe(20);
+    expect(medianDurationMs([attempt({ durationMs: 10 }), attempt({ durationMs: 20 })])).toBe(15);
+    expect(medianDurationMs([])).toBeNull();
+    expect(lastPromotion(h)).toMatchObject({ version: '1.1.0' });
+  });
+});
