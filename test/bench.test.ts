@@ -40,7 +40,7 @@ describe('npm run bench (CI size)', () => {
 
     const ids = doc.rows.map((row) => row.id);
     expect(ids).toEqual(expect.arrayContaining([
-      'plan.wall', 'plan.floor', 'plan.mirror',
+      'plan.wall', 'plan.floor', 'plan.parallel', 'plan.mirror',
       'sync.wall', 'sync.connections', 'sync.requests', 'sync.pushes',
       'startup', 'rss.plan', 'rss.run',
       'overhead.launch', 'overhead.gap', 'overhead.requests',

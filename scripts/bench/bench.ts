@@ -265,11 +265,25 @@ export async function bench(o: BenchOptions): Promise<{ doc: Record<string, unkn
     const mirrorUrl = `${server.url}/mirror/{recipe}.git`;
     const env = { ...env0, CCCI_REPO: cat.ccciRepo, CCCI_STATE_DIR: cat.stateDir, CCCI_RECIPES_DIR: cat.recipesDir, CCCI_UPSTREAM_URL: upstreamUrl };
     const N = o.recipes;
+    // Every plan must see each recipe's whole tag list: a wrong "latest" means a partial ls-remote answer.
+    const expectedLatest = (recipe: string): string | null | undefined => {
+      const m = /^recipe-(\d+)$/.exec(recipe);
+      if (!m) return undefined;
+      return kindOf(Number(m[1]) - 1) === 'never-released' ? null : cat.released.releases.at(-1)!;
+    };
+    const checkLatest = (doc: PlanDoc, what: string): void => {
+      const wrong = doc.recipes.filter((r) => r.decision !== 'error' && expectedLatest(r.recipe) !== undefined && r.latest !== expectedLatest(r.recipe));
+      if (wrong.length) {
+        const w = wrong[0]!;
+        warn(`${what}: ${wrong.length} recipes saw the wrong newest release, e.g. ${w.recipe} ${w.latest} instead of ${expectedLatest(w.recipe)} (partial tag list?)`);
+      }
+    };
 
     // 1. plan over the whole catalogue vs the sequential bash loop ----------------------------------------
     say(`1/6 plan: ${o.runs} runs each, alternating`);
     const planMs: number[] = [];
     const baseMs: number[] = [];
+    const refMs: number[] = [];
     let planNet: RequestCount | null = null;
     let planDoc: PlanDoc | null = null;
     let baseOut = '';
@@ -279,6 +293,7 @@ export async function bench(o: BenchOptions): Promise<{ doc: Record<string, unkn
         const t = await measured(server, NODE, [BIN, 'plan', '--json'], env);
         expectExit(t, [0, 1], 'ccci-sweep plan');
         planDoc = jsonOf<PlanDoc>(t, 'ccci-sweep plan');
+        checkLatest(planDoc, `plan run ${planMs.length + 1}`);
         planMs.push(t.ms);
         planNet = t.net;
         if (t.cpuMs !== null) planCpu.push(t.cpuMs);
@@ -288,6 +303,11 @@ export async function bench(o: BenchOptions): Promise<{ doc: Record<string, unkn
         expectExit(t, [0], 'baseline-plan.sh');
         baseMs.push(t.ms);
         baseOut = t.stdout;
+      },
+      reference: async () => {
+        const t = await measured(server, 'bash', [path.join(HERE, 'parallel-ls-remote.sh'), cat.ccciRepo, upstreamUrl, String(conc)], env);
+        expectExit(t, [0], 'parallel-ls-remote.sh');
+        refMs.push(t.ms);
       },
     });
     const pd = planDoc as PlanDoc | null;
@@ -329,6 +349,15 @@ export async function bench(o: BenchOptions): Promise<{ doc: Record<string, unkn
       why: floor === null ? { baseline: 'no requests recorded' } : {},
     }));
 
+    const refS = stats(refMs);
+    const ofRef = ratioOf(planS.median, refS.median);
+    rows.push(row({
+      id: 'plan.parallel', figure: `plan vs bare git: xargs -P${conc} git ls-remote, no Node`, unit: 'ms',
+      ccci: planS.median, ccciStats: planS, baseline: refS.median, baselineStats: refS, baselineLabel: 'xargs',
+      ratio: ofRef, ratioLabel: 'x bare git',
+      note: 'what this machine and the loopback server allow at the same concurrency; ccci-sweep plan adds the rest',
+    }));
+
     // 1b. plan with a mirror configured: it then also reports each mirror's state.
     say('1b/6 plan with --mirror-url (mirror state shown)');
     const pmMs: number[] = [];
@@ -336,6 +365,7 @@ export async function bench(o: BenchOptions): Promise<{ doc: Record<string, unkn
     for (let r = 0; r < o.runs; r++) {
       const t = await measured(server, NODE, [BIN, 'plan', '--json'], { ...env, CCCI_MIRROR_URL: mirrorUrl });
       expectExit(t, [0, 1], 'ccci-sweep plan (mirror)');
+      checkLatest(jsonOf<PlanDoc>(t, 'ccci-sweep plan (mirror)'), `plan with mirror run ${r + 1}`);
       pmMs.push(t.ms);
       pmNet = t.net;
     }
@@ -528,11 +558,17 @@ export async function bench(o: BenchOptions): Promise<{ doc: Record<string, unkn
     }
     const gMs = new Map<number, number[]>(o.growthRecipes.map((n) => [n, []]));
     const gRt = new Map<number, number>();
+    // The catalogue's own size was measured in 1 already: those runs are reused.
+    if (gMs.has(N) && pn) {
+      gMs.set(N, [...planMs]);
+      gRt.set(N, pn.requests / N);
+    }
     for (let r = 0; r < o.runs; r++) {
       for (const n of o.growthRecipes) {
-        if (n === 0) continue;
+        if (n === 0 || (n === N && pn)) continue;
         const t = await measured(server, NODE, [BIN, 'plan', '--json'], { ...env, CCCI_REPO: growthDirs.get(n)! });
         expectExit(t, [0, 1], `ccci-sweep plan (${n} recipes)`);
+        checkLatest(jsonOf<PlanDoc>(t, `plan (${n} recipes)`), `growth plan ${n} recipes`);
         gMs.get(n)!.push(t.ms);
         gRt.set(n, t.net.requests / n);
       }
