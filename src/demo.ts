@@ -43,6 +43,8 @@ export async function runDemo(io: Io): Promise<number> {
     const code = await cli(['run']);
     say('status afterwards');
     await cli(['status']);
+    say('why gitea 3.0.0+1.23.1 is the newest release');
+    await cli(['explain', 'gitea']);
     say('a second run right away launches nothing');
     const again = await cli(['run']);
     io.stdout(`\n(first run exit ${code}, second run exit ${again}; sandbox removed)\n`);

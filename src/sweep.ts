@@ -249,6 +249,9 @@ export interface RunOptions extends PlanOptions, SyncOptionsCli {
 export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOptions = {}): Promise<RunResult[]> {
   const emit = (recipe: string, state: SweepEvent['state'], more: Partial<SweepEvent> = {}) =>
     ctx.onEvent?.({ recipe, state, at: Date.now(), ...more });
+  // Fail before touching anything if the harness wrapper is missing: every launch would fail the same way,
+  // and a timer sweep with nothing new to test should still say the host is broken.
+  const ccciRun = resolveExecutable(ctx.config.ccciRun, ctx.env);
   await recoverCrashedRecipes(ctx, enrolment);
   for (const r of enrolment.recipes) {
     emit(r.recipe, 'queued', { expectedMs: medianDurationMs(readHistory(ctx.config.stateDir, r.recipe).entries) });
@@ -257,11 +260,9 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
   // follows reads upstream itself, so a diverged mirror never changes what is tested.
   const synced = opts.sync === false ? [] : await syncMirrors(ctx, enrolment, opts);
   const syncOf = new Map(synced.map((r) => [r.recipe, r]));
-  // Fail before touching anything if the harness wrapper is missing: every launch would fail the same way.
   const conditions = await sweepConditions(ctx);
   const planned = await planAll(ctx, enrolment, { ...opts, mirrorState: false }, conditions);
   const toRun = planned.filter((p) => p.decision === 'run');
-  const ccciRun = toRun.length > 0 ? resolveExecutable(ctx.config.ccciRun, ctx.env) : conditions.ccciRun;
   const jobs = Math.max(1, opts.jobs ?? 1);
   // With several at once, start the longest first (median of past runs), so the sweep ends sooner.
   if (jobs > 1) {
