@@ -118,7 +118,8 @@ async function hostLock(config: Config, io: Io, command: string, waitMs: number,
   const { startedBy } = await import('./sweep.js');
   mkdirSync(config.stateDir, { recursive: true });
   return acquireHostLock(config.stateDir, {
-    log: createLogger({ env: io.env }), command, by: startedBy(io.env), waitMs, signal,
+    // The whole command line, so an operator can tell a timer sweep from a by-hand `run --recipe x`.
+    log: createLogger({ env: io.env }), command: ['ccci-sweep', command, ...process.argv.slice(3)].join(' '), by: startedBy(io.env), waitMs, signal,
   });
 }
 

@@ -320,7 +320,7 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
   // One checkout+test+promote per recipe at a time, whoever started it (timer or operator).
   const cloneDir = path.join(ctx.config.recipesDir, p.recipe);
   const lock = await tryLock(recipeLockPath(recipeStateDir(ctx.config.stateDir, p.recipe)), {
-    log, command: 'run', by: startedBy(ctx.env), onStale: (stale) => restoreAfterCrash(stale, log),
+    log, command: `ccci-sweep ${process.argv.slice(2).join(' ')}`, by: startedBy(ctx.env), onStale: (stale) => restoreAfterCrash(stale, log),
   });
   if (!('release' in lock)) {
     return result('error', { detail: `recipe ${p.recipe} is being swept by another process (${describeHolder(lock)})` });

@@ -37,6 +37,8 @@ describe('host lock', () => {
     expect(second.stderr.trim()).toMatch(
       new RegExp(`^ccci-sweep: sweep already running \\(pid ${first.pid}, started \\d{4}-\\d\\d-\\d\\dT[^,]+, by operator:[^)]*\\); wait for it or pass --wait-lock DURATION$`),
     );
+    const held = JSON.parse(readFileSync(path.join(sb.stateDir, '.sweep.lock'), 'utf8'));
+    expect(held).toMatchObject({ pid: first.pid, command: 'ccci-sweep run', by: expect.stringMatching(/^operator:/) });
     const sync = await cli(sb, ['sync'], { CCCI_MIRROR_URL: `file://${sb.root}/mirror/{recipe}.git`, CCCI_GITEA_API: 'http://127.0.0.1:9/api/v1' });
     expect(sync.exitCode).toBe(3);
     // plan and status never need the lock.
