@@ -1,5 +1,8 @@
-// Progress of a run. Off a terminal: one log line per recipe state change.
-import type { SweepEvent, SweepListener } from './events.js';
+// Progress of a run. Off a terminal: one log line per recipe state change. On a terminal: a live block at
+// the bottom of the screen, one line per recipe (queued / syncing / testing mm:ss with an ETA / outcome),
+// redrawn every second with plain ANSI (cursor up and down, clear line). Log lines written to the same stream while
+// the block is live are printed above it: the block is erased, the line written, the block drawn again.
+import type { RecipeState, SweepEvent, SweepListener } from './events.js';
 import type { Logger } from './log.js';
 
 export interface ProgressOptions {
@@ -7,19 +10,264 @@ export interface ProgressOptions {
   tty: boolean;
   log: Logger;
   now?: () => number;
+  /** Recipes tested at once (`--jobs`), for the overall ETA; default: the most seen testing at once. */
+  jobs?: number;
+  /** Redraw interval on a terminal; default one second. */
+  tickMs?: number;
 }
 
 export interface Progress {
   listener: SweepListener;
-  /** Stops redrawing and leaves the final screen in place. */
+  /** Stops redrawing and leaves the final screen in place. Safe to call more than once. */
   stop(): void;
 }
 
+/** What the display knows about one recipe. */
+export interface RecipeProgress {
+  recipe: string;
+  state: RecipeState;
+  tag: string | null;
+  outcome: string | null;
+  /** Median of past harness durations; null when there is no history. */
+  expectedMs: number | null;
+  /** When the current state began, ms since the epoch. */
+  since: number;
+  /** When the harness started, once it has. */
+  testingSince: number | null;
+}
+
+/** Folds one event into the recipe's progress (a new record; the old one is left alone). */
+export function applyEvent(prev: RecipeProgress | undefined, e: SweepEvent): RecipeProgress {
+  return {
+    recipe: e.recipe,
+    state: e.state,
+    tag: e.tag !== undefined ? e.tag : (prev?.tag ?? null),
+    outcome: e.state === 'done' ? (e.outcome ?? 'done') : null,
+    expectedMs: e.expectedMs !== undefined ? e.expectedMs : (prev?.expectedMs ?? null),
+    since: e.at,
+    testingSince: e.state === 'testing' ? e.at : (prev?.testingSince ?? null),
+  };
+}
+
+/** `mm:ss`, or `h:mm:ss` from an hour on; negative durations count as zero. */
+export function formatClock(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const two = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${two(m)}:${two(s)}`;
+}
+
+export interface Eta {
+  /** Time until the known work is done. */
+  ms: number;
+  /** Recipes still to test (or testing) without a history, not counted in `ms`. */
+  unknown: number;
+}
+
+/**
+ * Overall ETA: `jobs` slots, each busy with a testing recipe's remaining expected time (never below zero),
+ * then every queued or syncing recipe placed, longest first, on the slot that frees up first. A queued
+ * recipe may still turn out to be skipped; until its `done` arrives it is counted as if it will test.
+ * Null when nothing is left to do.
+ */
+export function overallEta(states: RecipeProgress[], now: number, jobs: number): Eta | null {
+  const testing = states.filter((s) => s.state === 'testing');
+  const waiting = states.filter((s) => s.state === 'queued' || s.state === 'syncing');
+  if (testing.length === 0 && waiting.length === 0) return null;
+  let unknown = 0;
+  const slots: number[] = [];
+  for (const s of testing) {
+    if (s.expectedMs === null) unknown++;
+    slots.push(s.expectedMs === null ? 0 : Math.max(0, s.expectedMs - (now - (s.testingSince ?? s.since))));
+  }
+  while (slots.length < Math.max(1, jobs)) slots.push(0);
+  const pending: number[] = [];
+  for (const s of waiting) {
+    if (s.expectedMs === null) unknown++;
+    else pending.push(s.expectedMs);
+  }
+  pending.sort((a, b) => b - a);
+  for (const d of pending) {
+    let i = 0;
+    for (let j = 1; j < slots.length; j++) if (slots[j]! < slots[i]!) i = j;
+    slots[i] = slots[i]! + d;
+  }
+  return { ms: Math.max(...slots), unknown };
+}
+
+function etaText(eta: Eta): string {
+  const known = eta.ms > 0 || eta.unknown === 0;
+  if (!known) return `ETA unknown (${eta.unknown} without history)`;
+  return eta.unknown === 0 ? `ETA ${formatClock(eta.ms)}` : `ETA ${formatClock(eta.ms)}+ (${eta.unknown} without history)`;
+}
+
+function statusText(s: RecipeProgress, now: number): string {
+  switch (s.state) {
+    case 'queued':
+      return s.expectedMs === null ? 'queued' : `queued   (usually ${formatClock(s.expectedMs)})`;
+    case 'syncing':
+      return `syncing ${formatClock(now - s.since)}`;
+    case 'testing': {
+      const elapsed = now - (s.testingSince ?? s.since);
+      const clock = `testing ${formatClock(elapsed)}`;
+      if (s.expectedMs === null) return clock;
+      const left = s.expectedMs - elapsed;
+      return left > 0 ? `${clock}  ETA ${formatClock(left)}` : `${clock}  overdue (usually ${formatClock(s.expectedMs)})`;
+    }
+    case 'done': {
+      const outcome = s.outcome ?? 'done';
+      return s.testingSince === null ? outcome : `${outcome} after ${formatClock(s.since - s.testingSince)}`;
+    }
+  }
+}
+
+function counts(states: RecipeProgress[], key: (s: RecipeProgress) => string): string {
+  const n = new Map<string, number>();
+  for (const s of states) n.set(key(s), (n.get(key(s)) ?? 0) + 1);
+  return [...n].map(([k, v]) => `${v} ${k}`).join(', ');
+}
+
+export interface RenderOptions {
+  /** When the sweep started, for the elapsed time in the header. */
+  startedAt: number;
+  /** For the overall ETA (see overallEta). */
+  jobs?: number;
+  /** Terminal width: lines are cut to width - 1 so they never wrap (a wrapped line breaks the redraw). */
+  width?: number;
+  /** Most lines the block may take; beyond it the active recipes are shown and the rest summarised. */
+  maxLines?: number;
+  /** The last frame: no ETA, and the outcome counts when everything is done. */
+  final?: boolean;
+}
+
+/** The block as lines (no ANSI, no newlines): a header, then one line per recipe in the given order. */
+export function renderProgress(states: RecipeProgress[], now: number, o: RenderOptions): string[] {
+  const allDone = states.length > 0 && states.every((s) => s.state === 'done');
+  let header: string;
+  if (o.final && allDone) {
+    header = `sweep finished after ${formatClock(now - o.startedAt)}: ${counts(states, (s) => s.outcome ?? 'done')}`;
+  } else {
+    header = `sweep ${formatClock(now - o.startedAt)}: ${counts(states, (s) => s.state)}`;
+    const eta = o.final ? null : overallEta(states, now, o.jobs ?? 1);
+    if (eta) header += `  ${etaText(eta)}`;
+  }
+  const nameW = Math.max(0, ...states.map((s) => s.recipe.length));
+  const tagW = Math.max(0, ...states.map((s) => (s.tag ?? '').length));
+  const row = (s: RecipeProgress) =>
+    `  ${s.recipe.padEnd(nameW)}  ${tagW > 0 ? `${(s.tag ?? '').padEnd(tagW)}  ` : ''}${statusText(s, now)}`.trimEnd();
+
+  let shown = states;
+  let rest: RecipeProgress[] = [];
+  const room = o.maxLines === undefined ? Infinity : Math.max(1, o.maxLines - 1);
+  if (states.length > room) {
+    // Keep the recipes that move (testing, syncing) in view, then queued, then done; summarise the rest.
+    const rank: Record<RecipeState, number> = { testing: 0, syncing: 1, queued: 2, done: 3 };
+    const keep = new Set(
+      [...states].sort((a, b) => rank[a.state] - rank[b.state]).slice(0, Math.max(0, room - 1)).map((s) => s.recipe),
+    );
+    shown = states.filter((s) => keep.has(s.recipe));
+    rest = states.filter((s) => !keep.has(s.recipe));
+  }
+  const lines = [header, ...shown.map(row)];
+  if (rest.length > 0) lines.push(`  ... and ${rest.length} more: ${counts(rest, (s) => (s.state === 'done' ? (s.outcome ?? 'done') : s.state))}`);
+  return o.width !== undefined && o.width > 1 ? lines.map((l) => (l.length >= o.width! ? l.slice(0, o.width! - 1) : l)) : lines;
+}
+
+const UP = (n: number) => `\x1b[${n}A\r`;
+const DOWN = '\x1b[1B';
+const CLEAR_LINE = '\x1b[2K';
+const CLEAR_BELOW = '\x1b[J';
+
 export function createProgress(o: ProgressOptions): Progress {
+  if (!o.tty) {
+    return {
+      listener: (e: SweepEvent) => {
+        o.log.info(
+          { recipe: e.recipe, state: e.state, tag: e.tag ?? undefined, outcome: e.outcome, expectedMs: e.expectedMs ?? undefined },
+          `recipe ${e.state}`,
+        );
+      },
+      stop: () => {},
+    };
+  }
+  return liveBlock(o);
+}
+
+function liveBlock(o: ProgressOptions): Progress {
+  const now = o.now ?? Date.now;
+  const stream = o.stream as NodeJS.WriteStream;
+  const startedAt = now();
+  const states = new Map<string, RecipeProgress>();
+  let mostTesting = 1;
+  /** Lines of the block now on screen, right above the cursor. */
+  let drawn = 0;
+  /** Someone else left the cursor mid-line: do not draw until their line ends. */
+  let midLine = false;
+  let stopped = false;
+  let ticker: NodeJS.Timeout | null = null;
+
+  const originalWrite = stream.write;
+  const raw = (text: string) => Reflect.apply(originalWrite, stream, [text]) as boolean;
+
+  const frame = (final: boolean) =>
+    renderProgress([...states.values()], now(), {
+      startedAt, jobs: o.jobs ?? mostTesting, final,
+      width: stream.columns, maxLines: final ? undefined : stream.rows ? stream.rows - 1 : undefined,
+    });
+
+  const paint = (lines: string[]) => {
+    let out = drawn > 0 ? UP(drawn) : '';
+    for (const l of lines) out += `${CLEAR_LINE}${l}\n`;
+    raw(`${out}${CLEAR_BELOW}`);
+    drawn = lines.length;
+  };
+  // Line by line, not with "erase below": from the top-left corner that would clear the whole screen,
+  // which some terminals (tmux) first copy into the scrollback, leaving a stale block there.
+  const erase = () => {
+    if (drawn > 0) raw(`${UP(drawn)}${`${CLEAR_LINE}${DOWN}`.repeat(drawn)}${UP(drawn)}`);
+    drawn = 0;
+  };
+  const redraw = () => {
+    if (!stopped && !midLine && states.size > 0) paint(frame(false));
+  };
+
+  // Every other write to the stream (the log) goes above the block.
+  const patchedWrite = function (this: unknown, ...args: unknown[]): boolean {
+    if (stopped || states.size === 0) return Reflect.apply(originalWrite, stream, args) as boolean;
+    erase();
+    const ok = Reflect.apply(originalWrite, stream, args) as boolean;
+    const chunk = args[0];
+    const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : '';
+    if (text.length > 0) midLine = !text.endsWith('\n');
+    redraw();
+    return ok;
+  };
+  stream.write = patchedWrite as typeof stream.write;
+
   return {
     listener: (e: SweepEvent) => {
-      o.log.info({ recipe: e.recipe, state: e.state, tag: e.tag ?? undefined, outcome: e.outcome }, `recipe ${e.state}`);
+      if (stopped) return;
+      states.set(e.recipe, applyEvent(states.get(e.recipe), e));
+      mostTesting = Math.max(mostTesting, [...states.values()].filter((s) => s.state === 'testing').length);
+      if (ticker === null) {
+        ticker = setInterval(redraw, o.tickMs ?? 1000);
+        ticker.unref();
+      }
+      redraw();
     },
-    stop: () => {},
+    stop: () => {
+      if (stopped) return;
+      if (ticker !== null) clearInterval(ticker);
+      if (stream.write === patchedWrite) stream.write = originalWrite;
+      if (states.size > 0) {
+        if (midLine) raw('\n');
+        else erase();
+        drawn = 0;
+        paint(frame(true));
+      }
+      stopped = true;
+    },
   };
 }
