@@ -20,7 +20,7 @@ const defaultIo: Io = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   env: process.env,
-  stderrTty: process.stderr.isTTY === true && !process.env.JOURNAL_STREAM,
+  stderrTty: process.stderr.isTTY === true && !process.env.JOURNAL_STREAM && process.env.TERM !== 'dumb',
 };
 
 function packageVersion(): string {
@@ -156,7 +156,7 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
     const ctx = await context(config, io, { dryRun: false, signal: stop.signal, mirror: opts.sync !== false });
     const lock = await hostLock(config, io, 'run', opts.waitLock ?? 0, stop.signal);
     const { createProgress } = await import('./progress.js');
-    const progress = createProgress({ stream: process.stderr, tty: io.stderrTty ?? false, log: ctx.log });
+    const progress = createProgress({ stream: process.stderr, tty: io.stderrTty ?? false, log: ctx.log, jobs: opts.jobs });
     try {
       const results = await run({ ...ctx, onEvent: progress.listener }, enrolment, {
         jobs: opts.jobs, force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs,
