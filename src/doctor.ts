@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Config } from './config.js';
-import { readEnrolment } from './enrolment.js';
+import { isDir, readEnrolment } from './enrolment.js';
 import { messageOf } from './errors.js';
 import { resolveExecutable } from './harness.js';
 import { table } from './report.js';
@@ -95,14 +95,6 @@ for k in ("PLAYWRIGHT_BROWSERS_PATH", "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"):
     out["env"][k] = os.environ.get(k)
 print(${JSON.stringify(PROBE_MARKER)} + json.dumps(out), flush=True)
 `;
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function isFile(p: string): boolean {

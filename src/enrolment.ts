@@ -122,7 +122,7 @@ export function selectRecipes(
   return out;
 }
 
-function isDir(p: string): boolean {
+export function isDir(p: string): boolean {
   try {
     return statSync(p).isDirectory();
   } catch {

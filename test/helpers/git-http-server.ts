@@ -4,6 +4,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from './http.js';
 import path from 'node:path';
 
 export interface GitHttpRequest {
@@ -122,10 +123,6 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
     failNext(n, status = 500) {
       for (let i = 0; i < n; i++) failures.push(status);
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
+    close: () => closeServer(server),
   };
 }

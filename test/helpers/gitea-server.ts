@@ -3,6 +3,7 @@
 // inject failures (failNext) to exercise retries.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from './http.js';
 
 export interface FakePull {
   number: number;
@@ -122,10 +123,6 @@ export async function startGiteaServer(opts: { token: string; maxLimit?: number;
     failNext(n, status = 500) {
       for (let i = 0; i < n; i++) failures.push(status);
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
+    close: () => closeServer(server),
   };
 }
