@@ -32,6 +32,10 @@ export function git(cwd: string, opts: GitOptions = {}): SimpleGit {
   const g = simpleGit({
     baseDir: cwd,
     timeout: { block: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS },
+    // Done only when git's output is closed. simple-git's default also finishes 50 ms after the process
+    // exits, which under load cut `ls-remote` output short (a wrong newest release) and added 50 ms to
+    // every quiet command such as checkout.
+    completion: { onClose: true, onExit: false },
     // The operator's own ssh settings and our GIT_CONFIG_* auth header are deliberate, not injected.
     unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true, allowUnsafeAskPass: true },
   });
@@ -113,13 +117,12 @@ export const UPSTREAM_TAGS = 'refs/ccci/upstream-tags';
 export async function fetchRelease(
   cloneDir: string, url: string, tag: string, expected: string, log: { warn: (o: object, m: string) => void }, opts?: GitOptions,
 ): Promise<string> {
-  const upstreamTag = `${UPSTREAM_TAGS}/${tag}^{commit}`;
   if (!existsSync(cloneDir)) {
     mkdirSync(path.dirname(cloneDir), { recursive: true });
     await raw(path.dirname(cloneDir), ['clone', '--quiet', '--', url, cloneDir], `git clone ${url}`, opts);
   }
-  await assertReadableClone(cloneDir);
-  if ((await revParse(cloneDir, upstreamTag)) !== expected) {
+  let known = await tagCommits(cloneDir, tag);
+  if (known.upstream !== expected) {
     const branch = await remoteDefaultBranch(url, opts);
     await raw(
       cloneDir,
@@ -128,20 +131,32 @@ export async function fetchRelease(
       opts,
     );
     await createMissingTags(cloneDir, log);
+    known = await tagCommits(cloneDir, tag);
   }
-  const commit = await revParse(cloneDir, upstreamTag);
+  const commit = known.upstream;
   if (commit !== expected) throw new GitError(`tag ${tag} moved upstream during the sweep (${expected} -> ${commit ?? 'gone'}); run again`);
-  const local = await revParse(cloneDir, `refs/tags/${tag}^{commit}`);
-  if (local !== commit) log.warn({ tag, local, upstream: commit }, "the clone's own tag differs from upstream's; testing upstream's");
+  if (known.local !== commit) log.warn({ tag, local: known.local, upstream: commit }, "the clone's own tag differs from upstream's; testing upstream's");
   return commit;
 }
 
-async function revParse(cwd: string, rev: string): Promise<string | null> {
+/** The commits (peeled) of upstream's `tag` and of the clone's own `tag`, in one git process. */
+async function tagCommits(cloneDir: string, tag: string): Promise<{ upstream: string | null; local: string | null }> {
+  let out: string;
   try {
-    return (await git(cwd).raw(['rev-parse', '--verify', '--quiet', rev])).trim() || null;
-  } catch {
-    return null;
+    // Ref names cannot hold glob characters, so the names match themselves exactly.
+    out = await git(cloneDir).raw(['for-each-ref', '--format=%(refname)%09%(objectname)%09%(*objectname)', `${UPSTREAM_TAGS}/${tag}`, `refs/tags/${tag}`]);
+  } catch (err) {
+    await assertReadableClone(cloneDir); // the clearer message, when that is the cause
+    throw new GitError(`cannot read tags of ${cloneDir}: ${(err as Error).message.trim().split('\n').at(-1)}`);
   }
+  const found = { upstream: null as string | null, local: null as string | null };
+  for (const line of out.split('\n')) {
+    const [ref, obj, peeled] = line.split('\t');
+    if (!ref || !obj) continue;
+    if (ref === `${UPSTREAM_TAGS}/${tag}`) found.upstream = peeled || obj;
+    else if (ref === `refs/tags/${tag}`) found.local = peeled || obj;
+  }
+  return found;
 }
 
 /** Creates local `refs/tags/*` for upstream tags the clone lacks; never moves an existing one. */
@@ -174,8 +189,9 @@ export interface Checkout {
 }
 
 export async function currentCheckout(cloneDir: string): Promise<Checkout> {
-  const commit = (await raw(cloneDir, ['rev-parse', '--verify', 'HEAD'], `cannot read HEAD of ${cloneDir}`)).trim();
-  const ref = (await raw(cloneDir, ['rev-parse', '--symbolic-full-name', 'HEAD'], `cannot read HEAD of ${cloneDir}`)).trim();
+  // One process: the commit, then the symbolic name (`HEAD` itself when detached).
+  const [commit = '', ref = ''] = (await raw(cloneDir, ['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], `cannot read HEAD of ${cloneDir}`)).trim().split('\n');
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new GitError(`cannot read HEAD of ${cloneDir}`);
   return { branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : null, commit };
 }
 

@@ -4,7 +4,6 @@
 import { accessSync, constants, createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { execa } from 'execa';
 import { ConfigError, HarnessError } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -88,6 +87,8 @@ export async function runHarness(h: HarnessRun): Promise<HarnessResult> {
   mkdirSync(path.dirname(h.logFile), { recursive: true });
   const logStream = createWriteStream(h.logFile, { flags: 'a' });
   const started = Date.now();
+  // Loaded here, not at start-up: plan and status never launch anything.
+  const { execa } = await import('execa');
   // detached: the harness gets its own process group, so a stop reaches every process it started.
   const child = execa(h.ccciRun, [h.script], {
     cwd: h.ccciRepo,

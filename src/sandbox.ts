@@ -3,8 +3,7 @@
 // harness contract. `ccci-sweep demo` runs in one; the integration tests and the benchmark build them too.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { simpleGit } from 'simple-git';
-import { gitEnv } from './git.js';
+import { git } from './git.js';
 
 export interface ReleaseSpec {
   tag: string;
@@ -97,7 +96,7 @@ setTimeout(() => process.exit(exit), seeding ? 0 : (control.sleepMs ?? 0));
 `;
 
 async function commitAll(dir: string, message: string): Promise<void> {
-  const g = simpleGit(dir).env(gitEnv(IDENTITY));
+  const g = git(dir, { env: IDENTITY });
   await g.add(['-A']);
   await g.commit(message);
 }
@@ -106,7 +105,7 @@ async function commitAll(dir: string, message: string): Promise<void> {
 export async function makeUpstreamRecipe(upstreamDir: string, spec: RecipeSpec, workRoot: string): Promise<void> {
   const work = path.join(workRoot, spec.name);
   mkdirSync(work, { recursive: true });
-  const g = simpleGit(work).env(gitEnv(IDENTITY));
+  const g = git(work, { env: IDENTITY });
   await g.raw(['init', '--quiet', '--initial-branch=main']);
   writeFileSync(path.join(work, 'README.md'), `# ${spec.name}\n`);
   writeFileSync(path.join(work, 'compose.yml'), composeFile('0.0.0+unreleased'));
@@ -122,7 +121,7 @@ export async function makeUpstreamRecipe(upstreamDir: string, spec: RecipeSpec, 
   }
   for (const t of spec.otherTags ?? []) await g.raw(['tag', t]);
   const bare = path.join(upstreamDir, `${spec.name}.git`);
-  await simpleGit(workRoot).env(gitEnv()).raw(['clone', '--quiet', '--bare', work, bare]);
+  await git(workRoot).raw(['clone', '--quiet', '--bare', work, bare]);
 }
 
 export function recipeMeta(spec: Pick<RecipeSpec, 'warm' | 'cadence'>): string {
@@ -162,7 +161,7 @@ export async function buildSandbox(root: string, specs: RecipeSpec[]): Promise<S
   mkdirSync(path.join(sb.ccciRepo, 'runner'), { recursive: true });
   writeFileSync(path.join(sb.ccciRepo, 'runner', 'run_recipe_ci.py'), '# the real harness lives in cc-ci\n');
   writeFileSync(path.join(sb.ccciRepo, 'runner', 'seed_canonical.py'), '# retains the warm data of a promoted run\n');
-  await simpleGit(sb.ccciRepo).env(gitEnv(IDENTITY)).raw(['init', '--quiet', '--initial-branch=main']);
+  await git(sb.ccciRepo, { env: IDENTITY }).raw(['init', '--quiet', '--initial-branch=main']);
   await commitAll(sb.ccciRepo, 'cc-ci');
 
   writeFileSync(sb.ccciRun, STAND_IN_CC_CI_RUN);
@@ -184,7 +183,7 @@ export async function buildSandbox(root: string, specs: RecipeSpec[]): Promise<S
 /** Adds a release to an existing upstream repo (new commit + annotated tag on main). */
 export async function addRelease(sb: Sandbox, recipe: string, release: ReleaseSpec): Promise<void> {
   const work = path.join(sb.root, 'work', recipe);
-  const g = simpleGit(work).env(gitEnv(IDENTITY));
+  const g = git(work, { env: IDENTITY });
   writeFileSync(path.join(work, 'compose.yml'), composeFile(release.label ?? release.tag));
   await commitAll(work, `release ${release.tag}`);
   await g.raw(['tag', '-a', '-m', `release ${release.tag}`, release.tag]);
@@ -193,6 +192,6 @@ export async function addRelease(sb: Sandbox, recipe: string, release: ReleaseSp
 
 /** The commit an upstream release tag points to (peeled), read from the bare upstream repo. */
 export async function upstreamTagCommit(sb: Sandbox, recipe: string, tag: string): Promise<string> {
-  const out = await simpleGit(path.join(sb.upstreamDir, `${recipe}.git`)).env(gitEnv()).raw(['rev-parse', '--verify', `refs/tags/${tag}^{commit}`]);
+  const out = await git(path.join(sb.upstreamDir, `${recipe}.git`)).raw(['rev-parse', '--verify', `refs/tags/${tag}^{commit}`]);
   return out.trim();
 }

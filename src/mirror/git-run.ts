@@ -1,7 +1,6 @@
 // Runs git for mirror-sync: argument arrays only, explicit cwd, never a shell. The mirror token reaches git
 // only through the environment (an http.<origin>.extraHeader set via GIT_CONFIG_*), never argv or a URL,
 // and is scoped to the mirror's origin so it cannot be sent to upstream or to a redirect target.
-import { execa } from 'execa';
 import { GitError } from '../errors.js';
 import { scrub } from '../log.js';
 import { AuthFailure, TransientError } from './retry.js';
@@ -68,6 +67,8 @@ export async function runGit(args: string[], opts: GitOpts): Promise<GitResult> 
     exitHooked = true;
     process.once('exit', () => liveGroups.forEach(killGroup));
   }
+  // Loaded on first use: plan without a mirror never runs git through here.
+  const { execa } = await import('execa');
   const sub = execa('git', args, {
     cwd: opts.cwd,
     env: gitEnv(opts.token, opts.authUrl),
