@@ -75,6 +75,11 @@ export async function lsRemoteTags(url: string, opts?: GitOptions): Promise<Map<
   return parseLsRemoteTags(out);
 }
 
+/** Everything upstream advertises, with HEAD's symref: one connection for the tags and the mirror check. */
+export async function lsRemoteListing(url: string, opts?: GitOptions): Promise<string> {
+  return raw(tmpdir(), ['ls-remote', '--symref', '--', url], `git ls-remote ${url}`, opts);
+}
+
 /** Tags of a local clone (tag -> commit), without touching the network. */
 export async function localTags(cloneDir: string): Promise<Map<string, string>> {
   await assertReadableClone(cloneDir);

@@ -18,7 +18,8 @@ import type { Writer } from './dry-run.js';
 import type { Cadence, Enrolment } from './enrolment.js';
 import { messageOf } from './errors.js';
 import {
-  checkoutDetached, currentCheckout, fetchRelease, headCommit, localTags, lsRemoteTags, restoreCheckout,
+  checkoutDetached, currentCheckout, fetchRelease, headCommit, localTags, lsRemoteListing, lsRemoteTags, parseLsRemoteTags,
+  restoreCheckout,
   type Checkout,
 } from './git.js';
 import { HARNESS_EXIT, harnessEnv, resolveExecutable, runHarness, type HarnessResult } from './harness.js';
@@ -26,7 +27,9 @@ import { scrub, type Logger } from './log.js';
 import type { SweepEvent, SweepListener } from './events.js';
 import { crashPoint } from './fault.js';
 import { describeHolder, recipeLockPath, tryLock, type LockInfo } from './lock.js';
-import { giteaApiFor, mirrorState, readTokenFile, syncMirror, type MirrorState, type SyncResult } from './mirror/index.js';
+import {
+  giteaApiFor, mirrorState, parseLsRemote, readTokenFile, syncMirror, type MirrorState, type RemoteRefs, type SyncResult,
+} from './mirror/index.js';
 import { promoteGate } from './promote-gate.js';
 import { classifyTags } from './version.js';
 
@@ -135,12 +138,18 @@ async function planRecipe(
   const canonical = record ? { version: record.version, commit: record.commit } : null;
   const { entries: history, tornLine } = readHistory(ctx.config.stateDir, recipe);
   if (tornLine) ctx.log.warn({ recipe }, 'history.jsonl has a torn line from an earlier crash; it is ignored');
+  // With a mirror to check, one upstream listing serves both the tags and the mirror comparison, and the
+  // mirror is listed at the same time: two connections in parallel, not three in a row.
+  const upstreamUrl = urlFor(ctx.config.upstreamUrl, recipe);
+  const listing = opts.mirrorState && ctx.mirror && !opts.offline ? lsRemoteListing(upstreamUrl) : null;
+  const mirror = opts.mirrorState ? mirrorStateOf(ctx, recipe, listing?.then(parseLsRemote)) : null;
   let tags: Map<string, string>;
   try {
     tags = opts.offline
       ? await localTags(path.join(ctx.config.recipesDir, recipe))
-      : await lsRemoteTags(urlFor(ctx.config.upstreamUrl, recipe));
+      : listing ? parseLsRemoteTags(await listing) : await lsRemoteTags(upstreamUrl);
   } catch (err) {
+    await mirror?.catch(() => undefined);
     return { ...base, canonical, record, history, decision: 'error', reason: 'tags-unavailable', error: messageOf(err) };
   }
   const d = decide({
@@ -149,7 +158,7 @@ async function planRecipe(
   });
   const entry: Planned = { ...base, canonical, record, tags, history, ...d };
   if (d.decision === 'error') entry.error = `canonical version ${record?.version} is not a release tag`;
-  if (opts.mirrorState) entry.mirror = await mirrorStateOf(ctx, recipe);
+  if (mirror) entry.mirror = await mirror;
   ctx.log.debug({ recipe, decision: d.decision, reason: d.reason, latest: d.latest }, 'decided');
   return entry;
 }
@@ -173,12 +182,14 @@ export function mirrorSetup(config: Config): MirrorSetup | null {
   };
 }
 
-async function mirrorStateOf(ctx: SweepContext, recipe: string): Promise<{ state: MirrorState; detail: string }> {
+async function mirrorStateOf(
+  ctx: SweepContext, recipe: string, upstream?: Promise<RemoteRefs>,
+): Promise<{ state: MirrorState; detail: string }> {
   const m = ctx.mirror;
   if (!m) return { state: 'not-configured', detail: 'no --mirror-url: mirror-sync is skipped' };
   return mirrorState(
     { recipe, upstreamUrl: urlFor(ctx.config.upstreamUrl, recipe), mirrorUrl: urlFor(m.mirrorUrl, recipe), cloneDir: path.join(ctx.config.recipesDir, recipe) },
-    { token: m.token, log: ctx.log },
+    { token: m.token, log: ctx.log, upstream },
   );
 }
 

@@ -109,7 +109,13 @@ describe('ccci-sweep run with a mirror', () => {
     // A first sync clones the recipes; ancestry needs their objects.
     expect((await cli(w.sb, ['sync'], w.env)).exitCode).toBe(0);
     await addRelease(w.sb, 'lauti', { tag: '2.1.0' });
+    const before = w.http.requests.length;
     const plan = await cliJson(w.sb, ['plan'], w.env);
+    // One upstream listing serves both the decision and the mirror check: two connections per recipe.
+    const listings = w.http.requests.slice(before).filter((q) => q.path.endsWith('/info/refs'));
+    expect(listings.map((q) => q.path).sort()).toEqual([
+      '/maintainers/gitea.git/info/refs', '/maintainers/lauti.git/info/refs', '/upstream/gitea.git/info/refs', '/upstream/lauti.git/info/refs',
+    ]);
     const by = Object.fromEntries(plan.doc.recipes.map((x: any) => [x.recipe, x]));
     expect(by.lauti.mirror.state).toBe('behind');
     expect(by.gitea.mirror.state).toBe('in-sync');

@@ -3,7 +3,7 @@
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { scrub } from '../log.js';
-import { ancestry, isClone, localRefs, lsRemote, neutralCwd, short, tagsOf } from './refs.js';
+import { ancestry, isClone, localRefs, lsRemote, neutralCwd, short, tagsOf, type RemoteRefs } from './refs.js';
 import { upstreamTrackingRef } from './sync.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 
@@ -25,7 +25,11 @@ export interface MirrorStateTarget {
  */
 export async function mirrorState(
   t: MirrorStateTarget,
-  opts: { token?: string; log: Logger; timeoutMs?: number; retry?: RetryPolicy },
+  opts: {
+    token?: string; log: Logger; timeoutMs?: number; retry?: RetryPolicy;
+    /** Upstream's listing (`ls-remote --symref`) when the caller already asks for it: one connection saved. */
+    upstream?: Promise<RemoteRefs>;
+  },
 ): Promise<{ state: MirrorState; detail: string }> {
   if (!t.mirrorUrl) return { state: 'not-configured', detail: 'no mirror URL configured' };
   const mirrorUrl = t.mirrorUrl;
@@ -36,7 +40,7 @@ export async function mirrorState(
   let up, mirror;
   try {
     [up, mirror] = await Promise.all([
-      withRetry('ls-remote upstream', retry, log, () => lsRemote(t.upstreamUrl, true, { cwd, timeoutMs })),
+      opts.upstream ?? withRetry('ls-remote upstream', retry, log, () => lsRemote(t.upstreamUrl, true, { cwd, timeoutMs })),
       withRetry('ls-remote mirror', retry, log, () =>
         lsRemote(mirrorUrl, false, { cwd, timeoutMs, token: opts.token, authUrl: mirrorUrl })),
     ]);
