@@ -202,12 +202,13 @@ export async function currentCheckout(cloneDir: string): Promise<Checkout> {
 
 /** Detached checkout of a commit. Refuses (GitError) when local changes would be overwritten. */
 export async function checkoutDetached(cloneDir: string, commit: string): Promise<void> {
-  await raw(cloneDir, ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', commit], `cannot check out ${commit} in ${cloneDir}`);
+  // Not --quiet: simple-git waits a fixed 50 ms after a command that printed nothing, on every launch.
+  await raw(cloneDir, ['-c', 'advice.detachedHead=false', 'checkout', '--detach', commit], `cannot check out ${commit} in ${cloneDir}`);
 }
 
 export async function restoreCheckout(cloneDir: string, saved: Checkout): Promise<void> {
   if (saved.branch) {
-    await raw(cloneDir, ['checkout', '--quiet', saved.branch, '--'], `cannot restore ${cloneDir} to branch ${saved.branch}`);
+    await raw(cloneDir, ['checkout', saved.branch, '--'], `cannot restore ${cloneDir} to branch ${saved.branch}`);
   } else {
     await checkoutDetached(cloneDir, saved.commit);
   }
