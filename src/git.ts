@@ -25,7 +25,12 @@ export function gitEnv(extra: Record<string, string> = {}): Record<string, strin
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !INTERACTIVE_VARS.includes(k)) env[k] = v;
   // Never ask a human for credentials on a timer; never let a locale change the output we parse.
-  return { ...env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...extra };
+  // A stalled HTTP transfer is aborted by git's own transport (slower than 1 KB/s for 60 s), so a hung
+  // remote can never hold a sweep forever; an operator's own settings win.
+  return {
+    GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '60',
+    ...env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...extra,
+  };
 }
 
 export function git(cwd: string, opts: GitOptions = {}): SimpleGit {

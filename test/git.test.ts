@@ -1,6 +1,8 @@
 // The git adapter against real repos: complete output under load, and peeled tag commits.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +18,27 @@ function repoWithTags(n: number): { url: string; head: string } {
   execFileSync('git', ['update-ref', '--stdin'], { cwd: dir, input: lines });
   return { url: `file://${dir}`, head };
 }
+
+describe('a stalled remote', () => {
+  it('cannot hold the sweep: git gives up on a transfer that stalls', async () => {
+    // Accepts the connection, then never answers.
+    const server = http.createServer(() => {});
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const saved = process.env.GIT_HTTP_LOW_SPEED_TIME;
+    process.env.GIT_HTTP_LOW_SPEED_TIME = '2'; // the sweep's default is 60 s; an operator's setting wins
+    try {
+      const started = Date.now();
+      await expect(lsRemoteTags(`http://127.0.0.1:${port}/x.git`)).rejects.toThrow(/git ls-remote/);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      if (saved === undefined) delete process.env.GIT_HTTP_LOW_SPEED_TIME;
+      else process.env.GIT_HTTP_LOW_SPEED_TIME = saved;
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
 
 describe('lsRemoteTags', () => {
   it('returns every tag, even with many listings at once (no output cut short)', async () => {
