@@ -64,8 +64,3 @@ export function createLogger(opts: LogOptions = {}): Logger {
   });
   return pino({ level, base: { pid: process.pid } }, dest);
 }
-
-/** A logger that drops everything (tests of pure-ish code, and --json commands with nothing to say). */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}
