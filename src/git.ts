@@ -51,7 +51,9 @@ async function raw(cwd: string, args: string[], what: string, opts?: GitOptions)
   try {
     return await git(cwd, opts).raw(args);
   } catch (err) {
-    const detail = (err as Error).message.trim().split('\n').filter(Boolean).at(-1) ?? 'failed';
+    // git's own `error:`/`fatal:` line says why; the last line is often just "Aborting".
+    const lines = (err as Error).message.trim().split('\n').filter(Boolean);
+    const detail = lines.find((l) => /^(fatal|error):/.test(l)) ?? lines.at(-1) ?? 'failed';
     throw new GitError(scrub(`${what}: ${detail}`));
   }
 }

@@ -102,7 +102,19 @@ export async function tryLock(file: string, o: AcquireOptions): Promise<Lock | L
     } catch {
       continue;
     }
-    await o.onStale?.(readLock(aside) ?? holder);
+    try {
+      await o.onStale?.(readLock(aside) ?? holder);
+    } catch (err) {
+      // Recovery failed: put the stale lock back (unless someone took the lock meanwhile) so the next
+      // attempt still knows what to recover.
+      try {
+        linkSync(aside, file);
+      } catch {
+        // another sweep holds the lock now; it found nothing to recover
+      }
+      rmSync(aside, { force: true });
+      throw err;
+    }
     rmSync(aside, { force: true });
   }
   const holder = readLock(file);

@@ -34,7 +34,8 @@ export interface Sandbox {
   harnessLog: string;
   /**
    * JSON file steering the stand-in per recipe: { "<recipe>": { "exit": 1, "seedExit": 0, "sleepMs": 0,
-   * "onTerm": "teardown" | "ignore", "teardownMs": 0, "results": {...} } }. Signals it receives are
+   * "onTerm": "teardown" | "ignore", "teardownMs": 0, "results": {...}, "dirty": "<file written into the
+   * clone>" } }. Signals it receives are
    * appended to `<harnessLog>.signals`.
    */
   control: string;
@@ -88,6 +89,8 @@ fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG, JSON.stringify({
 }) + '\\n');
 console.log((seeding ? 'seeding warm data for ' : 'testing ') + recipe + ' ' + (process.env.CCCI_SWEEP_TAG || ''));
 const exit = seeding ? (control.seedExit ?? 0) : (control.exit ?? 0);
+// Leftovers in the clone, as a careless harness might leave (they can block putting the checkout back).
+if (!seeding && control.dirty) fs.writeFileSync(path.join(clone, control.dirty), 'harness leftovers\\n');
 if (!seeding && control.results && process.env.CCCI_RUNS_DIR) {
   fs.mkdirSync(process.env.CCCI_RUNS_DIR, { recursive: true });
   fs.writeFileSync(path.join(process.env.CCCI_RUNS_DIR, 'results.json'), JSON.stringify(control.results));

@@ -263,7 +263,7 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
   // Fail before touching anything if the harness wrapper is missing: every launch would fail the same way,
   // and a timer sweep with nothing new to test should still say the host is broken.
   const ccciRun = resolveExecutable(ctx.config.ccciRun, ctx.env);
-  await recoverCrashedRecipes(ctx, enrolment);
+  const unrecovered = await recoverCrashedRecipes(ctx, enrolment);
   for (const r of enrolment.recipes) {
     emit(r.recipe, 'queued', { expectedMs: medianDurationMs(readHistory(ctx.config.stateDir, r.recipe).entries) });
   }
@@ -273,6 +273,11 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
   const syncOf = new Map(synced.map((r) => [r.recipe, r]));
   const conditions = await sweepConditions(ctx);
   const planned = await planAll(ctx, enrolment, { ...opts, mirrorState: false }, conditions);
+  // A recipe whose clone is still left detached is not touched again until it is put back.
+  for (const p of planned) {
+    const why = unrecovered.get(p.recipe);
+    if (why) Object.assign(p, { decision: 'error', error: why });
+  }
   const toRun = planned.filter((p) => p.decision === 'run');
   const jobs = Math.max(1, opts.jobs ?? 1);
   // With several at once, start the longest first (median of past runs), so the sweep ends sooner.
@@ -330,9 +335,14 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
 
   // One checkout+test+promote per recipe at a time, whoever started it (timer or operator).
   const cloneDir = path.join(ctx.config.recipesDir, p.recipe);
-  const lock = await tryLock(recipeLockPath(recipeStateDir(ctx.config.stateDir, p.recipe)), {
-    log, command: `ccci-sweep ${process.argv.slice(2).join(' ')}`, by: startedBy(ctx.env), onStale: (stale) => restoreAfterCrash(stale, log),
-  });
+  let lock: Awaited<ReturnType<typeof tryLock>>;
+  try {
+    lock = await tryLock(recipeLockPath(recipeStateDir(ctx.config.stateDir, p.recipe)), {
+      log, command: `ccci-sweep ${process.argv.slice(2).join(' ')}`, by: startedBy(ctx.env), onStale: (stale) => restoreAfterCrash(stale, log),
+    });
+  } catch (err) {
+    return result('error', { detail: `cannot take the recipe lock or restore the clone a crashed sweep left: ${scrub(messageOf(err))}` });
+  }
   if (!('release' in lock)) {
     return result('error', { detail: `recipe ${p.recipe} is being swept by another process (${describeHolder(lock)})` });
   }
@@ -443,14 +453,17 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
     }
     return result('error', { detail, ...(launched ? { log: launched.log } : {}) });
   } finally {
+    let restored = true;
     if (saved) {
       try {
         await restoreCheckout(cloneDir, saved);
       } catch (err) {
-        log.error({ err: messageOf(err) }, 'could not restore the clone checkout');
+        restored = false;
+        // The lock keeps what to put back: the next run tries again before anything else.
+        log.error({ err: messageOf(err), clone: cloneDir, branch: saved.branch }, 'could not restore the clone checkout; the next run will retry');
       }
     }
-    lock.release();
+    if (restored) lock.release();
   }
 }
 
@@ -461,8 +474,12 @@ async function restoreAfterCrash(stale: LockInfo, log: Logger): Promise<void> {
   await restoreCheckout(stale.clone, stale.saved);
 }
 
-/** At the start of a run: recover every selected recipe a crashed sweep left locked. */
-async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolment): Promise<void> {
+/**
+ * At the start of a run: recover every selected recipe a crashed sweep left locked. Returns the recipes
+ * that could not be recovered, with why: they are errors of this run, whatever their decision.
+ */
+async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolment): Promise<Map<string, string>> {
+  const failed = new Map<string, string>();
   for (const r of enrolment.recipes) {
     const file = recipeLockPath(recipeStateDir(ctx.config.stateDir, r.recipe));
     if (!existsSync(file)) continue;
@@ -471,9 +488,12 @@ async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolment): P
       const lock = await tryLock(file, { log, command: 'recover', by: startedBy(ctx.env), onStale: (s) => restoreAfterCrash(s, log) });
       if ('release' in lock) lock.release();
     } catch (err) {
-      log.error({ err: messageOf(err) }, 'could not recover the recipe left by a crashed sweep');
+      const why = `the clone an earlier sweep left detached cannot be put back (${scrub(messageOf(err))}); fix the clone, the next run restores it`;
+      log.error({ err: messageOf(err) }, why);
+      failed.set(r.recipe, why);
     }
   }
+  return failed;
 }
 
 function harnessOutcome(h: HarnessResult, signal: AbortSignal | undefined): 'green' | Outcome {

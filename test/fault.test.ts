@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CrashStep } from '../src/fault.js';
 import { addRelease } from '../src/sandbox.js';
-import { cli, cliJson, readJson, sandbox } from './helpers/cli.js';
+import { cli, cliJson, control, readJson, sandbox } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 
 const STEPS: { step: CrashStep; promoted: boolean }[] = [
@@ -58,5 +58,43 @@ describe('kill -9 during promotion', () => {
 
     const again = await cliJson(sb, ['run']);
     expect(again.doc.recipes[0]).toMatchObject({ outcome: 'skipped', reason: 'no-new-version' });
+  });
+});
+
+describe('a checkout that cannot be put back', () => {
+  it('keeps the recipe lock with what to restore, and the next run restores it first', async () => {
+    const sb = await sandbox([
+      { name: 'gitea', releases: [{ tag: '1.0.0' }], untaggedAfter: 1 },
+      { name: 'other', releases: [{ tag: '1.0.0' }] },
+    ]);
+    // The harness leaves an untracked CHANGES.md, which main tracks: `git checkout main` refuses.
+    control(sb, { gitea: { dirty: 'CHANGES.md' } });
+    const first = await cliJson(sb, ['run']);
+    expect(first.doc.recipes.map((x: any) => x.outcome)).toEqual(['promoted', 'promoted']);
+    expect(first.r.stderr).toMatch(/could not restore the clone checkout; the next run will retry/);
+    const clone = path.join(sb.recipesDir, 'gitea');
+    expect(() => git(clone, 'symbolic-ref', '-q', 'HEAD')).toThrow();
+    const lockFile = path.join(sb.stateDir, 'gitea', '.recipe.lock');
+    expect(readJson(lockFile)).toMatchObject({ clone, saved: { branch: 'main' } });
+
+    // Still blocked: that recipe is an error naming the cause, the others are swept, nothing crashes.
+    const { addRelease } = await import('../src/sandbox.js');
+    await addRelease(sb, 'other', { tag: '1.1.0' });
+    const blocked = await cliJson(sb, ['run']);
+    const by = Object.fromEntries(blocked.doc.recipes.map((x: any) => [x.recipe, x]));
+    expect(by.other.outcome).toBe('promoted');
+    expect(by.gitea).toMatchObject({ outcome: 'error', decision: 'error' });
+    expect(by.gitea.detail).toMatch(/clone an earlier sweep left detached cannot be put back .*untracked working tree files/);
+    expect(blocked.r.exitCode).toBe(1);
+    expect(readJson(lockFile)).toMatchObject({ saved: { branch: 'main' } });
+
+    // The operator removes the leftovers; the next run puts the clone back before anything else.
+    const { rmSync } = await import('node:fs');
+    rmSync(path.join(clone, 'CHANGES.md'));
+    const next = await cliJson(sb, ['run']);
+    expect(next.r.exitCode, next.r.stderr).toBe(0);
+    expect(next.r.stderr).toMatch(/restoring a clone left by a crashed sweep/);
+    expect(git(clone, 'symbolic-ref', '--short', 'HEAD')).toBe('main');
+    expect(readdirSync(path.dirname(lockFile))).not.toContain('.recipe.lock');
   });
 });
