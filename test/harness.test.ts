@@ -1,24 +1,15 @@
 // Stopping a harness: SIGTERM/SIGINT to the sweep, --test-timeout, and a harness that ignores TERM.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { harnessEnv } from '../src/harness.js';
 import type { Sandbox } from '../src/sandbox.js';
 import { addRelease } from '../src/sandbox.js';
-import { BIN, cli, cliJson, control, launches, readJson, sandbox } from './helpers/cli.js';
+import { cli, cliJson, control, launches, readJson, sandbox, startCli, until } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 
 function start(sb: Sandbox, args: string[]) {
-  return execa('node', [BIN, ...args, '--json'], { env: { ...sb.env, CCCI_LOG_FORMAT: 'json' }, reject: false, stdin: 'ignore' });
-}
-
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return startCli(sb, [...args, '--json']);
 }
 
 const signals = (sb: Sandbox): any[] =>

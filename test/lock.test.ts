@@ -2,23 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, cliJson, control, launches, sandbox } from './helpers/cli.js';
+import { cli, cliJson, control, launches, sandbox, startCli as start, until } from './helpers/cli.js';
 import { git } from './helpers/git.js';
-import type { Sandbox } from '../src/sandbox.js';
-
-function start(sb: Sandbox, args: string[]) {
-  return execa('node', [BIN, ...args], { env: { ...sb.env, CCCI_LOG_FORMAT: 'json' }, reject: false, stdin: 'ignore' });
-}
-
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The pid of a process that has exited: nothing can hold a lock under it. */
 function deadPid(): number {

@@ -38,6 +38,20 @@ export async function cliJson<T = any>(sb: Sandbox, args: string[], env?: Record
   return { r, doc };
 }
 
+/** Starts the CLI without waiting for it (for signals and concurrent runs). */
+export function startCli(sb: Sandbox, args: string[]) {
+  return execa('node', [BIN, ...args], { env: { ...sb.env, CCCI_LOG_FORMAT: 'json' }, reject: false, stdin: 'ignore' });
+}
+
+/** Polls until `cond` holds; fails naming `what` after `ms`. */
+export async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export interface Launch {
   argv: string[];
   cwd: string;
