@@ -2,6 +2,7 @@
 // dir and the last sweep say, written atomically so the collector never reads half a file.
 import type { Attempt } from './attempts.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { countOutcomes } from './report.js';
 
 export interface RecipeMetrics {
   recipe: string;
@@ -66,13 +67,11 @@ export function metricsInput(
   results: { recipe: string; outcome: string }[],
   endedAt: number,
 ): MetricsInput {
-  const outcomes: Record<string, number> = {};
-  for (const r of results) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
   const sweep = new Map(results.map((r) => [r.recipe, r.outcome]));
   return {
     sweepEndedAt: endedAt,
     now: endedAt,
-    outcomes,
+    outcomes: countOutcomes(results),
     recipes: statuses.map((s) => ({
       recipe: s.recipe,
       canonicalVersion: s.canonical?.version ?? null,

@@ -59,7 +59,7 @@ export function summaryJson(results: RunResult[]): { recipes: RunResult[]; count
   return { recipes: results, counts: countOutcomes(results) };
 }
 
-export function countOutcomes(results: RunResult[]): Record<string, number> {
+export function countOutcomes(results: readonly { outcome: string }[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
   return counts;
