@@ -7,6 +7,7 @@ import { GLOBAL_OPTIONS, loadConfig, type Config, type ConfigKey } from './confi
 import { ConfigError, EXIT, UsageError, exitCodeFor, messageOf } from './errors.js';
 import { parseDuration } from './duration.js';
 import type { CadenceFilter } from './enrolment.js';
+import type { Logger } from './log.js';
 
 interface Io {
   stdout: (text: string) => void;
@@ -111,15 +112,14 @@ function stopOnSignals() {
 }
 
 /** The host lock for commands that write (run, sync); plan and status never take it. */
-async function hostLock(config: Config, io: Io, command: string, waitMs: number, signal: AbortSignal) {
+async function hostLock(ctx: { config: Config; log: Logger; env: NodeJS.ProcessEnv }, command: string, waitMs: number, signal: AbortSignal) {
   const { mkdirSync } = await import('node:fs');
   const { acquireHostLock } = await import('./lock.js');
-  const { createLogger } = await import('./log.js');
   const { startedBy } = await import('./sweep.js');
-  mkdirSync(config.stateDir, { recursive: true });
-  return acquireHostLock(config.stateDir, {
+  mkdirSync(ctx.config.stateDir, { recursive: true });
+  return acquireHostLock(ctx.config.stateDir, {
     // The whole command line, so an operator can tell a timer sweep from a by-hand `run --recipe x`.
-    log: createLogger({ env: io.env }), command: ['ccci-sweep', command, ...process.argv.slice(3)].join(' '), by: startedBy(io.env), waitMs, signal,
+    log: ctx.log, command: ['ccci-sweep', command, ...process.argv.slice(3)].join(' '), by: startedBy(ctx.env), waitMs, signal,
   });
 }
 
@@ -154,7 +154,7 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
   const stop = stopOnSignals();
   try {
     const ctx = await context(config, io, { dryRun: false, signal: stop.signal, mirror: opts.sync !== false });
-    const lock = await hostLock(config, io, 'run', opts.waitLock ?? 0, stop.signal);
+    const lock = await hostLock(ctx, 'run', opts.waitLock ?? 0, stop.signal);
     const { createProgress } = await import('./progress.js');
     const progress = createProgress({ stream: process.stderr, tty: io.stderrTty ?? false, log: ctx.log, jobs: opts.jobs });
     try {
@@ -207,7 +207,7 @@ async function syncCommand(opts: SyncOpts, config: Config, io: Io): Promise<numb
   try {
     const ctx = await context(config, io, { dryRun: Boolean(opts.dryRun), signal: stop.signal });
     // A dry-run writes nothing, so it needs no lock (like plan).
-    const lock = opts.dryRun ? null : await hostLock(config, io, 'sync', opts.waitLock ?? 0, stop.signal);
+    const lock = opts.dryRun ? null : await hostLock(ctx, 'sync', opts.waitLock ?? 0, stop.signal);
     try {
       const results = await syncMirrors(ctx, enrolment, { syncJobs: opts.syncJobs });
       io.stdout(opts.json ? `${JSON.stringify({ recipes: results }, null, 2)}\n` : renderSync(results));
