@@ -33,7 +33,8 @@ export interface Explanation {
 }
 
 export async function explain(ctx: SweepContext, recipe: string, cadence: Cadence, opts: { offline?: boolean; retry?: boolean } = {}): Promise<Explanation> {
-  const p = await planOne(ctx, recipe, cadence, { offline: opts.offline, retry: opts.retry });
+  const conditions = await sweepConditions(ctx);
+  const p = await planOne(ctx, recipe, cadence, { offline: opts.offline, retry: opts.retry }, conditions);
   const set = classifyTags(p.tags.keys());
   const ranked = [...set.releases].reverse();
   const tags: ExplainedTag[] = [
@@ -54,7 +55,7 @@ export async function explain(ctx: SweepContext, recipe: string, cadence: Cadenc
   let red: Explanation['knownRed'] = null;
   const lastOfNewest = attemptsOfNewest.at(-1);
   if (newest && lastOfNewest && (lastOfNewest.outcome === 'red' || lastOfNewest.outcome === 'timeout')) {
-    const c = { tag: newest.tag, tagCommit: p.tags.get(newest.tag), ...(await sweepConditions(ctx)) };
+    const c = { tag: newest.tag, tagCommit: p.tags.get(newest.tag), ...conditions };
     red = { unchanged: knownRed(p.history, c) !== null, changed: changedSince(lastOfNewest, c) };
   }
   return {

@@ -104,8 +104,10 @@ async function planAll(ctx: SweepContext, enrolment: Enrolment, opts: PlanOption
 }
 
 /** One recipe's full plan (tags, record, history), for `explain`. */
-export async function planOne(ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions = {}): Promise<Planned> {
-  return planRecipe(ctx, recipe, cadence, opts, await sweepConditions(ctx));
+export async function planOne(
+  ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions, conditions: SweepConditions,
+): Promise<Planned> {
+  return planRecipe(ctx, recipe, cadence, opts, conditions);
 }
 
 /** What every test of this sweep would run with: the cc-ci repo's commit and the cc-ci-run executable. */
