@@ -2,6 +2,7 @@
 // only through the environment (an http.<origin>.extraHeader set via GIT_CONFIG_*), never argv or a URL,
 // and is scoped to the mirror's origin so it cannot be sent to upstream or to a redirect target.
 import { GitError } from '../errors.js';
+import { gitEnv } from '../git.js';
 import { scrub } from '../log.js';
 import { AuthFailure, TransientError } from './retry.js';
 
@@ -22,9 +23,12 @@ export interface GitResult {
   exitCode: number;
 }
 
-/** Environment for one git process: no prompts, and the token (if any) as a URL-scoped extra header. */
-export function gitEnv(token: string | undefined, authUrl: string | undefined): Record<string, string> {
-  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never' };
+/**
+ * Environment for one git process: the sweep's shared git environment (no prompts, C locale for the
+ * messages matched below, stalled transfers bounded) plus the token, if any, as a URL-scoped extra header.
+ */
+function mirrorGitEnv(token: string | undefined, authUrl: string | undefined): Record<string, string> {
+  const env: Record<string, string> = gitEnv({ GCM_INTERACTIVE: 'never' });
   if (token && authUrl && /^https?:/i.test(authUrl)) {
     // Append to any GIT_CONFIG_* the caller's environment already carries instead of replacing it.
     const n = Number.parseInt(process.env.GIT_CONFIG_COUNT ?? '0', 10) || 0;
@@ -71,7 +75,7 @@ export async function runGit(args: string[], opts: GitOpts): Promise<GitResult> 
   const { execa } = await import('execa');
   const sub = execa('git', args, {
     cwd: opts.cwd,
-    env: gitEnv(opts.token, opts.authUrl),
+    env: mirrorGitEnv(opts.token, opts.authUrl),
     detached: true,
     reject: false,
     stripFinalNewline: true,
