@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Minimal environment, own HOME and TMPDIR per test file, all removed afterwards.
+    setupFiles: ['test/setup/env.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

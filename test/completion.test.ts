@@ -24,7 +24,9 @@ const has = (cmd: string, versionFlag = '--version') => {
 const program = buildProgram({ stdout: () => {}, stderr: () => {}, env: {} }, () => {});
 
 async function script(shell: 'bash' | 'zsh'): Promise<string> {
-  const r = await execa('node', [BIN, 'completion', shell], { reject: false, stdin: 'ignore' });
+  const r = await execa('node', [BIN, 'completion', shell], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/nonexistent', LANG: 'C' }, extendEnv: false, reject: false, stdin: 'ignore',
+  });
   expect(r.exitCode, String(r.stderr)).toBe(0);
   return String(r.stdout);
 }

@@ -2,11 +2,14 @@
 // mirrors nix/cc-ci-run.nix (PATH = the harness tools only, Playwright env exported, `exec python3 "$@"`).
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import { HARNESS_TOOLS, renderDoctor, runDoctor, type DoctorReport } from '../src/doctor.js';
 import { nixDir, nixEval, nixStr, prelude, tempDir } from './nix/helpers.js';
+
+const CLI_BIN = path.resolve(import.meta.dirname, '../bin/ccci-sweep.js');
 
 let realPython: string;
 beforeAll(async () => {
@@ -231,12 +234,26 @@ describe('runDoctor configuration checks', () => {
     expect(check(r2, 'state dir')).toMatchObject({ ok: false, detail: `${file} is not a directory` });
   });
 
-  it.skipIf(process.getuid?.() === 0)('state dir not writable: failed check', async () => {
+  it('state dir not writable: failed check (as an unprivileged user when the tests run as root)', async () => {
     const h = host();
     chmodSync(h.config.stateDir, 0o555);
     cleanups.push(() => chmodSync(h.config.stateDir, 0o755));
-    const r = await runDoctor(h.config, h.env);
-    expect(check(r, 'state dir')).toMatchObject({ ok: false, detail: expect.stringContaining('not writable') });
+    if (process.getuid?.() !== 0) {
+      const r = await runDoctor(h.config, h.env);
+      expect(check(r, 'state dir')).toMatchObject({ ok: false, detail: expect.stringContaining('not writable') });
+      return;
+    }
+    // Root may write anywhere, so this case needs a user who may not: CCCI_TEST_USER (.ci/run creates one)
+    // or nobody. The CLI runs as that user, no skip.
+    const user = process.env.CCCI_TEST_USER ?? 'nobody';
+    const id = (flag: string) => execFileSync('id', [flag, user], { encoding: 'utf8' }).trim();
+    chmodSync(h.root, 0o755);
+    const r = await execa('setpriv', [`--reuid=${id('-u')}`, `--regid=${id('-g')}`, '--clear-groups', '--',
+      'node', CLI_BIN, 'doctor', '--json', '--ccci-repo', h.config.ccciRepo, '--state-dir', h.config.stateDir, '--cc-ci-run', h.config.ccciRun], {
+      env: { ...h.env, LANG: 'C', CCCI_SETTINGS: path.join(h.root, 'none.toml') }, extendEnv: false, reject: false, stdin: 'ignore',
+    });
+    expect(r.exitCode, `${user} must be able to read ${CLI_BIN}: ${String(r.stderr)}`).toBe(1);
+    expect(check(JSON.parse(String(r.stdout)) as DoctorReport, 'state dir')).toMatchObject({ ok: false, detail: expect.stringContaining('not writable') });
   });
 
   it('harness script missing fails; seed script missing is only noted', async () => {

@@ -28,9 +28,8 @@ describe('a stalled remote', () => {
     const saved = process.env.GIT_HTTP_LOW_SPEED_TIME;
     process.env.GIT_HTTP_LOW_SPEED_TIME = '2'; // the sweep's default is 60 s; an operator's setting wins
     try {
-      const started = Date.now();
+      // The server never answers: the call returning at all (within the test's own timeout) is the proof.
       await expect(lsRemoteTags(`http://127.0.0.1:${port}/x.git`)).rejects.toThrow(/git ls-remote/);
-      expect(Date.now() - started).toBeLessThan(30_000);
     } finally {
       if (saved === undefined) delete process.env.GIT_HTTP_LOW_SPEED_TIME;
       else process.env.GIT_HTTP_LOW_SPEED_TIME = saved;

@@ -68,14 +68,12 @@ describe('signals', () => {
 
   it('kills a harness that ignores TERM after the grace period', async () => {
     const { sb, canonical } = await withNewRelease();
-    control(sb, { gitea: { sleepMs: 60_000, onTerm: 'ignore' } });
+    control(sb, { gitea: { sleepMs: 600_000, onTerm: 'ignore' } });
     const sweep = start(sb, ['run', '--stop-grace', '1s']);
     await until('the harness to start', () => launches(sb).length === 3);
-    const sent = Date.now();
     sweep.kill('SIGTERM');
-    const r = await sweep;
+    const r = await sweep; // the harness would sleep 10 min, beyond the test's timeout: returning means it was killed
     expect(r.exitCode).toBe(143);
-    expect(Date.now() - sent).toBeLessThan(30_000); // not the harness's 60 s: it was killed
     expect(signals(sb)).toHaveLength(1);
     expect(String(r.stderr)).toMatch(/harness still running after the grace period: SIGKILL/);
     expect(readFileSync(path.join(sb.stateDir, 'gitea', 'canonical.json'), 'utf8')).toBe(canonical);

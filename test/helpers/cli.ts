@@ -1,6 +1,6 @@
 // Runs the built CLI as a real subprocess against a sandbox, and reads what the stand-in cc-ci-run saw.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, lstatSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, lstatSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -18,12 +18,27 @@ export async function sandbox(specs: RecipeSpec[]): Promise<Sandbox> {
   return buildSandbox(mkdtempSync(path.join(tmpdir(), 'ccci-test-')), specs);
 }
 
+/**
+ * The whole environment of the CLI under test: PATH, a HOME of its own (empty, in the sandbox), LANG=C, the
+ * test file's TMPDIR (removed with it), the sandbox's settings, and what the test passes. Nothing else of the
+ * developer's or the test runner's environment reaches it (INVOCATION_ID, PREFIX, GIT_* change nothing).
+ */
+export function cliEnv(sb: Sandbox, env: Record<string, string> = {}): Record<string, string> {
+  const home = path.join(sb.root, 'home');
+  mkdirSync(home, { recursive: true });
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    LANG: 'C',
+    TMPDIR: process.env.TMPDIR ?? tmpdir(),
+    ...sb.env,
+    CCCI_LOG_FORMAT: 'json',
+    ...env,
+  };
+}
+
 export async function cli(sb: Sandbox, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const r = await execa('node', [BIN, ...args], {
-    env: { ...sb.env, CCCI_LOG_FORMAT: 'json', ...env },
-    reject: false,
-    stdin: 'ignore',
-  });
+  const r = await execa('node', [BIN, ...args], { env: cliEnv(sb, env), extendEnv: false, reject: false, stdin: 'ignore' });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -39,8 +54,8 @@ export async function cliJson<T = any>(sb: Sandbox, args: string[], env?: Record
 }
 
 /** Starts the CLI without waiting for it (for signals and concurrent runs). */
-export function startCli(sb: Sandbox, args: string[]) {
-  return execa('node', [BIN, ...args], { env: { ...sb.env, CCCI_LOG_FORMAT: 'json' }, reject: false, stdin: 'ignore' });
+export function startCli(sb: Sandbox, args: string[], env: Record<string, string> = {}) {
+  return execa('node', [BIN, ...args], { env: cliEnv(sb, env), extendEnv: false, reject: false, stdin: 'ignore' });
 }
 
 /** Polls until `cond` holds; fails naming `what` after `ms`. */

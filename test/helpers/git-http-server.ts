@@ -15,6 +15,8 @@ export interface GitHttpRequest {
   /** An Authorization header was sent (whatever its value). */
   auth: boolean;
   status?: number;
+  /** The client hung up before the reply was complete. */
+  aborted?: boolean;
 }
 
 export interface GitHttpServer {
@@ -31,6 +33,7 @@ export interface GitHttpServerOptions {
   token?: string;
   /** Require the token for fetches too, not only pushes. */
   authAll?: boolean;
+  /** Delay before each reply; Infinity: never reply (a stalled server), until close(). */
   latencyMs?: number;
 }
 
@@ -47,12 +50,16 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
     const header = req.headers.authorization;
     const entry: GitHttpRequest = { method: req.method ?? 'GET', path: u.pathname, query: u.search.slice(1), service, auth: header !== undefined };
     requests.push(entry);
+    res.on('close', () => {
+      if (!res.writableFinished) entry.aborted = true;
+    });
     const reply = (status: number, text: string, headers: Record<string, string> = {}): void => {
       entry.status = status;
       req.resume();
       res.writeHead(status, { 'Content-Type': 'text/plain', ...headers }).end(text);
     };
 
+    if (opts.latencyMs === Infinity) return;
     setTimeout(() => {
       const injected = failures.shift();
       if (injected !== undefined) return reply(injected, `injected ${injected}\n`);

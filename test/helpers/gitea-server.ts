@@ -18,6 +18,8 @@ export interface GiteaRequest {
   query: string;
   auth: 'ok' | 'missing' | 'wrong';
   status: number;
+  /** The client hung up before the reply was complete. */
+  aborted?: boolean;
 }
 
 export interface GiteaServer {
@@ -36,6 +38,7 @@ export interface GiteaServer {
   close(): Promise<void>;
 }
 
+/** `latencyMs`: delay before each reply; Infinity: never reply (a stalled server), until close(). */
 export async function startGiteaServer(opts: { token: string; maxLimit?: number; latencyMs?: number }): Promise<GiteaServer> {
   const maxLimit = opts.maxLimit ?? 50;
   const repos = new Map<string, FakePull[]>();
@@ -50,13 +53,16 @@ export async function startGiteaServer(opts: { token: string; maxLimit?: number;
     const auth = header === undefined ? 'missing' : header === `token ${opts.token}` ? 'ok' : 'wrong';
     const entry: GiteaRequest = { method: req.method ?? 'GET', path: u.pathname, query: u.search.slice(1), auth, status: 0 };
     requests.push(entry);
+    res.on('close', () => {
+      if (!res.writableFinished) entry.aborted = true;
+    });
     const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       entry.status = status;
       res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(body));
     };
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => setTimeout(() => {
+    req.on('end', () => opts.latencyMs !== Infinity && setTimeout(() => {
       const injected = failures.shift();
       if (injected !== undefined) return send(injected, { message: `injected ${injected}` });
       if (auth !== 'ok') return send(401, { message: 'token is required' });
