@@ -1,12 +1,11 @@
 // The compose version label of a checked-out recipe: `coop-cloud.${STACK_NAME}.version=<v>` in a service's
 // `deploy.labels`, as a list entry or a map key. The promote gate compares it with the tag: a release
-// whose compose file claims another version is not what we think we tested.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+// whose compose file claims another version is not what we think we tested. It is read from the tag's
+// commit, never from the work tree, so nothing a harness or an operator changes on disk can vouch for it.
 import { parse as parseYaml } from 'yaml';
 
 const LABEL_KEY = 'coop-cloud.${STACK_NAME}.version';
-const COMPOSE_FILES = ['compose.yml', 'compose.yaml', 'docker-compose.yml', 'docker-compose.yaml'];
+export const COMPOSE_FILES = ['compose.yml', 'compose.yaml', 'docker-compose.yml', 'docker-compose.yaml'];
 
 export type LabelResult = { version: string } | { version: null; problem: string };
 
@@ -31,15 +30,18 @@ export function versionLabelOf(doc: unknown): LabelResult {
   return { version: [...found][0]! };
 }
 
-/** Reads the version label of the tree checked out in `dir`. */
-export function readVersionLabel(dir: string): LabelResult {
-  const file = COMPOSE_FILES.map((f) => path.join(dir, f)).find((f) => existsSync(f));
-  if (!file) return { version: null, problem: `no compose file (${COMPOSE_FILES.join(', ')}) in ${dir}` };
+/**
+ * Pure: the version label of a recipe tree, given the compose files it has (name -> text, in any order).
+ * The first of COMPOSE_FILES that is present is the one abra deploys.
+ */
+export function versionLabelOfFiles(files: ReadonlyMap<string, string>, where: string): LabelResult {
+  const name = COMPOSE_FILES.find((f) => files.has(f));
+  if (!name) return { version: null, problem: `no compose file (${COMPOSE_FILES.join(', ')}) in ${where}` };
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    doc = parseYaml(files.get(name)!);
   } catch (err) {
-    return { version: null, problem: `${path.basename(file)} does not parse: ${(err as Error).message.split('\n')[0]}` };
+    return { version: null, problem: `${name} does not parse: ${(err as Error).message.split('\n')[0]}` };
   }
   return versionLabelOf(doc);
 }

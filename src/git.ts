@@ -221,6 +221,31 @@ export async function restoreCheckout(cloneDir: string, saved: Checkout): Promis
   }
 }
 
+/**
+ * What `git status` reports in the work tree: modified or staged tracked files and untracked files, one
+ * porcelain line each (`M compose.yml`, `?? notes.txt`). Ignored files are not reported. Takes no lock,
+ * so it never races a harness that uses git in the same clone.
+ */
+export async function worktreeChanges(cloneDir: string): Promise<string[]> {
+  const out = await raw(
+    cloneDir, ['--no-optional-locks', 'status', '--porcelain', '--untracked-files=normal'], `cannot read the status of ${cloneDir}`,
+  );
+  return out.split('\n').map((l) => l.trimEnd()).filter(Boolean).map((l) => l.trim());
+}
+
+/** The text of those of `names` (top-level files) that exist in `commit`, read from git, not from disk. */
+export async function filesAtCommit(cloneDir: string, commit: string, names: readonly string[]): Promise<Map<string, string>> {
+  const listing = await raw(cloneDir, ['ls-tree', '-z', commit, '--', ...names], `cannot list ${commit} in ${cloneDir}`);
+  const out = new Map<string, string>();
+  for (const entry of listing.split('\0')) {
+    // `<mode> <type> <object>\t<name>`; only plain files count.
+    const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(entry);
+    if (!m?.[1] || !m[2] || !names.includes(m[2])) continue;
+    out.set(m[2], await raw(cloneDir, ['cat-file', 'blob', m[1]], `cannot read ${m[2]} of ${commit} in ${cloneDir}`));
+  }
+  return out;
+}
+
 /** HEAD of a repo, or null when it is not a git repo (the cc-ci repo may be a plain folder in tests). */
 export async function headCommit(dir: string): Promise<string | null> {
   try {

@@ -34,9 +34,10 @@ export interface Sandbox {
   harnessLog: string;
   /**
    * JSON file steering the stand-in per recipe: { "<recipe>": { "exit": 1, "seedExit": 0, "sleepMs": 0,
-   * "onTerm": "teardown" | "ignore", "teardownMs": 0, "results": {...}, "dirty": "<file written into the
-   * clone>" } }. Signals it receives are
-   * appended to `<harnessLog>.signals`.
+   * "onTerm": "teardown" | "ignore", "teardownMs": 0, "results": {...} (written as JSON), "resultsText": "..."
+   * (written as is), "dirty": "<file written into the clone>", "checkout": "<ref checked out in the clone
+   * during the test, as `abra app deploy <version>` does>" } }. Signals it receives are appended to
+   * `<harnessLog>.signals`.
    */
   control: string;
   upstreamUrl: string;
@@ -91,9 +92,11 @@ console.log((seeding ? 'seeding warm data for ' : 'testing ') + recipe + ' ' + (
 const exit = seeding ? (control.seedExit ?? 0) : (control.exit ?? 0);
 // Leftovers in the clone, as a careless harness might leave (they can block putting the checkout back).
 if (!seeding && control.dirty) fs.writeFileSync(path.join(clone, control.dirty), 'harness leftovers\\n');
-if (!seeding && control.results && process.env.CCCI_RUNS_DIR) {
+if (!seeding && control.checkout) git('-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', control.checkout);
+const resultsText = control.resultsText ?? (control.results === undefined ? undefined : JSON.stringify(control.results));
+if (!seeding && resultsText !== undefined && process.env.CCCI_RUNS_DIR) {
   fs.mkdirSync(process.env.CCCI_RUNS_DIR, { recursive: true });
-  fs.writeFileSync(path.join(process.env.CCCI_RUNS_DIR, 'results.json'), JSON.stringify(control.results));
+  fs.writeFileSync(path.join(process.env.CCCI_RUNS_DIR, 'results.json'), resultsText);
 }
 setTimeout(() => process.exit(exit), seeding ? 0 : (control.sleepMs ?? 0));
 `;

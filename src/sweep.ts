@@ -11,15 +11,15 @@ import {
   appendHistory, promotedRecord, readCanonical, readHistory, recipeStateDir, stamp, writeCanonical,
   type CanonicalRecord, type HistoryEntry,
 } from './canonical.js';
-import { readVersionLabel } from './compose.js';
+import { COMPOSE_FILES, versionLabelOfFiles } from './compose.js';
 import { urlFor, type Config } from './config.js';
 import { decide, type Decision, type Reason } from './decision.js';
 import type { Writer } from './dry-run.js';
 import type { Cadence, Enrolment } from './enrolment.js';
 import { messageOf } from './errors.js';
 import {
-  checkoutDetached, currentCheckout, fetchRelease, headCommit, localTags, lsRemoteListing, lsRemoteTags, parseLsRemoteTags,
-  restoreCheckout,
+  checkoutDetached, currentCheckout, fetchRelease, filesAtCommit, headCommit, localTags, lsRemoteListing, lsRemoteTags,
+  parseLsRemoteTags, restoreCheckout, worktreeChanges,
   type Checkout,
 } from './git.js';
 import { HARNESS_EXIT, harnessEnv, resolveExecutable, runHarness, type HarnessResult } from './harness.js';
@@ -30,7 +30,7 @@ import { describeHolder, recipeLockPath, tryLock, type LockInfo } from './lock.j
 import {
   giteaApiFor, mirrorState, parseLsRemote, readTokenFile, syncMirror, type MirrorState, type RemoteRefs, type SyncResult,
 } from './mirror/index.js';
-import { promoteGate } from './promote-gate.js';
+import { parseRunResults, promoteGate, type RunResults, type TreeAfter } from './promote-gate.js';
 import { classifyTags } from './version.js';
 
 export interface SweepContext {
@@ -357,17 +357,27 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
     const commit = await ctx.writer.act(`fetch ${upstream} into ${cloneDir}`, () =>
       fetchRelease(cloneDir, upstream, tag, p.tags.get(tag)!, log));
 
-    // 2. The tag, detached. What was checked out goes into the lock first, so even a kill -9 from here on
+    // 2. Never a dirty tree as a release: local edits and untracked files would ride along into the test.
+    //    The operator's changes are theirs; the recipe is an error until they commit, stash or remove them.
+    const dirty = await worktreeChanges(cloneDir);
+    if (dirty.length > 0) {
+      const shown = dirty.slice(0, 5).join(', ') + (dirty.length > 5 ? ` and ${dirty.length - 5} more` : '');
+      return result('error', {
+        commit, detail: `clone ${cloneDir} has local changes (${shown}): only a clean tree is tested as a release; commit, stash or remove them`,
+      });
+    }
+
+    // 3. The tag, detached. What was checked out goes into the lock first, so even a kill -9 from here on
     //    leaves enough for the next sweep to put the clone back; `finally` puts it back otherwise.
     saved = await currentCheckout(cloneDir);
     lock.update({ clone: cloneDir, saved });
     await ctx.writer.act(`check out ${tag} in ${cloneDir}`, () => checkoutDetached(cloneDir, commit));
     log.info({ commit }, 'checked out release tag');
 
-    // 3. The compose version label of exactly what is tested.
-    const label = readVersionLabel(cloneDir);
+    // 4. The compose version label of the tag's commit (not of whatever is on disk).
+    const label = versionLabelOfFiles(await filesAtCommit(cloneDir, commit, COMPOSE_FILES), `${tag} (${commit.slice(0, 10)})`);
 
-    // 4. The test, only through cc-ci-run.
+    // 5. The test, only through cc-ci-run.
     const runStamp = stamp(ctx.now());
     const runsDir = path.join(recipeStateDir(ctx.config.stateDir, p.recipe), 'runs', runStamp);
     const logFile = path.join(runsDir, 'harness.log');
@@ -386,12 +396,13 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
       }),
     );
     const outcome = harnessOutcome(h, ctx.signal);
-    const runFacts = readRunResults(runsDir);
+    const results = readRunResults(runsDir);
+    const level = results.kind === 'read' ? results.fields.level : undefined;
     const attempt = {
       type: 'attempt' as const, recipe: p.recipe, tag, tagCommit: commit, ccciCommit: o.ccciCommit,
       ccciRun: o.ccciRun, exitCode: h.exitCode, durationMs: h.durationMs, log: logFile,
       startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), by: startedBy(ctx.env),
-      ...(runFacts.level !== undefined ? { level: runFacts.level } : {}),
+      ...(level !== undefined ? { level } : {}),
     };
     const more = { exitCode: h.exitCode, log: logFile, commit };
     if (outcome !== 'green') {
@@ -401,11 +412,11 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
       return result(outcome, { ...more, detail: why });
     }
 
-    // 5. The gate: green, cold, no PR ref, label == tag, tag is a release.
+    // 6. The gate: green, cold, no PR ref, the tree still exactly the tag, label == tag, tag is a release.
     const gate = promoteGate({
-      exitCode: h.exitCode, tag, releaseTags: new Set(classifyTags(p.tags.keys()).releases.map((r) => r.tag)),
+      exitCode: h.exitCode, tag, commit, releaseTags: new Set(classifyTags(p.tags.keys()).releases.map((r) => r.tag)),
       labelVersion: label.version, labelProblem: label.version === null ? label.problem : undefined,
-      quick: runFacts.quick, prRef: runFacts.prRef,
+      results, tree: await treeAfter(cloneDir),
     });
     if (!gate.promote) {
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'not-promoted', detail: gate.reason });
@@ -413,7 +424,7 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
       return result('not-promoted', { ...more, detail: gate.reason });
     }
 
-    // 6. Promote: retain the warm data, then the record, atomically. Nothing is promoted after a signal.
+    // 7. Promote: retain the warm data, then the record, atomically. Nothing is promoted after a signal.
     if (ctx.signal?.aborted) {
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'interrupted' });
       return result('interrupted', { ...more, detail: 'stopped before promotion' });
@@ -505,15 +516,25 @@ function harnessOutcome(h: HarnessResult, signal: AbortSignal | undefined): 'gre
   return h.exitCode === HARNESS_EXIT.green ? 'green' : 'red';
 }
 
-/** What the harness says about its own run in `<runs-dir>/results.json`, if it wrote one. */
-function readRunResults(runsDir: string): { quick: boolean; prRef: string | null; level?: unknown } {
+/** What the harness says about its own run in `<runs-dir>/results.json`; a file it cannot read fails closed. */
+function readRunResults(runsDir: string): RunResults {
+  let text: string;
   try {
-    const r = JSON.parse(readFileSync(path.join(runsDir, 'results.json'), 'utf8')) as Record<string, unknown>;
-    const quick = r.quick === true || r.mode === 'quick';
-    const prRef = typeof r.pr === 'string' && r.pr ? r.pr : typeof r.ref === 'string' && /pull/.test(r.ref) ? r.ref : null;
-    return { quick, prRef, level: r.level };
-  } catch {
-    return { quick: false, prRef: null };
+    text = readFileSync(path.join(runsDir, 'results.json'), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return parseRunResults(null);
+    return { kind: 'unreadable', why: messageOf(err) };
+  }
+  return parseRunResults(text);
+}
+
+/** What is checked out in the clone after the test, and whether it still is a clean tree. */
+async function treeAfter(cloneDir: string): Promise<TreeAfter> {
+  try {
+    const [head, changes] = await Promise.all([currentCheckout(cloneDir), worktreeChanges(cloneDir)]);
+    return { head: head.commit, changes };
+  } catch (err) {
+    return { head: null, changes: [], problem: scrub(messageOf(err)) };
   }
 }
 

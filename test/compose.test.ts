@@ -1,8 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readVersionLabel, versionLabelOf } from '../src/compose.js';
+import { versionLabelOf, versionLabelOfFiles } from '../src/compose.js';
 
 describe('versionLabelOf', () => {
   it('reads the label in list form and in map form', () => {
@@ -17,11 +14,11 @@ describe('versionLabelOf', () => {
   });
 });
 
-describe('readVersionLabel', () => {
-  it('reports a compose file that does not parse, and a tree without one', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ccci-compose-'));
-    expect(readVersionLabel(dir)).toMatchObject({ version: null, problem: expect.stringMatching(/no compose file/) });
-    writeFileSync(path.join(dir, 'compose.yml'), 'services: [unclosed\n');
-    expect(readVersionLabel(dir)).toMatchObject({ version: null, problem: expect.stringMatching(/compose\.yml does not parse/) });
+describe('versionLabelOfFiles', () => {
+  it('reads the first compose file abra would use, and reports one that does not parse or none at all', () => {
+    const label = (v: string) => `services:\n  app:\n    deploy:\n      labels: ["coop-cloud.\${STACK_NAME}.version=${v}"]\n`;
+    expect(versionLabelOfFiles(new Map([['docker-compose.yml', label('2.0.0')], ['compose.yml', label('1.0.0')]]), 'x')).toEqual({ version: '1.0.0' });
+    expect(versionLabelOfFiles(new Map(), '1.0.0 (abc)')).toMatchObject({ version: null, problem: expect.stringMatching(/no compose file .* in 1\.0\.0 \(abc\)/) });
+    expect(versionLabelOfFiles(new Map([['compose.yml', 'services: [unclosed\n']]), 'x')).toMatchObject({ version: null, problem: expect.stringMatching(/compose\.yml does not parse/) });
   });
 });
