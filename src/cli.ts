@@ -164,8 +164,8 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
       });
       progress.stop();
       io.stdout(opts.json ? `${JSON.stringify(summaryJson(results), null, 2)}\n` : renderSummary(results));
-      await recordSweep(config, io, { startedAt, results, metricsFile: opts.metricsFile, argv: process.argv.slice(2) });
-      return stop.exitCode() ?? (runSucceeded(results) ? EXIT.ok : EXIT.failed);
+      const recorded = await recordSweep(config, io, { startedAt, results, metricsFile: opts.metricsFile, argv: process.argv.slice(2) });
+      return stop.exitCode() ?? (runSucceeded(results) && recorded ? EXIT.ok : EXIT.failed);
     } finally {
       progress.stop();
       lock.release();
@@ -175,23 +175,37 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
   }
 }
 
-/** The sweep's report in the state dir and, when asked, the Prometheus metrics of every enrolled recipe. */
+/**
+ * The sweep's report in the state dir and, when asked, the Prometheus metrics of every enrolled recipe. Each
+ * is written whole or not at all; one that cannot be written (a full disk) is one line on stderr and makes
+ * the run exit 1, without stopping the other. Returns whether both were written.
+ */
 async function recordSweep(
   config: Config, io: Io, s: { startedAt: Date; results: import('./sweep.js').RunResult[]; metricsFile?: string; argv: string[] },
-): Promise<void> {
+): Promise<boolean> {
   const { sweepReport, writeSweepReport } = await import('./sweep-report.js');
   const { startedBy } = await import('./sweep.js');
   const endedAt = new Date();
-  writeSweepReport(config.stateDir, sweepReport({
+  let ok = true;
+  const attempt = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      ok = false;
+      io.stderr(`ccci-sweep: ${messageOf(err)}\n`);
+    }
+  };
+  attempt(() => writeSweepReport(config.stateDir, sweepReport({
     startedAt: s.startedAt.toISOString(), endedAt: endedAt.toISOString(), argv: s.argv, by: startedBy(io.env), config, recipes: s.results,
-  }));
-  if (!s.metricsFile) return;
+  })));
+  if (!s.metricsFile) return ok;
   const { metricsInput, writeMetrics } = await import('./metrics.js');
   const { status } = await import('./status.js');
   const { readEnrolment } = await import('./enrolment.js');
   // Every enrolled recipe, not only this sweep's: the textfile replaces the previous one whole.
   const all = status(config.stateDir, readEnrolment(config.ccciRepo), endedAt.getTime());
-  writeMetrics(path.resolve(s.metricsFile), metricsInput(all, s.results, endedAt.getTime()));
+  attempt(() => writeMetrics(path.resolve(s.metricsFile!), metricsInput(all, s.results, endedAt.getTime())));
+  return ok;
 }
 
 type SyncOpts = CommonOpts & { dryRun?: boolean; syncJobs?: number; waitLock?: number };

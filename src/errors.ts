@@ -39,6 +39,11 @@ export class StateError extends SweepError {
   override readonly name = 'StateError';
 }
 
+/** A state file (canonical.json, history.jsonl, a report, a lock) could not be written whole; the old one is kept. */
+export class WriteError extends SweepError {
+  override readonly name = 'WriteError';
+}
+
 /** The harness (cc-ci-run) could not be launched at all. */
 export class HarnessError extends SweepError {
   override readonly name = 'HarnessError';

@@ -1,7 +1,7 @@
 // Prometheus text exposition for node_exporter's textfile collector: a pure rendering of what the state
 // dir and the last sweep say, written atomically so the collector never reads half a file.
 import type { Attempt } from './attempts.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 import { countOutcomes } from './report.js';
 
 export interface RecipeMetrics {
@@ -58,6 +58,7 @@ export function renderMetrics(m: MetricsInput): string {
 }
 
 export function writeMetrics(file: string, m: MetricsInput): void {
+  removeStaleTemps(file); // left by a sweep killed mid-write; we hold the host lock
   writeFileAtomic(file, renderMetrics(m));
 }
 

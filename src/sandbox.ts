@@ -36,7 +36,8 @@ export interface Sandbox {
    * JSON file steering the stand-in per recipe: { "<recipe>": { "exit": 1, "seedExit": 0, "sleepMs": 0,
    * "onTerm": "teardown" | "ignore", "teardownMs": 0, "results": {...} (written as JSON), "resultsText": "..."
    * (written as is), "dirty": "<file written into the clone>", "checkout": "<ref checked out in the clone
-   * during the test, as `abra app deploy <version>` does>" } }. Signals it receives are appended to
+   * during the test, as `abra app deploy <version>` does>", "fill": { "file": "<path>", "leaveBytes": 0 }
+   * (fills that file system while testing, then frees leaveBytes) } }. Signals it receives are appended to
    * `<harnessLog>.signals`.
    */
   control: string;
@@ -90,6 +91,18 @@ fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG, JSON.stringify({
 }) + '\\n');
 console.log((seeding ? 'seeding warm data for ' : 'testing ') + recipe + ' ' + (process.env.CCCI_SWEEP_TAG || ''));
 const exit = seeding ? (control.seedExit ?? 0) : (control.exit ?? 0);
+// A full disk while the test runs: fill the file system of control.fill.file, then give back leaveBytes.
+if (!seeding && control.fill) {
+  // Only once the sweep has our first line in harness.log, so the full disk meets the sweep's own writes.
+  const harnessLog = path.join(process.env.CCCI_RUNS_DIR || '', 'harness.log');
+  for (let i = 0; i < 1000 && !(fs.existsSync(harnessLog) && fs.statSync(harnessLog).size > 0); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  const fd = fs.openSync(control.fill.file, 'w');
+  const chunk = Buffer.alloc(65536, 120);
+  let size = 0;
+  try { for (;;) size += fs.writeSync(fd, chunk); } catch {}
+  fs.ftruncateSync(fd, Math.max(0, size - (control.fill.leaveBytes || 0)));
+  fs.closeSync(fd);
+}
 // Leftovers in the clone, as a careless harness might leave (they can block putting the checkout back).
 if (!seeding && control.dirty) fs.writeFileSync(path.join(clone, control.dirty), 'harness leftovers\\n');
 if (!seeding && control.checkout) git('-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', control.checkout);

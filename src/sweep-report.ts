@@ -2,7 +2,7 @@
 // timings it ran with) and `last-sweep.json`, both written atomically.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 import { stamp } from './canonical.js';
 import type { Config } from './config.js';
 import { countOutcomes } from './report.js';
@@ -31,7 +31,9 @@ export function writeSweepReport(stateDir: string, report: SweepReport): string 
   let file = path.join(dir, `${base}.json`);
   for (let n = 2; existsSync(file); n++) file = path.join(dir, `${base}-${n}.json`);
   const text = `${JSON.stringify(report, null, 2)}\n`;
+  const last = path.join(stateDir, 'last-sweep.json');
+  removeStaleTemps(last); // left by a sweep killed mid-write; we hold the host lock
   writeFileAtomic(file, text);
-  writeFileAtomic(path.join(stateDir, 'last-sweep.json'), text);
+  writeFileAtomic(last, text);
   return file;
 }

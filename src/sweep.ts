@@ -442,12 +442,19 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
       writeCanonical(ctx.config.stateDir, record, () => crashPoint('during-record-write', ctx.env)),
     );
     crashPoint('after-rename', ctx.env);
-    appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'promoted' });
-    crashPoint('before-history', ctx.env);
-    appendHistory(ctx.config.stateDir, {
-      type: 'promotion', recipe: p.recipe, version: tag, commit, previousVersion: p.record?.version ?? null,
-      ccciCommit: o.ccciCommit, promotedAt: record.promotedAt,
-    });
+    try {
+      appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'promoted' });
+      crashPoint('before-history', ctx.env);
+      appendHistory(ctx.config.stateDir, {
+        type: 'promotion', recipe: p.recipe, version: tag, commit, previousVersion: p.record?.version ?? null,
+        ccciCommit: o.ccciCommit, promotedAt: record.promotedAt,
+      });
+    } catch (err) {
+      // The record is in place, its story is not (a full disk): say both, and do not record a second attempt.
+      const detail = `canonical.json now records ${tag}, but history.jsonl could not be appended: ${scrub(messageOf(err))}`;
+      log.error({ err: messageOf(err) }, detail);
+      return result('error', { ...more, detail });
+    }
     log.info({ commit }, 'promoted');
     return result('promoted', more);
   } catch (err) {
