@@ -1,198 +1,466 @@
-// Git adapter: every call names its cwd and its remote URL explicitly. The recipe clones on the host have
-// inconsistent remotes (origin is the mirror in one, upstream in another), so nothing here reads or writes
-// a clone's configured remotes: fetches take a URL and explicit refspecs.
-import { existsSync, mkdirSync } from 'node:fs';
+// The git adapter: every git process of the sweep starts in runGit(). Argument arrays only (never a shell),
+// an explicit cwd, the C locale, no prompts, a wall-clock deadline and the sweep's AbortSignal, both of
+// which stop git's whole process group (its transport helpers included), retries for transient network
+// trouble only, git's own `fatal:`/`error:` line in errors, and secrets scrubbed from every message.
+//
+// Git works in exactly the directory it is given: calls on a clone pass `--git-dir=<clone>/.git` and
+// `--work-tree=<clone>` explicitly, so a clone whose .git is missing or corrupt fails with "clone is not a
+// git repository (or is corrupt)" instead of git discovering a repository above it (a dotfiles home), and
+// the operator's GIT_DIR, GIT_WORK_TREE, GIT_NAMESPACE... never redirect a call (see gitEnv()).
+//
+// The recipe clones on the host have inconsistent remotes (origin is the mirror in one, upstream in
+// another), so nothing here reads or writes a clone's configured remotes: fetches take a URL and refspecs.
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
-import { GitError } from './errors.js';
+import { execa } from 'execa';
+import { ConfigError, GitError } from './errors.js';
+import type { Logger } from './log.js';
 import { scrub } from './log.js';
+import { AuthFailure, DEFAULT_RETRY, TransientError, withRetry, type RetryPolicy } from './retry.js';
 
-export interface GitOptions {
-  /** Per-call deadline for network operations. */
+export const DEFAULT_TIMEOUT_MS = 120_000;
+/** After SIGTERM (git removes its lock files on it), how long git's group has before SIGKILL. */
+const KILL_GRACE_MS = 2_000;
+
+// ---------------------------------------------------------------------------------------------------------
+// Environment
+
+/**
+ * Removed from git's environment. Repository location and discovery: the sweep names every repository
+ * itself. Context git sets for its own children (hooks, aliases): GIT_EXEC_PATH of another git would mix
+ * two installations. Interactive helpers and tracing: nothing may prompt, page or write traces into the
+ * output we parse. Everything else passes: the operator's configuration (GIT_CONFIG_GLOBAL,
+ * GIT_CONFIG_SYSTEM, GIT_CONFIG_COUNT/KEY/VALUE, GIT_CONFIG_PARAMETERS), proxies, ssh and TLS settings.
+ */
+const REMOVED_EXACT = new Set([
+  'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_NAMESPACE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_COMMON_DIR', 'GIT_CEILING_DIRECTORIES', 'GIT_DISCOVERY_ACROSS_FILESYSTEM', 'GIT_SHALLOW_FILE', 'GIT_GRAFT_FILE',
+  'GIT_REPLACE_REF_BASE', 'GIT_NO_REPLACE_OBJECTS', 'GIT_QUARANTINE_PATH', 'GIT_PREFIX', 'GIT_EXEC_PATH',
+  'GIT_REFLOG_ACTION', 'GIT_LITERAL_PATHSPECS', 'GIT_GLOB_PATHSPECS', 'GIT_NOGLOB_PATHSPECS', 'GIT_ICASE_PATHSPECS',
+  'GIT_EXTERNAL_DIFF', 'GIT_DIFF_OPTS', 'GIT_PAGER', 'PAGER', 'EDITOR', 'VISUAL', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR',
+  'LANGUAGE',
+]);
+const REMOVED_PREFIX = ['GIT_TRACE', 'GIT_INTERNAL_'];
+
+export function isRemovedFromGit(name: string): boolean {
+  return REMOVED_EXACT.has(name) || REMOVED_PREFIX.some((p) => name.startsWith(p));
+}
+
+/**
+ * The environment of one git process: `base` (the sweep's environment) minus what isRemovedFromGit()
+ * names, with prompts off, the C locale, stalled transfers bounded by git itself (an operator's own
+ * low-speed settings win), the mirror token as a URL-scoped extra header when given, and `extra`.
+ */
+export function gitEnv(
+  base: NodeJS.ProcessEnv = process.env,
+  opts: { token?: string; authUrl?: string; extra?: Record<string, string> } = {},
+): Record<string, string> {
+  const env: Record<string, string> = { GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '60' };
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !isRemovedFromGit(k)) env[k] = v;
+  Object.assign(env, { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', LC_ALL: 'C' });
+  if (opts.token && opts.authUrl && /^https?:/i.test(opts.authUrl)) {
+    // Appended to the GIT_CONFIG_* entries the operator's environment already carries. Scoped to the
+    // mirror's origin, so it is never sent to upstream or to a redirect target. Never argv, never a URL.
+    const n = Number.parseInt(base.GIT_CONFIG_COUNT ?? '0', 10) || 0;
+    env.GIT_CONFIG_COUNT = String(n + 1);
+    env[`GIT_CONFIG_KEY_${n}`] = `http.${new URL(opts.authUrl).origin}/.extraHeader`;
+    env[`GIT_CONFIG_VALUE_${n}`] = `Authorization: token ${opts.token}`;
+  }
+  return { ...env, ...opts.extra };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Running git
+
+export interface GitCall {
+  /** A clone: git works on exactly `<repo>/.git` with `<repo>` as its work tree, and runs there. */
+  repo?: string;
+  /** Where git runs when no repo is given; default a neutral directory (TMPDIR). */
+  cwd?: string;
+  /** The sweep's environment (default process.env); see gitEnv(). */
+  env?: NodeJS.ProcessEnv;
+  /** Mirror token, sent as `Authorization: token <T>` to the origin of `authUrl` only. */
+  token?: string;
+  authUrl?: string;
+  /** Wall-clock deadline of one attempt; default 120 s. */
   timeoutMs?: number;
-  /** Extra environment (e.g. GIT_CONFIG_* carrying an auth header); never argv. */
-  env?: Record<string, string>;
+  /** The sweep's stop signal: git's process group is stopped at once and nothing is retried. */
+  signal?: AbortSignal;
+  input?: string;
+  /** Exit codes that are answers, not failures (e.g. 1 for merge-base --is-ancestor). */
+  okCodes?: number[];
+  /** Retry transient network failures with this policy (default: no retry). */
+  retry?: RetryPolicy;
+  log?: Pick<Logger, 'warn'>;
+  /** What the call does, for messages (default `git <subcommand>`). */
+  what?: string;
 }
 
-const DEFAULT_TIMEOUT_MS = 120_000;
-
-// Interactive helpers mean nothing to an unattended sweep, and simple-git refuses to run with them set.
-const INTERACTIVE_VARS = ['EDITOR', 'VISUAL', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR', 'PAGER', 'GIT_PAGER'];
-
-/** The environment every git process gets: the sweep's own, minus interactive helpers, plus `extra`. */
-export function gitEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !INTERACTIVE_VARS.includes(k)) env[k] = v;
-  // Never ask a human for credentials on a timer; never let a locale change the output we parse.
-  // A stalled HTTP transfer is aborted by git's own transport (slower than 1 KB/s for 60 s), so a hung
-  // remote can never hold a sweep forever; an operator's own settings win.
-  return {
-    GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '60',
-    ...env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...extra,
-  };
+export interface GitResult {
+  stdout: string;
+  exitCode: number;
 }
 
-export function git(cwd: string, opts: GitOptions = {}): SimpleGit {
-  const g = simpleGit({
-    baseDir: cwd,
-    timeout: { block: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS },
-    // Done only when git's output is closed. simple-git's default also finishes 50 ms after the process
-    // exits, which under load cut `ls-remote` output short (a wrong newest release) and added 50 ms to
-    // every quiet command such as checkout.
-    completion: { onClose: true, onExit: false },
-    // The operator's own ssh settings and our GIT_CONFIG_* auth header are deliberate, not injected.
-    unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true, allowUnsafeAskPass: true },
-  });
-  return g.env(gitEnv(opts.env));
-}
-
-async function raw(cwd: string, args: string[], what: string, opts?: GitOptions): Promise<string> {
+// Process groups of running gits, killed if this process exits while they run.
+const liveGroups = new Set<number>();
+function signalGroup(pid: number, sig: NodeJS.Signals): void {
   try {
-    return await git(cwd, opts).raw(args);
-  } catch (err) {
-    // git's own `error:`/`fatal:` line says why; the last line is often just "Aborting".
-    const lines = (err as Error).message.trim().split('\n').filter(Boolean);
-    const detail = lines.find((l) => /^(fatal|error):/.test(l)) ?? lines.at(-1) ?? 'failed';
-    throw new GitError(scrub(`${what}: ${detail}`));
+    process.kill(-pid, sig);
+  } catch {
+    // already gone
+  }
+}
+let exitHooked = false;
+
+/** Secrets registered with the logger, and the password part of any URL, never appear in a message. */
+export function redact(text: string): string {
+  return scrub(text).replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1***@');
+}
+
+/** A directory to run URL-only commands in. A TMPDIR that does not exist is named as the problem. */
+export function neutralDir(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = tmpdir();
+  let ok = false;
+  try {
+    ok = statSync(dir).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    const from = env.TMPDIR ? `TMPDIR=${env.TMPDIR}` : `the temporary directory ${dir}`;
+    throw new ConfigError(`${from} does not exist or is not a directory: create it or set TMPDIR to one that exists`);
+  }
+  return dir;
+}
+
+/** The argv prefix that pins git to `<dir>/.git` and `<dir>`: no discovery, no redirection. */
+function pinned(dir: string): string[] {
+  const abs = path.resolve(dir);
+  return [`--git-dir=${path.join(abs, '.git')}`, `--work-tree=${abs}`];
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 
-/** Parses `git ls-remote` output into tag -> commit, preferring the peeled (`^{}`) commit of annotated tags. */
-export function parseLsRemoteTags(out: string): Map<string, string> {
-  const tags = new Map<string, string>();
-  const peeled = new Map<string, string>();
+/** Runs git once or, with `retry`, until a non-transient outcome. */
+export async function runGit(args: string[], call: GitCall = {}): Promise<GitResult> {
+  const what = call.what ?? `git ${args[0] ?? ''}`;
+  const once = () => runOnce(args, call, what);
+  return call.retry ? withRetry(what, call.retry, call.log, once, call.signal) : once();
+}
+
+async function runOnce(args: string[], call: GitCall, what: string): Promise<GitResult> {
+  if (call.signal?.aborted) throw new GitError(`${redact(what)}: not started, the sweep was stopped`);
+  let cwd: string;
+  let argv = args;
+  if (call.repo !== undefined) {
+    if (!isDirectory(call.repo)) throw new GitError(`recipe clone ${call.repo} does not exist`);
+    cwd = path.resolve(call.repo);
+    argv = [...pinned(call.repo), ...args];
+  } else {
+    cwd = call.cwd ?? neutralDir(call.env);
+  }
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('exit', () => liveGroups.forEach((pid) => signalGroup(pid, 'SIGKILL')));
+  }
+  // Discovery (only ever needed for URL-only commands run in `cwd`) never climbs above `cwd`.
+  let ceiling = path.dirname(cwd);
+  try {
+    ceiling = path.dirname(realpathSync(cwd));
+  } catch {
+    // spawning reports the missing cwd
+  }
+  const sub = execa('git', argv, {
+    cwd,
+    env: gitEnv(call.env ?? process.env, { token: call.token, authUrl: call.authUrl, extra: { GIT_CEILING_DIRECTORIES: ceiling } }),
+    extendEnv: false,
+    // Its own process group: git's transport helpers hold our pipes, so a deadline or a stop must reach
+    // all of them, not git alone. No controlling terminal either, so nothing can prompt.
+    detached: true,
+    reject: false,
+    stripFinalNewline: true,
+    ...(call.input !== undefined ? { input: call.input } : { stdin: 'ignore' as const }),
+  });
+  const pid = sub.pid;
+  let stoppedBy: 'timeout' | 'signal' | null = null;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (why: 'timeout' | 'signal') => {
+    if (stoppedBy || pid === undefined) return;
+    stoppedBy = why;
+    signalGroup(pid, 'SIGTERM');
+    killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
+  };
+  const timeoutMs = call.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const deadline = pid !== undefined && timeoutMs > 0 ? setTimeout(() => stop('timeout'), timeoutMs) : undefined;
+  const onAbort = () => stop('signal');
+  if (pid !== undefined) {
+    liveGroups.add(pid);
+    call.signal?.addEventListener('abort', onAbort, { once: true });
+  }
+  const r = await sub;
+  clearTimeout(deadline);
+  clearTimeout(killTimer);
+  call.signal?.removeEventListener('abort', onAbort);
+  if (pid !== undefined) {
+    liveGroups.delete(pid);
+    // Anything git left in its group (a transport helper on its way out) goes with it.
+    if (stoppedBy) signalGroup(pid, 'SIGKILL');
+  }
+  const code = r.exitCode;
+  if (!stoppedBy && (code === 0 || (code !== undefined && call.okCodes?.includes(code)))) {
+    return { stdout: String(r.stdout), exitCode: code };
+  }
+  if (stoppedBy === 'signal') throw new GitError(`${redact(what)}: stopped, the sweep was stopped`);
+  if (stoppedBy === 'timeout') throw new TransientError(`${redact(what)}: timed out after ${timeoutMs} ms`);
+  if (code === undefined) {
+    // Could not start: no git on PATH, or the cwd vanished.
+    throw new GitError(redact(`${what}: ${r.code === 'ENOENT' && isDirectory(cwd) ? 'git is not on PATH' : r.shortMessage}`));
+  }
+  const stderr = String(r.stderr).trim();
+  if (call.repo !== undefined && /not a git repository/i.test(stderr)) {
+    throw new GitError(`clone is not a git repository (or is corrupt): ${path.resolve(call.repo)}`);
+  }
+  throw classify(what, stderr, code);
+}
+
+/** HTTP status git reported, if any ("The requested URL returned error: 503", "RPC failed; HTTP 502"). */
+function httpStatus(stderr: string): number | undefined {
+  const m = /returned error: (\d{3})|RPC failed; HTTP (\d{3})/.exec(stderr);
+  const code = m?.[1] ?? m?.[2];
+  return code ? Number(code) : undefined;
+}
+
+const NETWORK_TROUBLE =
+  /Could not resolve host|Failed to connect|Connection (refused|reset|timed out)|Operation timed out|Empty reply from server|early EOF|remote end hung up|transfer closed|Recv failure|Send failure|SSL|gnutls/i;
+
+/** Auth failures surface in different words depending on git version and whether prompting is off. */
+const AUTH_TROUBLE = /Authentication failed|could not read (Username|Password)|returned error: 40[13]|HTTP 40[13]/i;
+
+/** git's own words for what went wrong: its fatal/error lines (the last line is often just "Aborting"). */
+export function gitReason(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+  const said = lines.filter((l) => /^(fatal|error|remote: error):|^\s*! |\[rejected\]|\[remote rejected\]/i.test(l));
+  const fatal = said.filter((l) => l.startsWith('fatal:'));
+  const pick = said.length > 0 ? [...fatal, ...said.filter((l) => !l.startsWith('fatal:'))] : lines.slice(-2);
+  return pick.join('; ').trim();
+}
+
+function classify(what: string, stderr: string, code: number): Error {
+  const detail = redact(gitReason(stderr) || `exit ${code}`);
+  const msg = `${redact(what)} failed: ${detail}`;
+  if (AUTH_TROUBLE.test(stderr)) return new AuthFailure(`${redact(what)} failed: the remote refused the credentials (${detail})`);
+  const status = httpStatus(stderr);
+  if (status !== undefined) return status >= 500 || status === 429 ? new TransientError(msg) : new GitError(msg);
+  if (NETWORK_TROUBLE.test(stderr)) return new TransientError(msg);
+  return new GitError(msg);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Remote listings: one parser for every `git ls-remote`
+
+export interface Listing {
+  /** The branch HEAD points at, when asked with --symref and the server says. */
+  defaultBranch?: string;
+  /** Full ref name -> object id as advertised (an annotated tag maps to its tag object). */
+  refs: Map<string, string>;
+  /** Full ref name -> the fully peeled object (the `^{}` lines): what a tag of a tag... finally names. */
+  peeled: Map<string, string>;
+}
+
+/** Parses `git ls-remote [--symref]` output. */
+export function parseLsRemote(out: string): Listing {
+  const result: Listing = { refs: new Map(), peeled: new Map() };
   for (const line of out.split('\n')) {
     const tab = line.indexOf('\t');
     if (tab < 0) continue;
-    const sha = line.slice(0, tab);
-    const ref = line.slice(tab + 1);
-    if (!ref.startsWith('refs/tags/')) continue;
-    const name = ref.slice('refs/tags/'.length);
-    if (name.endsWith('^{}')) peeled.set(name.slice(0, -3), sha);
-    else tags.set(name, sha);
+    const left = line.slice(0, tab);
+    const name = line.slice(tab + 1).trimEnd();
+    if (left.startsWith('ref: ')) {
+      if (name === 'HEAD' && left.startsWith('ref: refs/heads/')) result.defaultBranch = left.slice('ref: refs/heads/'.length);
+      continue;
+    }
+    if (name.endsWith('^{}')) result.peeled.set(name.slice(0, -3), left);
+    else result.refs.set(name, left);
   }
-  for (const [name, sha] of peeled) tags.set(name, sha);
-  return tags;
+  return result;
 }
 
-/** Upstream's tags (tag -> commit) with one read-only connection. */
-export async function lsRemoteTags(url: string, opts?: GitOptions): Promise<Map<string, string>> {
-  const out = await raw(tmpdir(), ['ls-remote', '--tags', '--', url], `git ls-remote ${url}`, opts);
-  return parseLsRemoteTags(out);
-}
-
-/** Everything upstream advertises, with HEAD's symref: one connection for the tags and the mirror check. */
-export async function lsRemoteListing(url: string, opts?: GitOptions): Promise<string> {
-  return raw(tmpdir(), ['ls-remote', '--symref', '--', url], `git ls-remote ${url}`, opts);
-}
-
-/** Tags of a local clone (tag -> commit), without touching the network. */
-export async function localTags(cloneDir: string): Promise<Map<string, string>> {
-  await assertReadableClone(cloneDir);
-  const out = await raw(
-    cloneDir,
-    ['for-each-ref', '--format=%(refname:strip=2)%09%(objectname)%09%(*objectname)', 'refs/tags'],
-    `git for-each-ref in ${cloneDir}`,
-  );
+/** Tag name -> object id as advertised (unpeeled): what mirror-sync compares and pushes. */
+export function tagObjects(l: Listing): Map<string, string> {
   const tags = new Map<string, string>();
-  for (const line of out.split('\n')) {
-    const [name, obj, peeled] = line.split('\t');
-    if (name && obj) tags.set(name, peeled || obj);
+  for (const [name, sha] of l.refs) if (name.startsWith('refs/tags/')) tags.set(name.slice('refs/tags/'.length), sha);
+  return tags;
+}
+
+/** Tag name -> the object the tag finally points to (peeled through every tag object). */
+export function tagTargets(l: Listing): Map<string, string> {
+  const tags = new Map<string, string>();
+  for (const [name, sha] of l.refs) {
+    if (name.startsWith('refs/tags/')) tags.set(name.slice('refs/tags/'.length), l.peeled.get(name) ?? sha);
   }
   return tags;
+}
+
+export interface RemoteOpts {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  retry?: RetryPolicy;
+  log?: Pick<Logger, 'warn'>;
+  token?: string;
+  authUrl?: string;
+}
+
+/** Everything a remote advertises (with HEAD's symref when `symref`), in one connection. */
+export async function lsRemote(url: string, opts: RemoteOpts & { symref?: boolean; tagsOnly?: boolean } = {}): Promise<Listing> {
+  // '--' so a configured URL can never be read as an option.
+  const args = ['ls-remote', ...(opts.symref ? ['--symref'] : []), ...(opts.tagsOnly ? ['--tags'] : []), '--', url];
+  const { stdout } = await runGit(args, { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote ${url}` });
+  return parseLsRemote(stdout);
+}
+
+/** Upstream's tags (tag -> fully peeled object) with one read-only connection. */
+export async function lsRemoteTags(url: string, opts?: RemoteOpts): Promise<Map<string, string>> {
+  return tagTargets(await lsRemote(url, { ...opts, tagsOnly: true }));
 }
 
 /** Upstream's default branch, from `ls-remote --symref <url> HEAD`. */
-export async function remoteDefaultBranch(url: string, opts?: GitOptions): Promise<string> {
-  const out = await raw(tmpdir(), ['ls-remote', '--symref', '--', url, 'HEAD'], `git ls-remote --symref ${url}`, opts);
-  const m = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out);
-  if (!m?.[1]) throw new GitError(scrub(`${url} does not advertise a default branch (HEAD symref)`));
-  return m[1];
+export async function remoteDefaultBranch(url: string, opts: RemoteOpts = {}): Promise<string> {
+  const { stdout } = await runGit(['ls-remote', '--symref', '--', url, 'HEAD'], { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote --symref ${url}` });
+  const branch = parseLsRemote(stdout).defaultBranch;
+  if (!branch) throw new GitError(redact(`${url} does not advertise a default branch (HEAD symref)`));
+  return branch;
 }
 
-export async function assertReadableClone(cloneDir: string): Promise<void> {
-  if (!existsSync(cloneDir)) throw new GitError(`recipe clone ${cloneDir} does not exist`);
-  await raw(cloneDir, ['rev-parse', '--git-dir'], `recipe clone ${cloneDir} is not a readable git repository`);
+// ---------------------------------------------------------------------------------------------------------
+// Local reads
+
+export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
+
+/**
+ * Peels each revision (an object id or a ref) fully, through every tag object: revision -> the object it
+ * finally names and that object's type. Revisions the clone lacks are absent from the result. One process.
+ */
+export async function peel(repo: string, revisions: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Map<string, { id: string; type: ObjectType }>> {
+  const out = new Map<string, { id: string; type: ObjectType }>();
+  if (revisions.length === 0) return out;
+  const { stdout } = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+    ...opts, repo, input: `${revisions.map((r) => `${r}^{}`).join('\n')}\n`, what: `git cat-file in ${repo}`,
+  });
+  // One output line per input line, in order ("<rev>^{} missing" for what the clone lacks).
+  const lines = stdout.split('\n');
+  revisions.forEach((rev, i) => {
+    const m = /^([0-9a-f]{40,64}) (commit|tree|blob|tag)$/.exec(lines[i] ?? '');
+    if (m) out.set(rev, { id: m[1]!, type: m[2] as ObjectType });
+  });
+  return out;
 }
+
+/** Tags of a local clone (tag -> commit), without the network; tags that are not commits are `notCommits`. */
+export async function localTags(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ tags: Map<string, string>; notCommits: string[] }> {
+  const { stdout } = await runGit(['for-each-ref', '--format=%(refname:strip=2)', 'refs/tags'], { ...opts, repo: cloneDir, what: `git for-each-ref in ${cloneDir}` });
+  const names = stdout.split('\n').filter(Boolean);
+  const peeled = await peel(cloneDir, names.map((n) => `refs/tags/${n}`), opts);
+  const tags = new Map<string, string>();
+  const notCommits: string[] = [];
+  for (const n of names) {
+    const p = peeled.get(`refs/tags/${n}`);
+    if (p?.type === 'commit') tags.set(n, p.id);
+    else notCommits.push(n);
+  }
+  return { tags, notCommits };
+}
+
+/** Types of the given objects in a clone; objects it lacks (or a clone that cannot be read) are left out. */
+export async function objectTypes(cloneDir: string, ids: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Map<string, ObjectType>> {
+  const types = new Map<string, ObjectType>();
+  if (ids.length === 0 || !existsSync(path.join(cloneDir, '.git'))) return types;
+  try {
+    const { stdout } = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+      ...opts, repo: cloneDir, input: `${ids.join('\n')}\n`, what: `git cat-file in ${cloneDir}`,
+    });
+    for (const line of stdout.split('\n')) {
+      const m = /^([0-9a-f]{40,64}) (commit|tree|blob|tag)$/.exec(line);
+      if (m) types.set(m[1]!, m[2] as ObjectType);
+    }
+  } catch {
+    // unknown types: the run that fetches the tag checks it
+  }
+  return types;
+}
+
+export async function assertReadableClone(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  await runGit(['rev-parse', '--git-dir'], { ...opts, repo: cloneDir });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fetching a release into a clone
 
 /** Where upstream's branch and tags land in a clone: our own namespaces, so the clone's refs are never clobbered. */
 export const upstreamTrackingRef = (branch: string): string => `refs/remotes/ccci-upstream/${branch}`;
 export const UPSTREAM_TAGS = 'refs/ccci/upstream-tags';
 
+export interface FetchOpts extends RemoteOpts {
+  log: Pick<Logger, 'warn'>;
+}
+
 /**
- * Brings upstream's default branch and all its tags into the clone from the explicit URL, cloning first if
- * the clone is missing, and returns the commit upstream's `tag` points to. Tags land in our own namespace
- * (a tag that moved upstream is tested as upstream has it); local tags the clone lacks are created, local
- * tags that differ are left as they are. Skips the network when the clone already has the tag at `expected`.
+ * Brings upstream's default branch and the one tag under test into the clone from the explicit URL,
+ * cloning first if the clone is missing, and returns the commit upstream's `tag` finally points to. The
+ * tag lands in our own namespace (a tag that moved upstream is tested as upstream has it); a local tag of
+ * that name is created when missing and left as it is when it differs. Only this one tag is fetched: a
+ * clone lacking thousands of upstream tags costs one small fetch, not all of them. Skips the network when
+ * the clone already has the tag at `expected`.
  */
-export async function fetchRelease(
-  cloneDir: string, url: string, tag: string, expected: string, log: { warn: (o: object, m: string) => void }, opts?: GitOptions,
-): Promise<string> {
-  if (!existsSync(cloneDir)) {
+export async function fetchRelease(cloneDir: string, url: string, tag: string, expected: string, opts: FetchOpts): Promise<string> {
+  const net = { retry: DEFAULT_RETRY, ...opts };
+  if (!isDirectory(cloneDir)) {
     mkdirSync(path.dirname(cloneDir), { recursive: true });
-    await raw(path.dirname(cloneDir), ['clone', '--quiet', '--', url, cloneDir], `git clone ${url}`, opts);
+    await runGit(['clone', '--quiet', '--', url, path.resolve(cloneDir)], { ...net, what: `git clone ${url}` });
   }
-  let known = await tagCommits(cloneDir, tag);
-  if (known.upstream !== expected) {
+  let known = await tagCommits(cloneDir, tag, opts);
+  if (known.upstream?.id !== expected) {
     const branch = await remoteDefaultBranch(url, opts);
-    await raw(
-      cloneDir,
-      ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', url, `+refs/heads/${branch}:${upstreamTrackingRef(branch)}`, `+refs/tags/*:${UPSTREAM_TAGS}/*`],
-      `git fetch ${url} into ${cloneDir}`,
-      opts,
+    await runGit(
+      ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--', url,
+        `+refs/heads/${branch}:${upstreamTrackingRef(branch)}`, `+refs/tags/${tag}:${UPSTREAM_TAGS}/${tag}`],
+      { ...net, repo: cloneDir, what: `git fetch ${url} into ${cloneDir}` },
     );
-    await createMissingTags(cloneDir, log);
-    known = await tagCommits(cloneDir, tag);
+    known = await tagCommits(cloneDir, tag, opts);
+    if (known.upstream && !known.local) {
+      // Without '+' and from the clone itself: it can only create the tag, never move one.
+      await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '.', `${UPSTREAM_TAGS}/${tag}:refs/tags/${tag}`],
+        { ...opts, repo: cloneDir, what: `cannot create tag ${tag} in ${cloneDir}` });
+      opts.log.warn({ tag }, 'created the upstream tag the clone lacked');
+      known.local = known.upstream;
+    }
   }
-  const commit = known.upstream;
-  if (commit !== expected) throw new GitError(`tag ${tag} moved upstream during the sweep (${expected} -> ${commit ?? 'gone'}); run again`);
-  if (known.local !== commit) log.warn({ tag, local: known.local, upstream: commit }, "the clone's own tag differs from upstream's; testing upstream's");
-  return commit;
+  const up = known.upstream;
+  if (up && up.type !== 'commit') throw new GitError(`tag ${tag} points to a ${up.type}, not a commit: it is not a release`);
+  if (up?.id !== expected) throw new GitError(`tag ${tag} moved upstream during the sweep (${expected} -> ${up?.id ?? 'gone'}); run again`);
+  if (known.local?.id !== up.id) opts.log.warn({ tag, local: known.local?.id, upstream: up.id }, "the clone's own tag differs from upstream's; testing upstream's");
+  return up.id;
 }
 
-/** The commits (peeled) of upstream's `tag` and of the clone's own `tag`, in one git process. */
-async function tagCommits(cloneDir: string, tag: string): Promise<{ upstream: string | null; local: string | null }> {
-  let out: string;
-  try {
-    // Ref names cannot hold glob characters, so the names match themselves exactly.
-    out = await git(cloneDir).raw(['for-each-ref', '--format=%(refname)%09%(objectname)%09%(*objectname)', `${UPSTREAM_TAGS}/${tag}`, `refs/tags/${tag}`]);
-  } catch (err) {
-    await assertReadableClone(cloneDir); // the clearer message, when that is the cause
-    throw new GitError(`cannot read tags of ${cloneDir}: ${(err as Error).message.trim().split('\n').at(-1)}`);
-  }
-  const found = { upstream: null as string | null, local: null as string | null };
-  for (const line of out.split('\n')) {
-    const [ref, obj, peeled] = line.split('\t');
-    if (!ref || !obj) continue;
-    if (ref === `${UPSTREAM_TAGS}/${tag}`) found.upstream = peeled || obj;
-    else if (ref === `refs/tags/${tag}`) found.local = peeled || obj;
-  }
-  return found;
+type Peeled = { id: string; type: ObjectType } | null;
+
+/** What upstream's `tag` and the clone's own `tag` finally point to, in one git process. */
+async function tagCommits(cloneDir: string, tag: string, opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<{ upstream: Peeled; local: Peeled }> {
+  const up = `${UPSTREAM_TAGS}/${tag}`;
+  const local = `refs/tags/${tag}`;
+  const p = await peel(cloneDir, [up, local], opts);
+  return { upstream: p.get(up) ?? null, local: p.get(local) ?? null };
 }
 
-/** Creates local `refs/tags/*` for upstream tags the clone lacks; never moves an existing one. */
-async function createMissingTags(cloneDir: string, log: { warn: (o: object, m: string) => void }): Promise<void> {
-  const out = await raw(cloneDir, ['for-each-ref', '--format=%(objectname) %(refname)', UPSTREAM_TAGS, 'refs/tags'], `git for-each-ref in ${cloneDir}`);
-  const upstream = new Map<string, string>();
-  const local = new Set<string>();
-  for (const line of out.split('\n')) {
-    const i = line.indexOf(' ');
-    if (i < 0) continue;
-    const ref = line.slice(i + 1);
-    if (ref.startsWith(`${UPSTREAM_TAGS}/`)) upstream.set(ref.slice(UPSTREAM_TAGS.length + 1), line.slice(0, i));
-    else local.add(ref.slice('refs/tags/'.length));
-  }
-  const missing = [...upstream.keys()].filter((t) => !local.has(t));
-  if (missing.length === 0) return;
-  // A fetch from the clone itself, without '+': it can only create refs, never move one.
-  await raw(
-    cloneDir,
-    ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '.', ...missing.map((t) => `${UPSTREAM_TAGS}/${t}:refs/tags/${t}`)],
-    `cannot create upstream tags in ${cloneDir}`,
-  );
-  log.warn({ created: missing.length }, 'created upstream tags the clone lacked');
-}
+// ---------------------------------------------------------------------------------------------------------
+// Checkouts
 
 export interface Checkout {
   /** Branch name when on a branch, null when detached. */
@@ -200,24 +468,24 @@ export interface Checkout {
   commit: string;
 }
 
-export async function currentCheckout(cloneDir: string): Promise<Checkout> {
+export async function currentCheckout(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Checkout> {
   // One process: the commit, then the symbolic name (`HEAD` itself when detached).
-  const [commit = '', ref = ''] = (await raw(cloneDir, ['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], `cannot read HEAD of ${cloneDir}`)).trim().split('\n');
+  const { stdout } = await runGit(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], { ...opts, repo: cloneDir, what: `cannot read HEAD of ${cloneDir}` });
+  const [commit = '', ref = ''] = stdout.trim().split('\n');
   if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new GitError(`cannot read HEAD of ${cloneDir}`);
   return { branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : null, commit };
 }
 
 /** Detached checkout of a commit. Refuses (GitError) when local changes would be overwritten. */
-export async function checkoutDetached(cloneDir: string, commit: string): Promise<void> {
-  // Not --quiet: simple-git waits a fixed 50 ms after a command that printed nothing, on every launch.
-  await raw(cloneDir, ['-c', 'advice.detachedHead=false', 'checkout', '--detach', commit], `cannot check out ${commit} in ${cloneDir}`);
+export async function checkoutDetached(cloneDir: string, commit: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  await runGit(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', commit, '--'], { ...opts, repo: cloneDir, what: `cannot check out ${commit} in ${cloneDir}` });
 }
 
-export async function restoreCheckout(cloneDir: string, saved: Checkout): Promise<void> {
+export async function restoreCheckout(cloneDir: string, saved: Checkout, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
   if (saved.branch) {
-    await raw(cloneDir, ['checkout', saved.branch, '--'], `cannot restore ${cloneDir} to branch ${saved.branch}`);
+    await runGit(['checkout', '--quiet', saved.branch, '--'], { ...opts, repo: cloneDir, what: `cannot restore ${cloneDir} to branch ${saved.branch}` });
   } else {
-    await checkoutDetached(cloneDir, saved.commit);
+    await checkoutDetached(cloneDir, saved.commit, opts);
   }
 }
 
@@ -226,31 +494,36 @@ export async function restoreCheckout(cloneDir: string, saved: Checkout): Promis
  * porcelain line each (`M compose.yml`, `?? notes.txt`). Ignored files are not reported. Takes no lock,
  * so it never races a harness that uses git in the same clone.
  */
-export async function worktreeChanges(cloneDir: string): Promise<string[]> {
-  const out = await raw(
-    cloneDir, ['--no-optional-locks', 'status', '--porcelain', '--untracked-files=normal'], `cannot read the status of ${cloneDir}`,
-  );
-  return out.split('\n').map((l) => l.trimEnd()).filter(Boolean).map((l) => l.trim());
+export async function worktreeChanges(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string[]> {
+  const { stdout } = await runGit(['--no-optional-locks', 'status', '--porcelain', '--untracked-files=normal'], {
+    ...opts, repo: cloneDir, what: `cannot read the status of ${cloneDir}`,
+  });
+  return stdout.split('\n').map((l) => l.trimEnd()).filter(Boolean).map((l) => l.trim());
 }
 
 /** The text of those of `names` (top-level files) that exist in `commit`, read from git, not from disk. */
-export async function filesAtCommit(cloneDir: string, commit: string, names: readonly string[]): Promise<Map<string, string>> {
-  const listing = await raw(cloneDir, ['ls-tree', '-z', commit, '--', ...names], `cannot list ${commit} in ${cloneDir}`);
+export async function filesAtCommit(
+  cloneDir: string, commit: string, names: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {},
+): Promise<Map<string, string>> {
+  const call = { ...opts, repo: cloneDir };
+  const { stdout: listing } = await runGit(['ls-tree', '-z', commit, '--', ...names], { ...call, what: `cannot list ${commit} in ${cloneDir}` });
   const out = new Map<string, string>();
   for (const entry of listing.split('\0')) {
     // `<mode> <type> <object>\t<name>`; only plain files count.
     const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(entry);
     if (!m?.[1] || !m[2] || !names.includes(m[2])) continue;
-    out.set(m[2], await raw(cloneDir, ['cat-file', 'blob', m[1]], `cannot read ${m[2]} of ${commit} in ${cloneDir}`));
+    out.set(m[2], (await runGit(['cat-file', 'blob', m[1]], { ...call, what: `cannot read ${m[2]} of ${commit} in ${cloneDir}` })).stdout);
   }
   return out;
 }
 
-/** HEAD of a repo, or null when it is not a git repo (the cc-ci repo may be a plain folder in tests). */
-export async function headCommit(dir: string): Promise<string | null> {
+/** HEAD of a repo, or null when the folder is not itself a git repo (the cc-ci repo may be a plain folder in tests). */
+export async function headCommit(dir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string | null> {
   try {
-    return (await git(dir).raw(['rev-parse', '--verify', 'HEAD'])).trim() || null;
-  } catch {
+    return (await runGit(['rev-parse', '--verify', 'HEAD'], { ...opts, repo: dir })).stdout.trim() || null;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
     return null;
   }
 }
+

@@ -26,7 +26,7 @@ export function renderPlan(entries: PlanEntry[]): string {
       e.canonical ? e.canonical.version : '-',
       e.latest ?? '-',
       e.decision,
-      e.error ? `${e.reason}: ${e.error}` : e.reason,
+      (e.error ? `${e.reason}: ${e.error}` : e.reason) + (e.warnings?.length ? `; warning: ${e.warnings.join('; ')}` : ''),
       ...(withMirror ? [e.mirror?.state ?? '-'] : []),
     ]),
   );

@@ -3,7 +3,7 @@
 // harness contract. `ccci-sweep demo` runs in one; the integration tests and the benchmark build them too.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { git } from './git.js';
+import { runGit } from './git.js';
 
 export interface ReleaseSpec {
   tag: string;
@@ -114,33 +114,36 @@ if (!seeding && resultsText !== undefined && process.env.CCCI_RUNS_DIR) {
 setTimeout(() => process.exit(exit), seeding ? 0 : (control.sleepMs ?? 0));
 `;
 
+/** git in `dir`, through the sweep's own adapter, with a fixed identity. */
+async function git(dir: string, args: string[]): Promise<string> {
+  return (await runGit(args, { cwd: dir, env: { ...process.env, ...IDENTITY } })).stdout;
+}
+
 async function commitAll(dir: string, message: string): Promise<void> {
-  const g = git(dir, { env: IDENTITY });
-  await g.add(['-A']);
-  await g.commit(message);
+  await git(dir, ['add', '-A']);
+  await git(dir, ['commit', '--quiet', '-m', message]);
 }
 
 /** Creates `<upstreamDir>/<name>.git` with the given releases as annotated tags. */
 export async function makeUpstreamRecipe(upstreamDir: string, spec: RecipeSpec, workRoot: string): Promise<void> {
   const work = path.join(workRoot, spec.name);
   mkdirSync(work, { recursive: true });
-  const g = git(work, { env: IDENTITY });
-  await g.raw(['init', '--quiet', '--initial-branch=main']);
+  await git(work, ['init', '--quiet', '--initial-branch=main']);
   writeFileSync(path.join(work, 'README.md'), `# ${spec.name}\n`);
   writeFileSync(path.join(work, 'compose.yml'), composeFile('0.0.0+unreleased'));
   await commitAll(work, 'init');
   for (const r of spec.releases) {
     writeFileSync(path.join(work, 'compose.yml'), composeFile(r.label ?? r.tag));
     await commitAll(work, `release ${r.tag}`);
-    await g.raw(['tag', '-a', '-m', `release ${r.tag}`, r.tag]);
+    await git(work, ['tag', '-a', '-m', `release ${r.tag}`, r.tag]);
   }
   for (let i = 0; i < (spec.untaggedAfter ?? 0); i++) {
     writeFileSync(path.join(work, 'CHANGES.md'), `unreleased change ${i + 1}\n`);
     await commitAll(work, `unreleased change ${i + 1}`);
   }
-  for (const t of spec.otherTags ?? []) await g.raw(['tag', t]);
+  for (const t of spec.otherTags ?? []) await git(work, ['tag', t]);
   const bare = path.join(upstreamDir, `${spec.name}.git`);
-  await git(workRoot).raw(['clone', '--quiet', '--bare', work, bare]);
+  await git(workRoot, ['clone', '--quiet', '--bare', work, bare]);
 }
 
 export function recipeMeta(spec: Pick<RecipeSpec, 'warm' | 'cadence'>): string {
@@ -180,7 +183,7 @@ export async function buildSandbox(root: string, specs: RecipeSpec[]): Promise<S
   mkdirSync(path.join(sb.ccciRepo, 'runner'), { recursive: true });
   writeFileSync(path.join(sb.ccciRepo, 'runner', 'run_recipe_ci.py'), '# the real harness lives in cc-ci\n');
   writeFileSync(path.join(sb.ccciRepo, 'runner', 'seed_canonical.py'), '# retains the warm data of a promoted run\n');
-  await git(sb.ccciRepo, { env: IDENTITY }).raw(['init', '--quiet', '--initial-branch=main']);
+  await git(sb.ccciRepo, ['init', '--quiet', '--initial-branch=main']);
   await commitAll(sb.ccciRepo, 'cc-ci');
 
   writeFileSync(sb.ccciRun, STAND_IN_CC_CI_RUN);
@@ -202,15 +205,14 @@ export async function buildSandbox(root: string, specs: RecipeSpec[]): Promise<S
 /** Adds a release to an existing upstream repo (new commit + annotated tag on main). */
 export async function addRelease(sb: Sandbox, recipe: string, release: ReleaseSpec): Promise<void> {
   const work = path.join(sb.root, 'work', recipe);
-  const g = git(work, { env: IDENTITY });
   writeFileSync(path.join(work, 'compose.yml'), composeFile(release.label ?? release.tag));
   await commitAll(work, `release ${release.tag}`);
-  await g.raw(['tag', '-a', '-m', `release ${release.tag}`, release.tag]);
-  await g.raw(['push', '--quiet', '--follow-tags', path.join(sb.upstreamDir, `${recipe}.git`), 'main']);
+  await git(work, ['tag', '-a', '-m', `release ${release.tag}`, release.tag]);
+  await git(work, ['push', '--quiet', '--follow-tags', path.join(sb.upstreamDir, `${recipe}.git`), 'main']);
 }
 
 /** The commit an upstream release tag points to (peeled), read from the bare upstream repo. */
 export async function upstreamTagCommit(sb: Sandbox, recipe: string, tag: string): Promise<string> {
-  const out = await git(path.join(sb.upstreamDir, `${recipe}.git`)).raw(['rev-parse', '--verify', `refs/tags/${tag}^{commit}`]);
+  const out = await git(path.join(sb.upstreamDir, `${recipe}.git`), ['rev-parse', '--verify', `refs/tags/${tag}^{commit}`]);
   return out.trim();
 }

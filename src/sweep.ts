@@ -18,8 +18,8 @@ import type { Writer } from './dry-run.js';
 import type { Cadence, Enrolment } from './enrolment.js';
 import { messageOf } from './errors.js';
 import {
-  checkoutDetached, currentCheckout, fetchRelease, filesAtCommit, headCommit, localTags, lsRemoteListing, lsRemoteTags,
-  parseLsRemoteTags, restoreCheckout, worktreeChanges,
+  checkoutDetached, currentCheckout, fetchRelease, filesAtCommit, headCommit, localTags, lsRemote, objectTypes, restoreCheckout,
+  tagTargets, worktreeChanges,
   type Checkout,
 } from './git.js';
 import { HARNESS_EXIT, harnessEnv, resolveExecutable, runHarness, type HarnessResult } from './harness.js';
@@ -28,7 +28,7 @@ import type { SweepEvent, SweepListener } from './events.js';
 import { crashPoint } from './fault.js';
 import { describeHolder, recipeLockPath, tryLock, type LockInfo } from './lock.js';
 import {
-  giteaApiFor, mirrorState, parseLsRemote, readTokenFile, syncMirror, type MirrorState, type RemoteRefs, type SyncResult,
+  giteaApiFor, mirrorState, readTokenFile, syncMirror, type MirrorState, type RemoteRefs, type SyncResult,
 } from './mirror/index.js';
 import { parseRunResults, promoteGate, type RunResults, type TreeAfter } from './promote-gate.js';
 import { classifyTags } from './version.js';
@@ -62,13 +62,17 @@ export interface PlanEntry {
   error?: string;
   /** How the recipe's mirror relates to upstream (two ls-remote calls, no writes). */
   mirror?: { state: MirrorState; detail: string };
+  /** Worth a look but not an error, e.g. the canonical version is no longer a tag upstream. */
+  warnings?: string[];
 }
 
 /** A plan entry plus what `run` needs to act on it without asking the remote again. */
 export interface Planned extends PlanEntry {
   record: CanonicalRecord | null;
-  /** Upstream's tags: tag -> commit (peeled). */
+  /** Upstream's tags: tag -> commit (peeled through every tag object). */
   tags: Map<string, string>;
+  /** Tags that point to a tree or blob, not a commit: never releases (also in ignoredTags). */
+  notCommits: string[];
   history: HistoryEntry[];
 }
 
@@ -87,7 +91,7 @@ export async function plan(ctx: SweepContext, enrolment: Enrolment, opts: PlanOp
   return (await planAll(ctx, enrolment, opts, await sweepConditions(ctx))).map(publicEntry);
 }
 
-function publicEntry({ record: _r, tags: _t, history: _h, ...entry }: Planned): PlanEntry {
+function publicEntry({ record: _r, tags: _t, history: _h, notCommits: _n, ...entry }: Planned): PlanEntry {
   return entry;
 }
 
@@ -98,7 +102,7 @@ async function planAll(ctx: SweepContext, enrolment: Enrolment, opts: PlanOption
   );
   const problems: Planned[] = enrolment.problems.map((p) => ({
     recipe: p.recipe, cadence: p.cadence, canonical: null, latest: null, decision: 'error', reason: 'enrolment-invalid',
-    ignoredTags: [], error: p.problem, record: null, tags: new Map(), history: [],
+    ignoredTags: [], error: p.problem, record: null, tags: new Map(), notCommits: [], history: [],
   }));
   return [...planned, ...problems].sort((a, b) => (a.recipe < b.recipe ? -1 : 1));
 }
@@ -124,13 +128,15 @@ export async function sweepConditions(ctx: SweepContext): Promise<SweepCondition
   } catch {
     // run refuses a missing cc-ci-run before testing anything; plan just shows the decision
   }
-  return { ccciCommit: await headCommit(ctx.config.ccciRepo), ccciRun };
+  return { ccciCommit: await headCommit(ctx.config.ccciRepo, { env: ctx.env }), ccciRun };
 }
 
 async function planRecipe(
   ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions, conditions: SweepConditions,
 ): Promise<Planned> {
-  const base = { recipe, cadence, canonical: null, latest: null, ignoredTags: [], record: null, tags: new Map<string, string>(), history: [] };
+  const base = {
+    recipe, cadence, canonical: null, latest: null, ignoredTags: [], record: null, tags: new Map<string, string>(), notCommits: [], history: [],
+  };
   let record: CanonicalRecord | null;
   try {
     record = readCanonical(ctx.config.stateDir, recipe);
@@ -143,23 +149,48 @@ async function planRecipe(
   // With a mirror to check, one upstream listing serves both the tags and the mirror comparison, and the
   // mirror is listed at the same time: two connections in parallel, not three in a row.
   const upstreamUrl = urlFor(ctx.config.upstreamUrl, recipe);
-  const listing = opts.mirrorState && ctx.mirror && !opts.offline ? lsRemoteListing(upstreamUrl) : null;
-  const mirror = opts.mirrorState ? mirrorStateOf(ctx, recipe, listing?.then(parseLsRemote)) : null;
+  const cloneDir = path.join(ctx.config.recipesDir, recipe);
+  const remote = { env: ctx.env, signal: ctx.signal };
+  const listing = opts.mirrorState && ctx.mirror && !opts.offline ? lsRemote(upstreamUrl, { ...remote, symref: true }) : null;
+  const mirror = opts.mirrorState ? mirrorStateOf(ctx, recipe, listing ?? undefined) : null;
   let tags: Map<string, string>;
+  let notCommits: string[] = [];
   try {
-    tags = opts.offline
-      ? await localTags(path.join(ctx.config.recipesDir, recipe))
-      : listing ? parseLsRemoteTags(await listing) : await lsRemoteTags(upstreamUrl);
+    if (opts.offline) {
+      ({ tags, notCommits } = await localTags(cloneDir, { env: ctx.env }));
+    } else {
+      tags = tagTargets(listing ? await listing : await lsRemote(upstreamUrl, { ...remote, tagsOnly: true }));
+      // A tag that points to a tree or blob is not a release. ls-remote cannot say what an object is; the
+      // clone can for every object it already holds (after a mirror-sync: all of them). The others are
+      // checked when the run fetches the tag.
+      const types = await objectTypes(cloneDir, [...new Set(tags.values())], { env: ctx.env });
+      for (const [tag, id] of tags) {
+        const type = types.get(id);
+        if (type !== undefined && type !== 'commit') {
+          tags.delete(tag);
+          notCommits.push(tag);
+        }
+      }
+    }
   } catch (err) {
     await mirror?.catch(() => undefined);
     return { ...base, canonical, record, history, decision: 'error', reason: 'tags-unavailable', error: messageOf(err) };
   }
+  notCommits.sort();
   const d = decide({
     tags: tags.keys(), canonicalVersion: record?.version ?? null, force: opts.force, retry: opts.retry,
     isKnownRed: (tag) => knownRed(history, { tag, tagCommit: tags.get(tag), ...conditions }) !== null,
   });
-  const entry: Planned = { ...base, canonical, record, tags, history, ...d };
+  const entry: Planned = { ...base, canonical, record, tags, notCommits, history, ...d, ignoredTags: [...d.ignoredTags, ...notCommits] };
   if (d.decision === 'error') entry.error = `canonical version ${record?.version} is not a release tag`;
+  if (record && !tags.has(record.version)) {
+    const where = opts.offline ? 'the clone' : 'upstream';
+    const warning = notCommits.includes(record.version)
+      ? `canonical version ${record.version} is no longer a commit tag ${where}`
+      : `canonical version ${record.version} is no longer a tag ${where}`;
+    entry.warnings = [warning];
+    ctx.log.warn({ recipe }, warning);
+  }
   if (mirror) entry.mirror = await mirror;
   ctx.log.debug({ recipe, decision: d.decision, reason: d.reason, latest: d.latest }, 'decided');
   return entry;
@@ -191,7 +222,7 @@ async function mirrorStateOf(
   if (!m) return { state: 'not-configured', detail: 'no --mirror-url: mirror-sync is skipped' };
   return mirrorState(
     { recipe, upstreamUrl: urlFor(ctx.config.upstreamUrl, recipe), mirrorUrl: urlFor(m.mirrorUrl, recipe), cloneDir: path.join(ctx.config.recipesDir, recipe) },
-    { token: m.token, log: ctx.log, upstream },
+    { token: m.token, log: ctx.log, upstream, env: ctx.env, signal: ctx.signal },
   );
 }
 
@@ -216,7 +247,7 @@ export async function syncMirrors(ctx: SweepContext, enrolment: Enrolment, opts:
             recipe: r.recipe, upstreamUrl: urlFor(ctx.config.upstreamUrl, r.recipe), mirrorUrl: urlFor(m.mirrorUrl, r.recipe),
             cloneDir: path.join(ctx.config.recipesDir, r.recipe), giteaApi: m.giteaApi,
           },
-          { token: m.token, writer: ctx.writer, log: ctx.log },
+          { token: m.token, writer: ctx.writer, log: ctx.log, signal: ctx.signal, env: ctx.env },
         );
         ctx.log.info({ recipe: r.recipe, sync: result.outcome, tagsAdded: result.tagsAdded.length, prsClosed: result.prsClosed }, 'mirror-sync');
         ctx.onEvent?.({ recipe: r.recipe, state: 'queued', at: Date.now() });
@@ -355,11 +386,11 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
     // 1. Upstream's branch and tags into the clone, from the explicit URL.
     const upstream = urlFor(ctx.config.upstreamUrl, p.recipe);
     const commit = await ctx.writer.act(`fetch ${upstream} into ${cloneDir}`, () =>
-      fetchRelease(cloneDir, upstream, tag, p.tags.get(tag)!, log));
+      fetchRelease(cloneDir, upstream, tag, p.tags.get(tag)!, { log, env: ctx.env, signal: ctx.signal }));
 
     // 2. Never a dirty tree as a release: local edits and untracked files would ride along into the test.
     //    The operator's changes are theirs; the recipe is an error until they commit, stash or remove them.
-    const dirty = await worktreeChanges(cloneDir);
+    const dirty = await worktreeChanges(cloneDir, { env: ctx.env });
     if (dirty.length > 0) {
       const shown = dirty.slice(0, 5).join(', ') + (dirty.length > 5 ? ` and ${dirty.length - 5} more` : '');
       return result('error', {
@@ -369,13 +400,13 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
 
     // 3. The tag, detached. What was checked out goes into the lock first, so even a kill -9 from here on
     //    leaves enough for the next sweep to put the clone back; `finally` puts it back otherwise.
-    saved = await currentCheckout(cloneDir);
+    saved = await currentCheckout(cloneDir, { env: ctx.env });
     lock.update({ clone: cloneDir, saved });
-    await ctx.writer.act(`check out ${tag} in ${cloneDir}`, () => checkoutDetached(cloneDir, commit));
+    await ctx.writer.act(`check out ${tag} in ${cloneDir}`, () => checkoutDetached(cloneDir, commit, { env: ctx.env }));
     log.info({ commit }, 'checked out release tag');
 
     // 4. The compose version label of the tag's commit (not of whatever is on disk).
-    const label = versionLabelOfFiles(await filesAtCommit(cloneDir, commit, COMPOSE_FILES), `${tag} (${commit.slice(0, 10)})`);
+    const label = versionLabelOfFiles(await filesAtCommit(cloneDir, commit, COMPOSE_FILES, { env: ctx.env }), `${tag} (${commit.slice(0, 10)})`);
 
     // 5. The test, only through cc-ci-run.
     const runStamp = stamp(ctx.now());
@@ -416,7 +447,7 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
     const gate = promoteGate({
       exitCode: h.exitCode, tag, commit, releaseTags: new Set(classifyTags(p.tags.keys()).releases.map((r) => r.tag)),
       labelVersion: label.version, labelProblem: label.version === null ? label.problem : undefined,
-      results, tree: await treeAfter(cloneDir),
+      results, tree: await treeAfter(cloneDir, ctx.env),
     });
     if (!gate.promote) {
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'not-promoted', detail: gate.reason });
@@ -476,7 +507,7 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
     let restored = true;
     if (saved) {
       try {
-        await restoreCheckout(cloneDir, saved);
+        await restoreCheckout(cloneDir, saved, { env: ctx.env });
       } catch (err) {
         restored = false;
         // The lock keeps what to put back: the next run tries again before anything else.
@@ -536,9 +567,9 @@ function readRunResults(runsDir: string): RunResults {
 }
 
 /** What is checked out in the clone after the test, and whether it still is a clean tree. */
-async function treeAfter(cloneDir: string): Promise<TreeAfter> {
+async function treeAfter(cloneDir: string, env: NodeJS.ProcessEnv): Promise<TreeAfter> {
   try {
-    const [head, changes] = await Promise.all([currentCheckout(cloneDir), worktreeChanges(cloneDir)]);
+    const [head, changes] = await Promise.all([currentCheckout(cloneDir, { env }), worktreeChanges(cloneDir, { env })]);
     return { head: head.commit, changes };
   } catch (err) {
     return { head: null, changes: [], problem: scrub(messageOf(err)) };

@@ -114,7 +114,7 @@ describe('per-recipe errors', () => {
     const { r, doc } = await cliJson(sb, ['run']);
     expect(r.exitCode).toBe(1);
     expect(doc.recipes[0]).toMatchObject({ outcome: 'error' });
-    expect(doc.recipes[0].detail).toMatch(/recipe clone .*gitea is not a readable git repository/);
+    expect(doc.recipes[0].detail).toMatch(/clone is not a git repository \(or is corrupt\): .*gitea$/);
     expect(launches(sb)).toEqual([]);
     const offline = await cliJson(sb, ['plan', '--offline']);
     expect(offline.doc.recipes[0]).toMatchObject({ decision: 'error', reason: 'tags-unavailable' });

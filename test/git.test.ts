@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lsRemoteTags, parseLsRemoteTags, remoteDefaultBranch } from '../src/git.js';
+import { lsRemoteTags, parseLsRemote, remoteDefaultBranch, tagTargets } from '../src/git.js';
 
 function repoWithTags(n: number): { url: string; head: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'ccci-git-'));
@@ -51,7 +51,7 @@ describe('lsRemoteTags', () => {
   });
 
   it('prefers the peeled commit of an annotated tag', () => {
-    const tags = parseLsRemoteTags('aaa\trefs/tags/1.0.0\nbbb\trefs/tags/1.0.0^{}\nccc\trefs/tags/light\nddd\trefs/heads/main\n');
+    const tags = tagTargets(parseLsRemote('aaa\trefs/tags/1.0.0\nbbb\trefs/tags/1.0.0^{}\nccc\trefs/tags/light\nddd\trefs/heads/main\n'));
     expect(Object.fromEntries(tags)).toEqual({ '1.0.0': 'bbb', light: 'ccc' });
   });
 });

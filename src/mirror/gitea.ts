@@ -1,5 +1,8 @@
 // The few Gitea API calls mirror-sync needs: list open PRs, comment on one, close one.
-// Every call has a timeout, transient failures (network, 5xx, 429) are retried, a 4xx is final.
+// Every call has a timeout and stops with the sweep's signal; transient failures (network, 5xx, 429) are
+// retried, a 4xx is final. Calls go through the proxy the environment names (https_proxy, http_proxy,
+// no_proxy, upper or lower case), as git's own do: Node's built-in fetch ignores those variables.
+import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { MirrorError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { scrub } from '../log.js';
@@ -27,14 +30,22 @@ export function giteaClient(opts: {
   timeoutMs: number;
   retry: RetryPolicy;
   log: Logger;
+  /** The sweep's stop signal: an in-flight call is aborted and not retried. */
+  signal?: AbortSignal;
+  /** Where the proxy settings are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }): GiteaClient {
+  const dispatcher = proxyDispatcher(opts.env ?? process.env, opts.api);
   const base = `${opts.api.replace(/\/+$/, '')}/repos/${encodeURIComponent(opts.owner)}/${encodeURIComponent(opts.repo)}`;
 
   async function once(method: string, path: string, body?: unknown): Promise<Response> {
     const what = `${method} ${path}`;
+    if (opts.signal?.aborted) throw new MirrorError(`Gitea ${what}: not started, the sweep was stopped`);
     let res: Response;
+    const deadline = AbortSignal.timeout(opts.timeoutMs);
     try {
-      res = await fetch(base + path, {
+      res = (await undiciFetch(base + path, {
+        dispatcher,
         method,
         headers: {
           Authorization: `token ${opts.token}`,
@@ -42,12 +53,13 @@ export function giteaClient(opts: {
           ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(opts.timeoutMs),
-      });
+        signal: opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline,
+      })) as unknown as Response;
     } catch (err) {
+      if (opts.signal?.aborted) throw new MirrorError(`Gitea ${what}: stopped, the sweep was stopped`);
       // fetch rejects only for network trouble and our timeout; both may pass.
-      const e = err as Error & { cause?: { code?: string } };
-      const why = e.name === 'TimeoutError' ? `timed out after ${opts.timeoutMs} ms` : (e.cause?.code ?? e.message);
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      const why = deadline.aborted ? `timed out after ${opts.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
       throw new TransientError(scrub(`Gitea ${what}: ${why}`));
     }
     if (res.ok) return res;
@@ -59,7 +71,7 @@ export function giteaClient(opts: {
   }
 
   const call = (method: string, path: string, body?: unknown): Promise<Response> =>
-    withRetry(`Gitea ${method} ${path}`, opts.retry, opts.log, () => once(method, path, body));
+    withRetry(`Gitea ${method} ${path}`, opts.retry, opts.log, () => once(method, path, body), opts.signal);
 
   return {
     async listOpenPulls() {
@@ -88,4 +100,18 @@ export function giteaClient(opts: {
       await (await call('PATCH', `/pulls/${index}`, { state: 'closed' })).body?.cancel();
     },
   };
+}
+
+/**
+ * The dispatcher for `url` under the proxy settings in `env`, as curl (and so git) reads them: https_proxy
+ * or HTTPS_PROXY for an https URL, http_proxy for an http URL (curl ignores upper-case HTTP_PROXY, which a
+ * CGI request's "Proxy:" header can set), no_proxy or NO_PROXY for exceptions. Undefined: connect directly.
+ */
+export function proxyDispatcher(env: NodeJS.ProcessEnv, url: string): Dispatcher | undefined {
+  const pick = (...names: string[]) => names.map((n) => env[n]).find((v) => v !== undefined && v !== '');
+  const proxy = url.startsWith('https:') ? pick('https_proxy', 'HTTPS_PROXY') : pick('http_proxy');
+  if (!proxy) return undefined;
+  // One proxy for both schemes: only this client's own origin is ever asked for, and the agent must not
+  // fall back to process.env for the other scheme. It applies no_proxy itself.
+  return new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy: pick('no_proxy', 'NO_PROXY') ?? '' });
 }

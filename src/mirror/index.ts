@@ -7,5 +7,5 @@ export type { MirrorState, MirrorStateTarget } from './state.js';
 export { giteaApiFor, ownerRepoOf, readTokenFile } from './token.js';
 export { DEFAULT_RETRY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
-export { parseLsRemote } from './refs.js';
+export { parseLsRemote } from '../git.js';
 export type { RemoteRefs } from './refs.js';

@@ -1,60 +1,27 @@
-// Reading refs: remote ones through `git ls-remote` (one connection each), local ones from the clone.
-// Local reads never write, so mirrorState() can use them too.
+// Reading refs for mirror-sync: remote ones through the git adapter's one `ls-remote` parser, local ones
+// from the clone. Local reads never write, so mirrorState() can use them too.
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runGit, type GitOpts } from './git-run.js';
+import { lsRemote as listRemote, runGit, tagObjects, type Listing, type RemoteOpts } from '../git.js';
 
-export interface RemoteRefs {
-  /** The branch HEAD points at, when asked with --symref and the server says. */
-  defaultBranch?: string;
-  /** Full ref name -> object id, unpeeled (an annotated tag maps to its tag object, not the commit). */
-  refs: Map<string, string>;
-}
+export type RemoteRefs = Listing;
 
-/** Parses `git ls-remote [--symref]` output; peeled `^{}` lines are dropped so tags compare unpeeled. */
-export function parseLsRemote(out: string): RemoteRefs {
-  const result: RemoteRefs = { refs: new Map() };
-  for (const line of out.split('\n')) {
-    const [left, name] = line.split('\t');
-    if (!left || !name) continue;
-    const sym = /^ref: (refs\/heads\/.+)$/.exec(left);
-    if (sym) {
-      if (name === 'HEAD') result.defaultBranch = sym[1]?.slice('refs/heads/'.length);
-      continue;
-    }
-    if (!name.endsWith('^{}')) result.refs.set(name, left);
-  }
-  return result;
-}
+/** Tag name -> unpeeled object id: the mirror and upstream are compared object for object. */
+export const tagsOf = tagObjects;
 
-/** Tag name -> unpeeled object id. */
-export function tagsOf(refs: RemoteRefs): Map<string, string> {
-  const tags = new Map<string, string>();
-  for (const [name, sha] of refs.refs) if (name.startsWith('refs/tags/')) tags.set(name.slice(10), sha);
-  return tags;
-}
-
-/** True when cloneDir is a clone of its own (not merely a directory inside some other work tree). */
+/** True when cloneDir has a .git of its own; whether it is a sound repository, git itself checks per call. */
 export function isClone(cloneDir: string): boolean {
   return existsSync(path.join(cloneDir, '.git'));
 }
 
-/** A directory to run URL-only git commands in: the clone if present, else a neutral temp dir. */
-export function neutralCwd(cloneDir: string): string {
-  return isClone(cloneDir) ? cloneDir : tmpdir();
-}
-
-export async function lsRemote(url: string, symref: boolean, opts: GitOpts): Promise<RemoteRefs> {
-  // '--' so a configured URL can never be read as an option.
-  const args = symref ? ['ls-remote', '--symref', '--', url] : ['ls-remote', '--', url];
-  return parseLsRemote((await runGit(args, opts)).stdout);
+export async function lsRemote(url: string, symref: boolean, opts: RemoteOpts): Promise<RemoteRefs> {
+  return listRemote(url, { ...opts, retry: undefined, symref });
 }
 
 /** The subset of `shas` that the clone's object store lacks. */
-export async function missingObjects(cloneDir: string, shas: string[]): Promise<Set<string>> {
+export async function missingObjects(cloneDir: string, shas: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Set<string>> {
   if (shas.length === 0) return new Set();
-  const { stdout } = await runGit(['cat-file', '--batch-check'], { cwd: cloneDir, input: `${shas.join('\n')}\n` });
+  const { stdout } = await runGit(['cat-file', '--batch-check'], { ...opts, repo: cloneDir, input: `${shas.join('\n')}\n` });
   const missing = new Set<string>();
   for (const line of stdout.split('\n')) {
     const m = /^(\S+) missing$/.exec(line);
@@ -64,8 +31,8 @@ export async function missingObjects(cloneDir: string, shas: string[]): Promise<
 }
 
 /** Local refs under the given prefixes (or exact names): full name -> object id, unpeeled. */
-export async function localRefs(cloneDir: string, patterns: string[]): Promise<Map<string, string>> {
-  const { stdout } = await runGit(['for-each-ref', '--format=%(objectname) %(refname)', ...patterns], { cwd: cloneDir });
+export async function localRefs(cloneDir: string, patterns: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Map<string, string>> {
+  const { stdout } = await runGit(['for-each-ref', '--format=%(objectname) %(refname)', ...patterns], { ...opts, repo: cloneDir });
   const refs = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const i = line.indexOf(' ');
@@ -81,12 +48,12 @@ export type Ancestry = 'yes' | 'no' | 'unknown';
  * missing `ancestor` means no: a complete (non-shallow) clone holding `tip` holds all of tip's history.
  * In a shallow clone a "no" may be wrong, but only in the safe direction (nothing is pushed or closed).
  */
-export async function ancestry(cloneDir: string, ancestor: string, tip: string): Promise<Ancestry> {
+export async function ancestry(cloneDir: string, ancestor: string, tip: string, opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Ancestry> {
   if (!isClone(cloneDir) || !isObjectId(ancestor) || !isObjectId(tip)) return 'unknown';
-  const missing = await missingObjects(cloneDir, [ancestor, tip]);
+  const missing = await missingObjects(cloneDir, [ancestor, tip], opts);
   if (missing.has(tip)) return 'unknown';
   if (missing.has(ancestor)) return 'no';
-  const r = await runGit(['merge-base', '--is-ancestor', ancestor, tip], { cwd: cloneDir, okCodes: [1] });
+  const r = await runGit(['merge-base', '--is-ancestor', ancestor, tip], { ...opts, repo: cloneDir, okCodes: [1] });
   return r.exitCode === 0 ? 'yes' : 'no';
 }
 

@@ -3,7 +3,7 @@
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { scrub } from '../log.js';
-import { ancestry, isClone, localRefs, lsRemote, neutralCwd, short, tagsOf, type RemoteRefs } from './refs.js';
+import { ancestry, isClone, localRefs, lsRemote, short, tagsOf, type RemoteRefs } from './refs.js';
 import { upstreamTrackingRef } from './sync.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 
@@ -26,7 +26,7 @@ export interface MirrorStateTarget {
 export async function mirrorState(
   t: MirrorStateTarget,
   opts: {
-    token?: string; log: Logger; timeoutMs?: number; retry?: RetryPolicy;
+    token?: string; log: Logger; timeoutMs?: number; retry?: RetryPolicy; env?: NodeJS.ProcessEnv; signal?: AbortSignal;
     /** Upstream's listing (`ls-remote --symref`) when the caller already asks for it: one connection saved. */
     upstream?: Promise<RemoteRefs>;
   },
@@ -36,13 +36,13 @@ export async function mirrorState(
   const log = opts.log.child({ recipe: t.recipe });
   const retry = opts.retry ?? DEFAULT_RETRY;
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  const cwd = neutralCwd(t.cloneDir);
+  const base = { timeoutMs, env: opts.env, signal: opts.signal };
   let up, mirror;
   try {
     [up, mirror] = await Promise.all([
-      opts.upstream ?? withRetry('ls-remote upstream', retry, log, () => lsRemote(t.upstreamUrl, true, { cwd, timeoutMs })),
+      opts.upstream ?? withRetry('ls-remote upstream', retry, log, () => lsRemote(t.upstreamUrl, true, base), opts.signal),
       withRetry('ls-remote mirror', retry, log, () =>
-        lsRemote(mirrorUrl, false, { cwd, timeoutMs, token: opts.token, authUrl: mirrorUrl })),
+        lsRemote(mirrorUrl, false, { ...base, token: opts.token, authUrl: mirrorUrl }), opts.signal),
     ]);
   } catch (err) {
     return { state: 'unknown', detail: scrub(messageOf(err)) };
@@ -70,12 +70,12 @@ export async function mirrorState(
   else if (mirrorHead === undefined) branchState = 'behind';
   else {
     try {
-      const a = await ancestry(t.cloneDir, mirrorHead, upHead);
+      const a = await ancestry(t.cloneDir, mirrorHead, upHead, base);
       branchState = a === 'yes' ? 'behind' : a === 'no' ? 'diverged' : 'unknown';
       // Upstream moved past what the clone has. If the mirror still sits exactly where upstream was at the
       // last sync, it is behind (a sync would fast-forward it, or report a rewrite of upstream as diverged).
       if (branchState === 'unknown' && isClone(t.cloneDir)) {
-        const synced = (await localRefs(t.cloneDir, [upstreamTrackingRef(branch)])).get(upstreamTrackingRef(branch));
+        const synced = (await localRefs(t.cloneDir, [upstreamTrackingRef(branch)], base)).get(upstreamTrackingRef(branch));
         if (synced === mirrorHead) branchState = 'behind';
       }
     } catch (err) {
