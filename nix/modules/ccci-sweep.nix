@@ -1,26 +1,49 @@
-# services.ccci-sweep: the nightly and weekly canonical sweeps as oneshot services on timers.
+# services.ccci-sweep: the nightly and weekly canonical sweeps as oneshot services on timers, and a
+# `ccci-sweep` command for admins that runs with exactly the services' environment.
 #
-# The services' PATH is the harness environment and nothing else: if a recipe test needs a tool,
-# it belongs in nix/harness-env.nix, which cc-ci-run and the Drone runner read too.
+# The services' tools are the harness environment: `path` is ccci.harness.tools, to which NixOS
+# appends coreutils, findutils, gnugrep, gnused and systemd for every unit (nixos/lib/systemd-lib.nix).
+# If a recipe test needs a tool, it belongs in nix/harness-env.nix, which cc-ci-run and the CI
+# runners read too. Conventions follow nixpkgs' batch modules (restic, nix-gc, auto-upgrade).
 { config, lib, pkgs, utils, ... }:
 
 let
   inherit (lib) mkOption mkEnableOption mkIf types literalExpression optional optionalAttrs;
   cfg = config.services.ccci-sweep;
   harness = config.ccci.harness;
+  user = harness.user;
 
   cadences = [ "nightly" "weekly" ];
+  unitName = cadence: "ccci-sweep-${cadence}";
+
+  # StateDirectory= when the state dir is the default /var/lib one: systemd creates it for User=.
+  defaultStateDir = "/var/lib/ci-warm";
+  usesStateDirectory = cfg.stateDir == defaultStateDir;
+
+  # The environment of both services, of the admin wrapper and of `doctor` run through it. PATH is
+  # added by NixOS from `path`.
+  environment = harness.env // {
+    HOME = config.users.users.${user}.home or "/var/empty";
+    CCCI_REPO = cfg.ccciRepo;
+    CCCI_STATE_DIR = cfg.stateDir;
+    # The store path, not a PATH lookup: the sweep runs exactly the wrapper built from harness-env.
+    CCCI_RUN = lib.getExe harness.package;
+  }
+  // optionalAttrs (cfg.recipesDir != null) { CCCI_RECIPES_DIR = cfg.recipesDir; }
+  // optionalAttrs (cfg.mirrorUrl != null) { CCCI_MIRROR_URL = cfg.mirrorUrl; };
 
   execStart = cadence: lib.concatStringsSep " " (
     [
       (utils.escapeSystemdExecArgs [
-        "${cfg.package}/bin/ccci-sweep"
+        (lib.getExe cfg.package)
         "run"
         "--cadence"
         cadence
-        # The store path, not a PATH lookup: the sweep runs exactly the wrapper built from harness-env.
-        "--cc-ci-run"
-        "${harness.package}/bin/cc-ci-run"
+        # A run started while the other cadence holds the host lock waits for it instead of
+        # exiting 3: Persistent= replays missed runs, not failed ones, so a lost run would wait a
+        # whole period. Bounded by the same span as TimeoutStartSec, which ends it anyway.
+        "--wait-lock"
+        cfg.timeoutStart
       ])
     ]
     # %d is the unit's credentials directory, where LoadCredential= below puts the token. Naming it
@@ -31,32 +54,43 @@ let
 
   service = cadence: {
     description = "ccci-sweep ${cadence} sweep of the recipe canonicals";
-    after = [ "network-online.target" "docker.service" ];
+    after = [ "network-online.target" "docker.service" ]
+      # Both timers can fire together (Persistent= catch-up after downtime): the weekly starts
+      # after the nightly has finished. The other way round, --wait-lock covers it.
+      ++ optional (cadence == "weekly") "${unitName "nightly"}.service";
     wants = [ "network-online.target" ];
 
     path = harness.tools;
-    environment = harness.env // {
-      CCCI_REPO = cfg.ccciRepo;
-      CCCI_STATE_DIR = cfg.stateDir;
-    }
-    // optionalAttrs (cfg.recipesDir != null) { CCCI_RECIPES_DIR = cfg.recipesDir; }
-    // optionalAttrs (cfg.mirrorUrl != null) { CCCI_MIRROR_URL = cfg.mirrorUrl; };
+    inherit environment;
 
     # A deploy must not kill a sweep halfway through a harness run; the next timer run picks up
-    # the new unit.
+    # the new unit. Nor may removing the unit from the configuration stop a running sweep.
     restartIfChanged = false;
+    unitConfig.X-StopOnRemoval = false;
 
     serviceConfig = {
       Type = "oneshot";
-      User = cfg.user;
+      User = user;
       ExecStart = execStart cadence;
+      # Oneshot services have no start timeout by default: a hung sweep would block its timer
+      # for good. Includes any wait for the lock. On expiry systemd sends SIGTERM and the unit
+      # fails with result "timeout".
+      TimeoutStartSec = cfg.timeoutStart;
+      # 143 is the sweep's exit after SIGTERM, i.e. after `systemctl stop` or shutdown: the sweep
+      # stopped its harnesses and restored the clones, as asked. Not a failure (no OnFailure=
+      # alert); a start timeout is still recorded as one (result "timeout").
+      SuccessExitStatus = "143";
       # On stop only the sweep gets SIGTERM; it forwards it to each harness and waits for the
-      # harness's teardown (up to 120s grace each). Whatever is left after TimeoutStopSec is killed.
+      # harness's teardown (up to --stop-grace each). Whatever is left after TimeoutStopSec is killed.
       KillMode = "mixed";
       TimeoutStopSec = cfg.stopTimeout;
-    } // optionalAttrs (cfg.mirrorTokenFile != null) {
-      # toString: a path literal must not be copied into the world-readable store.
-      LoadCredential = "mirror-token:${toString cfg.mirrorTokenFile}";
+    }
+    // optionalAttrs usesStateDirectory {
+      StateDirectory = lib.removePrefix "/var/lib/" defaultStateDir;
+      StateDirectoryMode = "0750";
+    }
+    // optionalAttrs (cfg.mirrorTokenFile != null) {
+      LoadCredential = "mirror-token:${cfg.mirrorTokenFile}";
     };
   };
 
@@ -64,14 +98,29 @@ let
     description = "ccci-sweep ${cadence} timer";
     wantedBy = [ "timers.target" ];
     timerConfig = {
-      OnCalendar = cfg.schedules.${cadence};
-      # Catch up on a run missed while the host was down.
-      Persistent = true;
-      RandomizedDelaySec = cfg.randomizedDelay;
-    };
+      Persistent = cfg.persistent;
+      RandomizedDelaySec = cfg.randomizedDelaySec;
+    } // cfg.${cadence}.timerConfig;
   };
 
-  forCadences = f: lib.listToAttrs (map (c: lib.nameValuePair "ccci-sweep-${c}" (f c)) cadences);
+  withTimer = lib.filter (c: cfg.${c}.timerConfig != null) cadences;
+  forCadences = cs: f: lib.listToAttrs (map (c: lib.nameValuePair (unitName c) (f c)) cs);
+
+  # The admin's `ccci-sweep`: the nightly service's environment, PATH included, as NixOS renders it
+  # (like restic's createWrapper), so `ccci-sweep run --recipe gitea` by hand is the timer's run.
+  # The mirror token is read from the host file (the services get it as a credential).
+  wrapper = pkgs.writeShellApplication {
+    name = "ccci-sweep";
+    runtimeEnv = config.systemd.services.${unitName "nightly"}.environment
+      // optionalAttrs (cfg.mirrorTokenFile != null) { CCCI_MIRROR_TOKEN_FILE = cfg.mirrorTokenFile; };
+    text = ''
+      if [ "$(id -un)" != ${lib.escapeShellArg user} ]; then
+        echo "ccci-sweep: run this as ${user}, the user of the sweep services (sudo -u ${user} ccci-sweep ...)" >&2
+        exit 2
+      fi
+      exec ${lib.getExe cfg.package} "$@"
+    '';
+  };
 in
 {
   imports = [ ./harness.nix ];
@@ -81,15 +130,34 @@ in
 
     package = mkOption {
       type = types.package;
-      default = pkgs.callPackage ../package.nix { };
-      defaultText = literalExpression "pkgs.callPackage nix/package.nix { }";
-      description = "The ccci-sweep package.";
+      default = pkgs.callPackage ../package.nix {
+        inherit (cfg) nodejs npmDepsHash;
+        npmRegistry = if cfg.npmRegistry != null then cfg.npmRegistry
+          else throw "services.ccci-sweep.npmRegistry is not set: set it to the base URL of the npm registry to fetch the dependencies from (or set services.ccci-sweep.package)";
+      };
+      defaultText = literalExpression "pkgs.callPackage nix/package.nix { inherit (cfg) nodejs npmRegistry npmDepsHash; }";
+      description = "The ccci-sweep package to use.";
     };
 
-    user = mkOption {
+    nodejs = lib.mkPackageOption pkgs "nodejs" { };
+
+    npmRegistry = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "https://npm.example.org";
+      description = "Base URL of the npm registry the default package fetches its dependencies from. No default: the registry is the operator's choice.";
+    };
+
+    npmDepsHash = mkOption {
       type = types.str;
-      default = "root";
-      description = "User the sweep runs as. The harness drives docker and abra (whose state is in this user's home), so it needs docker access.";
+      default = lib.fakeHash;
+      description = "Hash of the fetched npm dependencies. Leave the placeholder for the first build; it fails with `got: sha256-...`: put that value here.";
+    };
+
+    createWrapper = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Install `ccci-sweep` for admins, running with exactly the services' environment and cc-ci-run.";
     };
 
     ccciRepo = mkOption {
@@ -100,14 +168,14 @@ in
 
     stateDir = mkOption {
       type = types.str;
-      default = "/var/lib/ci-warm";
-      description = "Where canonicals, history and run logs live. Passed as CCCI_STATE_DIR.";
+      default = defaultStateDir;
+      description = "Where canonicals, history and run logs live. Passed as CCCI_STATE_DIR. The default is the services' StateDirectory; another one is created by tmpfiles.";
     };
 
     recipesDir = mkOption {
       type = types.nullOr types.str;
       default = null;
-      description = "Local recipe clones. Null: the program's default ($ABRA_DIR/recipes, else ~/.abra/recipes).";
+      description = "Local recipe clones. Null: the program's default, $ABRA_DIR/recipes (ccci.harness.abraDir).";
     };
 
     mirrorUrl = mkOption {
@@ -118,29 +186,41 @@ in
     };
 
     mirrorTokenFile = mkOption {
-      type = types.nullOr types.path;
+      # A string, never a path literal: a path would be copied into the world-readable store.
+      type = types.nullOr types.str;
       default = null;
       example = "/run/secrets/ccci-mirror-token";
-      description = "File on the host holding the mirror token, handed to the services with LoadCredential= (never put it in the store).";
+      description = "File on the host holding the mirror token, handed to the services with LoadCredential=.";
     };
 
-    schedules = {
-      nightly = mkOption {
-        type = types.str;
-        default = "*-*-* 02:00:00";
-        description = "OnCalendar= of the nightly sweep.";
-      };
-      weekly = mkOption {
-        type = types.str;
-        default = "Sun *-*-* 04:00:00";
-        description = "OnCalendar= of the weekly sweep.";
-      };
+    nightly.timerConfig = mkOption {
+      type = types.nullOr (types.attrsOf types.anything);
+      default = { OnCalendar = "*-*-* 02:00:00"; };
+      description = "[Timer] settings of the nightly sweep (systemd.timer(5)); null: no timer.";
     };
 
-    randomizedDelay = mkOption {
+    weekly.timerConfig = mkOption {
+      type = types.nullOr (types.attrsOf types.anything);
+      default = { OnCalendar = "Sun *-*-* 04:00:00"; };
+      description = "[Timer] settings of the weekly sweep (systemd.timer(5)); null: no timer.";
+    };
+
+    persistent = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Persistent= of both timers: catch up on a run missed while the host was down.";
+    };
+
+    randomizedDelaySec = mkOption {
       type = types.str;
       default = "15min";
       description = "RandomizedDelaySec= of both timers.";
+    };
+
+    timeoutStart = mkOption {
+      type = types.strMatching "([0-9]+(ms|s|m|h))+";
+      default = "20h";
+      description = "TimeoutStartSec= of both services, and how long a run waits for the other cadence's lock (--wait-lock). Written like 20h or 1h30m.";
     };
 
     stopTimeout = mkOption {
@@ -153,13 +233,15 @@ in
       type = types.listOf types.str;
       default = [ ];
       example = [ "--jobs" "2" ];
-      description = "Extra arguments appended to `ccci-sweep run`.";
+      description = "Extra arguments appended to `ccci-sweep run` in the services.";
     };
   };
 
   config = mkIf cfg.enable {
-    systemd.services = forCadences service;
-    systemd.timers = forCadences timer;
-    systemd.tmpfiles.rules = [ "d ${cfg.stateDir} 0750 ${cfg.user} - -" ];
+    ccci.harness.enable = true;
+    systemd.services = forCadences cadences service;
+    systemd.timers = forCadences withTimer timer;
+    systemd.tmpfiles.rules = lib.optional (!usesStateDirectory) "d ${cfg.stateDir} 0750 ${user} - -";
+    environment.systemPackages = lib.optional cfg.createWrapper wrapper;
   };
 }

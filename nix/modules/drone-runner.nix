@@ -1,14 +1,24 @@
 # services.ccci-drone-runner: the Drone exec runner that runs the cc-ci pipelines on this host.
 #
-# Exec pipelines run their steps on the host with the runner's environment, so the runner's `path`
-# is what a pipeline can call: cc-ci-run plus the harness tools, read from nix/harness-env.nix via
-# ccci.harness. Nothing is added by hand here.
+# For hosts on a channel that still has pkgs.drone-runner-exec: it is unfree (Polyform), archived
+# upstream in 2022 and gone from nixpkgs master (NixOS/nixpkgs#543796). Allow it alone with
+#   nixpkgs.config.allowUnfreePredicate = pkg: builtins.elem (lib.getName pkg) [ "drone-runner-exec" ];
+# The maintained path is services.ccci-woodpecker-agent (./woodpecker-agent.nix), wired to the same list.
+#
+# Exec pipelines run their steps on the host, and the runner passes only PATH and USER from its own
+# environment to a step. So the runner's `path` is what a pipeline can call (cc-ci-run plus the
+# harness tools, read from nix/harness-env.nix via ccci.harness; NixOS appends its five), and
+# everything else a harness needs is set by cc-ci-run itself. Nothing is added by hand here.
 { config, lib, pkgs, ... }:
 
 let
   inherit (lib) mkOption mkEnableOption mkIf types literalExpression optionalAttrs;
   cfg = config.services.ccci-drone-runner;
   harness = config.ccci.harness;
+
+  # Runner settings that would replace the PATH (or the environment) a step gets from the runner,
+  # i.e. the one list (drone-runner-exec engine/compiler and daemon/config.go read them).
+  overriding = [ "DRONE_RUNNER_PATH" "DRONE_RUNNER_ENVIRON" "DRONE_RUNNER_ENVFILE" "PATH" ];
 in
 {
   imports = [ ./harness.nix ];
@@ -17,10 +27,11 @@ in
     enable = mkEnableOption "the Drone exec runner for cc-ci pipelines";
 
     package = mkOption {
-      type = types.package;
-      default = pkgs.drone-runner-exec;
+      type = types.nullOr types.package;
+      # mkPackageOption-style, nullable so that a channel without it gets the assertion below.
+      default = pkgs.drone-runner-exec or null;
       defaultText = literalExpression "pkgs.drone-runner-exec";
-      description = "The Drone exec runner package.";
+      description = "The drone-runner-exec package to use (unfree; see allowUnfreePredicate).";
     };
 
     settings = mkOption {
@@ -31,18 +42,31 @@ in
         DRONE_RPC_HOST = "drone.example.org";
         DRONE_RUNNER_CAPACITY = "1";
       };
-      description = "Non-secret DRONE_* settings, passed as environment.";
+      description = "Non-secret DRONE_* settings, passed as environment. Not DRONE_RUNNER_PATH, DRONE_RUNNER_ENVIRON, DRONE_RUNNER_ENVFILE or PATH.";
     };
 
     environmentFile = mkOption {
-      type = types.nullOr types.path;
+      # A string, never a path literal: a path would be copied into the world-readable store.
+      type = types.nullOr types.str;
       default = null;
       example = "/run/secrets/drone-runner.env";
-      description = "File on the host with secret settings (DRONE_RPC_SECRET=...), read with EnvironmentFile=.";
+      description = "File on the host with secret settings (DRONE_RPC_SECRET=...), read with EnvironmentFile=. DRONE_RUNNER_PATH, DRONE_RUNNER_ENVIRON and DRONE_RUNNER_ENVFILE in it are unset.";
     };
   };
 
   config = mkIf cfg.enable {
+    ccci.harness.enable = true;
+
+    assertions = [
+      {
+        assertion = cfg.package != null;
+        message = "services.ccci-drone-runner: this nixpkgs has no drone-runner-exec (removed from master, NixOS/nixpkgs#543796): set services.ccci-drone-runner.package, or use services.ccci-woodpecker-agent";
+      }
+    ] ++ map (k: {
+      assertion = !(cfg.settings ? ${k});
+      message = "services.ccci-drone-runner.settings.${k} would replace the PATH/environment pipeline steps get from the harness list (nix/harness-env.nix): remove it";
+    }) overriding;
+
     systemd.services.drone-runner-exec = {
       description = "Drone exec runner (cc-ci pipelines)";
       wantedBy = [ "multi-user.target" ];
@@ -50,16 +74,26 @@ in
       wants = [ "network-online.target" ];
 
       path = [ harness.package ] ++ harness.tools;
-      environment = harness.env // cfg.settings;
+      environment = cfg.settings;
+
+      # A deploy that changes the runner's PATH must not kill the pipelines it is running; the new
+      # unit is picked up at the next restart.
+      restartIfChanged = false;
 
       serviceConfig = {
-        ExecStart = "${cfg.package}/bin/drone-runner-exec service run";
+        ExecStart = "${lib.getExe cfg.package} service run";
+        User = harness.user;
         Restart = "on-failure";
-        # Same stop semantics as the sweep: let a running harness tear down its test apps.
-        KillMode = "mixed";
+        RestartSec = "15s";
+        # The runner exits at once on SIGTERM; with KillMode=mixed everything it started (the
+        # harness, its docker and abra children) would then get SIGKILL without teardown. So the
+        # whole cgroup gets SIGTERM together, and TimeoutStopSec for the harnesses to tear down.
+        KillMode = "control-group";
         TimeoutStopSec = "15min";
+        # Whatever the unmanaged environment file says, these never reach the runner.
+        UnsetEnvironment = [ "DRONE_RUNNER_PATH" "DRONE_RUNNER_ENVIRON" "DRONE_RUNNER_ENVFILE" ];
       } // optionalAttrs (cfg.environmentFile != null) {
-        EnvironmentFile = toString cfg.environmentFile;
+        EnvironmentFile = cfg.environmentFile;
       };
     };
   };

@@ -62,13 +62,33 @@ export function prelude({ root = nixDir, storeDir = DEFAULT_STORE }: StandIn = {
   return `
     let
       lib = import ${stub('lib.nix')};
-      pkgs = import ${stub('pkgs.nix')} { inherit lib; storeDir = ${nixStr(storeDir)}; };
+      # The one unfree package nix/ uses is allowed, as the README tells operators to.
+      pkgs = import ${stub('pkgs.nix')} {
+        inherit lib; storeDir = ${nixStr(storeDir)};
+        config.allowUnfreePredicate = p: (p.pname or "") == "drone-runner-exec";
+      };
       utils = import ${stub('utils.nix')};
       root = ${nixStr(root)};
       evalHost = modules: (lib.evalModules {
         modules = [ ${stub('nixos-base.nix')} ] ++ modules;
         specialArgs = { inherit pkgs utils; };
       }).config;
+      # As system.build.toplevel (nixos/modules/system/activation/top-level.nix): failed assertions
+      # stop the evaluation with their messages.
+      checkHost = modules:
+        let
+          cfg = evalHost modules;
+          failed = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);
+        in
+        if failed != [ ] then throw "\nFailed assertions:\n\${builtins.concatStringsSep "\n" (map (m: "- \${m}") failed)}"
+        else cfg;
+      # Makes a module: a host that is complete (docker, the harness user, abra) apart from what it is given.
+      baseHost = { lib, ... }: {
+        virtualisation.docker.enable = lib.mkDefault true;
+        users.users.ccci = { isSystemUser = true; group = "ccci"; extraGroups = [ "docker" ]; home = "/var/lib/ccci"; };
+        ccci.harness.abra = lib.mkDefault pkgs.abra-stand-in;
+        services.ccci-sweep.npmRegistry = lib.mkDefault "http://127.0.0.1:4873";
+      };
       names = map (p: p.name);
     in`;
 }

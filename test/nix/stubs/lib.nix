@@ -10,7 +10,11 @@
 #  - defining an option nobody declared is an error, so is declaring one twice;
 #  - definitions with the best priority win (default < mkDefault < plain < mkForce) and are
 #    type-checked, then merged by type (lists concatenate, sets merge per key, scalars must agree);
-#  - a readOnly option may be defined only once.
+#  - a readOnly option may be defined only once;
+#  - mkOrder / mkBefore / mkAfter sort the winning definitions before a list is concatenated (as
+#    lib/modules.nix sortProperties does: default order 1000, mkBefore 500, mkAfter 1500, stable).
+# The helpers below lib.* model nixpkgs' lib/strings.nix, lib/attrsets.nix, lib/meta.nix and
+# lib/options.nix (read in NixOS/nixpkgs; see the comments at each).
 let
   inherit (builtins) isAttrs isList isString isBool isInt isPath isFunction all any head length
     concatLists concatMap concatStringsSep filter foldl' attrNames listToAttrs mapAttrs elem
@@ -26,18 +30,28 @@ let
   mkIf = condition: content: { _type = "if"; inherit condition content; };
   mkMerge = contents: { _type = "merge"; inherit contents; };
   mkOverride = priority: content: { _type = "override"; inherit priority content; };
+  mkOrder = priority: content: { _type = "order"; inherit priority content; };
 
   propertyOf = v: if isAttrs v then v._type or null else null;
 
-  # A definition's value as [ { value, priority } ]: mkIf conditions evaluated, mkMerge expanded.
-  discharge = priority: v:
+  # A definition's value as [ { value, priority, order } ]: mkIf conditions evaluated, mkMerge expanded.
+  discharge = priority: v: dischargeOrdered priority 1000 v;
+  dischargeOrdered = priority: order: v:
     let t = propertyOf v; in
-    if t == "merge" then concatMap (discharge priority) v.contents
+    if t == "merge" then concatMap (dischargeOrdered priority order) v.contents
     else if t == "if" then
       (if !isBool v.condition then throw "mkIf: condition is a ${typeOf v.condition}, not a boolean"
-      else if v.condition then discharge priority v.content else [ ])
-    else if t == "override" then discharge v.priority v.content
-    else [ { value = v; inherit priority; } ];
+      else if v.condition then dischargeOrdered priority order v.content else [ ])
+    else if t == "override" then dischargeOrdered v.priority order v.content
+    else if t == "order" then dischargeOrdered priority v.priority v.content
+    else [ { value = v; inherit priority order; } ];
+
+  # Stable sort by `order` (insertion sort; definition lists are short).
+  sortByOrder = foldl' (acc: d:
+    let
+      before = filter (x: x.order <= d.order) acc;
+      after = filter (x: x.order > d.order) acc;
+    in before ++ [ d ] ++ after) [ ];
 
   # The properties of an attribute-set definition moved onto its attributes, conditions untouched:
   # name -> [ value ].
@@ -46,6 +60,7 @@ let
     if t == "merge" then zipAttrsWith (_: concatLists) (map pushDown v.contents)
     else if t == "if" then mapAttrs (_: map (mkIf v.condition)) (pushDown v.content)
     else if t == "override" then mapAttrs (_: map (mkOverride v.priority)) (pushDown v.content)
+    else if t == "order" then mapAttrs (_: map (mkOrder v.priority)) (pushDown v.content)
     else if isAttrs v then mapAttrs (_: x: [ x ]) v
     else throw "expected an attribute set of options, got a ${typeOf v}";
 
@@ -57,7 +72,7 @@ let
     let
       ds = concatMap (d: map (x: x // { inherit (d) file; }) (discharge 100 d.value)) defs;
       best = foldl' (m: d: if d.priority < m then d.priority else m) 9999 ds;
-      winners = filter (d: d.priority == best) ds;
+      winners = sortByOrder (filter (d: d.priority == best) ds);
       bad = filter (d: !type.check d.value) winners;
     in
     if length winners == 0 then absent
@@ -90,6 +105,7 @@ let
     str = mkType { name = "string"; check = isString; merge = mergeEqual; };
     bool = mkType { name = "boolean"; check = isBool; merge = mergeEqual; };
     int = mkType { name = "integer"; check = isInt; merge = mergeEqual; };
+    strMatching = re: mkType { name = "string matching the pattern ${re}"; check = x: isString x && builtins.match re x != null; merge = mergeEqual; };
     # As in nixpkgs: a Nix path or a string holding an absolute path.
     path = mkType {
       name = "path";
@@ -127,10 +143,15 @@ let
     };
     # Test-only, a small cousin of submodule: a set whose keys must be among `fields`
     # (name -> type); used to declare the NixOS options nix/ defines (systemd.services etc.).
-    record = name: fields: mkType {
+    record = name: fields: recordWith { inherit name fields; };
+    # A record whose instances also get `extraDefs` (definitions NixOS itself adds to every instance,
+    # e.g. the default service PATH) and whose merged value goes through `finalize loc value` (what
+    # a submodule's own config computes from its options, e.g. environment.PATH from path).
+    recordWith = { name, fields, extraDefs ? [ ], finalize ? (_: v: v) }: mkType {
       inherit name;
       check = v: isAttrs v && all (n: fields ? ${n}) (attrNames v);
-      merge = mergeAttrsWith (n: fields.${n});
+      merge = loc: defs: finalize loc (mergeAttrsWith (n: fields.${n}) loc
+        (defs ++ map (v: { file = "<nixos module system>"; value = mapAttrs (_: mkMerge) (pushDown v); }) extraDefs));
     };
   };
 
@@ -206,10 +227,60 @@ let
     in
     { inherit config options; };
 
+  # lib/strings.nix: quoted only when it has a character outside [[:alnum:],._+:@%/-].
+  escapeShellArg = arg:
+    let s = toString arg; in
+    if builtins.match "[[:alnum:],._+:@%/-]+" s == null then "'${replaceStrings [ "'" ] [ "'\\''" ] s}'" else s;
+  isValidPosixName = name: builtins.match "[a-zA-Z_][a-zA-Z0-9_]*" name != null;
+
+  # lib/attrsets.nix getOutput, lib/strings.nix makeSearchPath(Output) / makeBinPath.
+  getOutput = output: pkg:
+    if !(pkg ? outputSpecified) || !pkg.outputSpecified then pkg.${output} or pkg.out or pkg else pkg;
+  makeSearchPath = subDir: paths: concatStringsSep ":" (map (p: "${toString p}/${subDir}") (filter (x: x != null) paths));
+  makeSearchPathOutput = output: subDir: pkgs: makeSearchPath subDir (map (getOutput output) pkgs);
+
   lib = {
-    inherit mkIf mkMerge mkOverride mkOption types isDerivation evalModules;
+    inherit mkIf mkMerge mkOverride mkOrder mkOption types isDerivation evalModules;
+    inherit escapeShellArg getOutput makeSearchPath makeSearchPathOutput;
     mkDefault = mkOverride 1000;
     mkForce = mkOverride 50;
+    mkBefore = mkOrder 500;
+    mkAfter = mkOrder 1500;
+    makeBinPath = makeSearchPathOutput "bin" "bin";
+    getBin = getOutput "bin";
+    # lib/meta.nix: getExe needs meta.mainProgram (nixpkgs warns and guesses without it; here it is
+    # an error so nix/ never relies on the guess).
+    getExe' = x: y: "${getOutput "bin" x}/bin/${y}";
+    getExe = x:
+      if x ? meta.mainProgram then lib.getExe' x x.meta.mainProgram
+      else throw "getExe: ${x.name or "package"} has no meta.mainProgram";
+    # lib/strings.nix toShellVar (strings only; nix/ passes no lists or sets).
+    toShellVar = name: value:
+      if !isValidPosixName name then throw "toShellVar: ${name} is not a valid shell variable name"
+      else if isList value || (isAttrs value && !(value ? outPath)) then throw "toShellVar: ${name}: only strings are modelled"
+      else "${name}=${escapeShellArg value}";
+    # lib/options.nix mkPackageOption: default is pkgs.<name> looked up lazily (a throw naming the
+    # attribute when absent), description "The <name> package to use.".
+    mkPackageOption = pkgs: name: { nullable ? false, default ? name, example ? null, extraDescription ? "" }:
+      let
+        path = if isList default then default else [ default ];
+        shown = concatStringsSep "." path;
+        value = foldl' (acc: n: if acc ? ${n} then acc.${n} else throw "${shown} cannot be found in pkgs") pkgs path;
+      in
+      mkOption ({
+        description = "The ${if isList name then lib.last name else name} package to use."
+          + (if extraDescription == "" then "" else " " + extraDescription);
+        type = if nullable then types.nullOr types.package else types.package;
+      } // (if default != null then { default = value; defaultText = { _type = "literalExpression"; text = "pkgs.${shown}"; }; }
+           else if nullable then { default = null; } else { }));
+    last = list: elemAt list (length list - 1);
+    removePrefix = pref: s: if lib.hasPrefix pref s then substring (builtins.stringLength pref) (builtins.stringLength s) s else s;
+    optionalString = cond: s: if cond then s else "";
+    concatMapStringsSep = sep: f: list: concatStringsSep sep (map f list);
+    hasPrefix = pref: s: substring 0 (builtins.stringLength pref) s == pref;
+    filterAttrs = pred: set: listToAttrs (concatMap (n: if pred n set.${n} then [ { name = n; value = set.${n}; } ] else [ ]) (attrNames set));
+    mapAttrs' = f: set: listToAttrs (map (n: f n set.${n}) (attrNames set));
+    inherit mapAttrs elem any all attrNames filter;
     mkEnableOption = what: mkOption {
       type = types.bool;
       default = false;
@@ -217,8 +288,7 @@ let
     };
     literalExpression = text: { _type = "literalExpression"; inherit text; };
 
-    escapeShellArg = s: "'${replaceStrings [ "'" ] [ "'\\''" ] (toString s)}'";
-    escapeShellArgs = args: concatStringsSep " " (map lib.escapeShellArg args);
+    escapeShellArgs = args: concatStringsSep " " (map escapeShellArg args);
     inherit concatStringsSep listToAttrs;
     mapAttrsToList = f: set: map (n: f n set.${n}) (attrNames set);
     nameValuePair = name: value: { inherit name value; };
@@ -229,6 +299,7 @@ let
 
     fakeHash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     licenses.agpl3Plus = { spdxId = "AGPL-3.0-or-later"; };
+    licenses.gpl3Plus = { spdxId = "GPL-3.0-or-later"; };
     # No sources are built here; only package.nix's use of them is checked, lazily.
     fileset = {
       unions = list: { _type = "fileset-stub"; inherit list; };
