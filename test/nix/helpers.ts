@@ -146,10 +146,12 @@ function lines(key: string, value: UnitValue): string[] {
 }
 
 /**
- * A unit file as NixOS writes it for these attributes: `path` becomes PATH (bin and sbin of each
- * package), `environment` becomes quoted Environment= lines, lists repeat their key, booleans are
- * true/false. [Install] is written too so `systemd-analyze verify` checks WantedBy=. An attribute
- * this renderer does not know is an error rather than silently dropped.
+ * A unit file as NixOS writes it for these attributes (nixos/lib/systemd-lib.nix serviceToUnit,
+ * timerToUnit, commonUnitText): `environment` (PATH included: the stand-in NixOS computes it from
+ * `path` as NixOS does) becomes JSON-quoted Environment= lines, `restartIfChanged = false` becomes
+ * X-RestartIfChanged=false, lists repeat their key, booleans are true/false. [Install] is written
+ * too so `systemd-analyze verify` checks WantedBy=. An attribute this renderer does not know is an
+ * error rather than silently dropped.
  */
 export function renderUnit(kind: 'service' | 'timer', u: UnitAttrs): string {
   const unknown = Object.keys(u).filter((k) => !KNOWN_KEYS.has(k));
@@ -164,11 +166,8 @@ export function renderUnit(kind: 'service' | 'timer', u: UnitAttrs): string {
 
   if (kind === 'service') {
     out.push('', '[Service]');
-    const env: Record<string, string> = { ...(u.environment ?? {}) };
-    if (u.path && u.path.length > 0) {
-      env.PATH = [...u.path.map((p) => `${p}/bin`), ...u.path.map((p) => `${p}/sbin`)].join(':');
-    }
-    for (const [k, v] of Object.entries(env)) out.push(`Environment=${JSON.stringify(`${k}=${v}`)}`);
+    for (const [k, v] of Object.entries(u.environment ?? {})) out.push(`Environment=${JSON.stringify(`${k}=${v}`)}`);
+    if (u.restartIfChanged === false) out.push('X-RestartIfChanged=false');
     for (const [k, v] of Object.entries(u.serviceConfig ?? {})) out.push(...lines(k, v));
   } else {
     out.push('', '[Timer]');

@@ -10,8 +10,9 @@ const stubs = findNixFiles(stubsDir);
 describe('nix/ parses', () => {
   it('discovers the files the issue asks for', () => {
     const rel = files.map((f) => path.relative(nixDir, f));
-    for (const f of ['harness-env.nix', 'cc-ci-run.nix', 'package.nix', 'default.nix', 'modules/ccci-sweep.nix',
-      'modules/harness.nix', 'modules/drone-runner.nix', 'hosts/example.nix']) {
+    for (const f of ['harness-env.nix', 'cc-ci-run.nix', 'package.nix', 'npm-lock.nix', 'abra.nix', 'default.nix',
+      'modules/ccci-sweep.nix', 'modules/harness.nix', 'modules/drone-runner.nix', 'modules/woodpecker-agent.nix',
+      'hosts/example.nix', 'tests/ccci-sweep.nix']) {
       expect(rel).toContain(f);
     }
   });

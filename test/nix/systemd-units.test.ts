@@ -1,7 +1,9 @@
-// The units services.ccci-sweep (and the Drone runner) describe: evaluated with the stand-ins into
-// their NixOS attributes, rendered to unit files as NixOS would, and checked by systemd-analyze
-// verify. Stand-in packages live in a temp dir, where the ExecStart= programs are created for real.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+// The units services.ccci-sweep and the CI runner modules describe: evaluated with the stand-ins into
+// their NixOS attributes (the stand-in NixOS appends its five packages to every PATH, as
+// nixos/lib/systemd-lib.nix does), rendered to unit files as NixOS would, and checked by
+// systemd-analyze verify. Stand-in packages live in a temp dir, where the ExecStart= programs are
+// created for real.
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,10 +12,11 @@ import { execStartWords, nixEval, prelude, renderUnit, tempDir, type UnitAttrs }
 interface Evaluated {
   services: Record<string, UnitAttrs>;
   timers: Record<string, UnitAttrs>;
-  harnessTools: string[];
+  harnessBins: string[];
+  nixosBins: string[];
   harnessEnv: Record<string, string>;
   ccciRun: string;
-  sweepPackage: string;
+  sweepExe: string;
   tmpfiles: string[];
 }
 
@@ -21,13 +24,14 @@ const SWEEP_UNITS = ['ccci-sweep-nightly', 'ccci-sweep-weekly'];
 
 function evalUnits(storeDir: string, modules: string): Promise<Evaluated> {
   return nixEval<Evaluated>(`${prelude({ storeDir })}
-    let cfg = evalHost ${modules}; in {
+    let cfg = checkHost ${modules}; in {
       services = cfg.systemd.services;
       timers = cfg.systemd.timers;
-      harnessTools = cfg.ccci.harness.tools;
+      harnessBins = map (p: "\${lib.getBin p}") cfg.ccci.harness.tools;
+      nixosBins = map (p: "\${lib.getBin p}") [ pkgs.coreutils pkgs.findutils pkgs.gnugrep pkgs.gnused pkgs.systemd ];
       harnessEnv = cfg.ccci.harness.env;
-      ccciRun = "\${cfg.ccci.harness.package}/bin/cc-ci-run";
-      sweepPackage = "\${cfg.services.ccci-sweep.package}";
+      ccciRun = lib.getExe cfg.ccci.harness.package;
+      sweepExe = lib.getExe cfg.services.ccci-sweep.package;
       tmpfiles = cfg.systemd.tmpfiles.rules;
     }`);
 }
@@ -72,6 +76,8 @@ async function timespanUs(span: string): Promise<number> {
   return Number(m[1]);
 }
 
+const EXAMPLE_WITH_DRONE = '[ (root + "/hosts/example.nix") { services.ccci-drone-runner.enable = true; } ]';
+
 describe('systemd units of the example host', () => {
   let tmp: ReturnType<typeof tempDir>;
   let storeDir: string;
@@ -84,48 +90,96 @@ describe('systemd units of the example host', () => {
     storeDir = path.join(tmp.dir, 'store');
     unitDir = path.join(tmp.dir, 'units');
     mkdirSync(unitDir);
-    ev = await evalUnits(storeDir, '[ (root + "/hosts/example.nix") ]');
+    ev = await evalUnits(storeDir, EXAMPLE_WITH_DRONE);
     files = writeUnits(unitDir, storeDir, ev);
   });
   afterAll(() => tmp?.cleanup());
 
   it('pass systemd-analyze verify', async () => {
-    expect(Object.keys(ev.services).sort()).toEqual(['ccci-sweep-nightly', 'ccci-sweep-weekly', 'drone-runner-exec']);
+    expect(Object.keys(ev.services).sort())
+      .toEqual(['ccci-sweep-nightly', 'ccci-sweep-weekly', 'drone-runner-exec', 'woodpecker-agent-ccci']);
     expect(Object.keys(ev.timers).sort()).toEqual(SWEEP_UNITS);
     const r = await verify(unitDir, files);
     expect(r.ours).toEqual([]);
     expect(r.exitCode).toBe(0);
   });
 
-  it.each(SWEEP_UNITS)('%s runs ccci-sweep with its cadence and the store cc-ci-run', (unit) => {
+  it('every PATH is what NixOS renders: the unit path, then coreutils findutils gnugrep gnused systemd; bin, then sbin', () => {
+    const expected = (pkgs: string[]) => [...pkgs.map((p) => `${p}/bin`), ...pkgs.map((p) => `${p}/sbin`)].join(':');
+    const ccciRunPkg = path.dirname(path.dirname(ev.ccciRun));
+    expect(ev.nixosBins.map((p) => path.basename(p))).toEqual(['coreutils', 'findutils', 'gnugrep', 'gnused', 'systemd']);
+    for (const unit of SWEEP_UNITS) {
+      expect(ev.services[unit]!.environment!.PATH, unit).toBe(expected([...ev.harnessBins, ...ev.nixosBins]));
+    }
+    for (const unit of ['drone-runner-exec', 'woodpecker-agent-ccci']) {
+      expect(ev.services[unit]!.environment!.PATH, unit).toBe(expected([ccciRunPkg, ...ev.harnessBins, ...ev.nixosBins]));
+    }
+    // xz's programs are in its `bin` output, which is what makeBinPath picks.
+    expect(ev.harnessBins).toContain(`${storeDir}/xz-bin`);
+    const rendered = readFileSync(path.join(unitDir, 'ccci-sweep-nightly.service'), 'utf8');
+    expect(rendered).toContain(`Environment="PATH=${expected([...ev.harnessBins, ...ev.nixosBins])}"`);
+  });
+
+  it('no Environment= value holds a bare % (systemd would read it as a specifier)', () => {
+    for (const [name, svc] of Object.entries(ev.services)) {
+      for (const [k, v] of Object.entries(svc.environment ?? {})) expect(v, `${name}: ${k}`).toMatch(/^(?:[^%]|%%)*$/);
+    }
+  });
+
+  it.each(SWEEP_UNITS)('%s runs ccci-sweep with its cadence, a bounded lock wait and the credential', (unit) => {
     const svc = ev.services[unit]!;
     const cadence = unit.replace('ccci-sweep-', '');
     expect(svc.serviceConfig?.Type).toBe('oneshot');
     expect(execStartWords(String(svc.serviceConfig?.ExecStart))).toEqual([
-      `${ev.sweepPackage}/bin/ccci-sweep`, 'run', '--cadence', cadence,
-      '--cc-ci-run', ev.ccciRun, '--mirror-token-file', '%d/mirror-token',
+      ev.sweepExe, 'run', '--cadence', cadence, '--wait-lock', '20h', '--mirror-token-file', '%d/mirror-token',
     ]);
-    expect(ev.ccciRun).toBe(`${storeDir}/cc-ci-run/bin/cc-ci-run`);
+    expect(ev.sweepExe).toBe(`${storeDir}/ccci-sweep/bin/ccci-sweep`);
   });
 
-  it.each(SWEEP_UNITS)('%s gets its tools from the harness only, and its settings explicitly', (unit) => {
+  it.each(SWEEP_UNITS)('%s gets its settings explicitly: HOME, cc-ci-run, the harness env', (unit) => {
     const svc = ev.services[unit]!;
-    expect(svc.path).toEqual(ev.harnessTools);
-    expect(svc.environment).toEqual({
+    const { PATH: _path, ...env } = svc.environment!;
+    expect(env).toEqual({
       ...ev.harnessEnv,
+      HOME: '/var/lib/ccci',
       CCCI_REPO: '/etc/cc-ci',
       CCCI_STATE_DIR: '/var/lib/ci-warm',
+      CCCI_RUN: ev.ccciRun,
       CCCI_MIRROR_URL: 'https://git.example.org/recipe-mirror/{recipe}.git',
     });
-    expect(svc.serviceConfig?.LoadCredential).toBe('mirror-token:/run/secrets/ccci-mirror-token');
-    expect(svc.restartIfChanged).toBe(false);
+    expect(ev.ccciRun).toBe(`${storeDir}/cc-ci-run/bin/cc-ci-run`);
+    expect(svc.serviceConfig).toMatchObject({
+      User: 'ccci',
+      LoadCredential: 'mirror-token:/run/secrets/ccci-mirror-token',
+      StateDirectory: 'ci-warm',
+      StateDirectoryMode: '0750',
+    });
   });
 
-  it.each(SWEEP_UNITS)('%s leaves the harness time to tear down on stop', async (unit) => {
+  it.each(SWEEP_UNITS)('%s survives deploys and removal from the configuration', (unit) => {
+    const svc = ev.services[unit]!;
+    expect(svc.restartIfChanged).toBe(false);
+    expect(svc.unitConfig?.['X-StopOnRemoval']).toBe(false);
+    const rendered = readFileSync(path.join(unitDir, `${unit}.service`), 'utf8');
+    expect(rendered).toMatch(/^X-RestartIfChanged=false$/m);
+    expect(rendered).toMatch(/^X-StopOnRemoval=false$/m);
+  });
+
+  it.each(SWEEP_UNITS)('%s has a start timeout covering the lock wait, treats 143 as a stop, and leaves time to tear down', async (unit) => {
     const sc = ev.services[unit]!.serviceConfig!;
+    const words = execStartWords(String(sc.ExecStart));
+    const wait = words[words.indexOf('--wait-lock') + 1]!;
+    expect(await timespanUs(String(sc.TimeoutStartSec))).toBe(await timespanUs(wait));
+    expect(await timespanUs(String(sc.TimeoutStartSec))).toBeGreaterThanOrEqual(6 * 3600 * 1e6);
+    expect(sc.SuccessExitStatus).toBe('143');
     // SIGTERM to the sweep only (it forwards it), and longer than one harness's 120s grace.
     expect(sc.KillMode).toBe('mixed');
     expect(await timespanUs(String(sc.TimeoutStopSec))).toBeGreaterThanOrEqual(10 * 60 * 1e6);
+  });
+
+  it('the weekly sweep starts after a nightly one that is running (both due at once after downtime)', () => {
+    expect(ev.services['ccci-sweep-weekly']!.after).toContain('ccci-sweep-nightly.service');
+    expect(ev.services['ccci-sweep-nightly']!.after).not.toContain('ccci-sweep-weekly.service');
   });
 
   it.each(SWEEP_UNITS)('%s.timer is persistent, randomized and on a valid calendar', async (unit) => {
@@ -138,16 +192,46 @@ describe('systemd units of the example host', () => {
     expect(r.exitCode).toBe(0);
   });
 
-  it('no unit prepends a PATH of its own', () => {
-    for (const [name, svc] of Object.entries(ev.services)) {
-      expect(Object.keys(svc.environment ?? {}), name).not.toContain('PATH');
-      expect(JSON.stringify(svc), name).not.toContain('/run/current-system');
-    }
-    expect(ev.services['drone-runner-exec']!.path).toEqual([`${storeDir}/cc-ci-run`, ...ev.harnessTools]);
+  it('the Drone runner: cgroup-wide SIGTERM, no restart on deploy, a restart delay, no PATH overrides', () => {
+    const d = ev.services['drone-runner-exec']!;
+    expect(d.restartIfChanged).toBe(false);
+    expect(d.serviceConfig).toMatchObject({
+      ExecStart: `${storeDir}/drone-runner-exec/bin/drone-runner-exec service run`,
+      User: 'ccci',
+      KillMode: 'control-group',
+      Restart: 'on-failure',
+      RestartSec: '15s',
+      UnsetEnvironment: ['DRONE_RUNNER_PATH', 'DRONE_RUNNER_ENVIRON', 'DRONE_RUNNER_ENVFILE'],
+    });
+    expect(readFileSync(path.join(unitDir, 'drone-runner-exec.service'), 'utf8')).toMatch(/^UnsetEnvironment=DRONE_RUNNER_ENVFILE$/m);
   });
 
-  it('creates the state directory', () => {
-    expect(ev.tmpfiles).toContain('d /var/lib/ci-warm 0750 root - -');
+  it("the Woodpecker agent: nixpkgs' unit, local backend, relaxed for a docker/abra/Chromium harness", () => {
+    const w = ev.services['woodpecker-agent-ccci']!;
+    expect(w.environment).toMatchObject({ WOODPECKER_BACKEND: 'local', WOODPECKER_SERVER: 'woodpecker.example.org:9000' });
+    expect(w.restartIfChanged).toBe(false);
+    expect(w.serviceConfig).toMatchObject({
+      ExecStart: `${storeDir}/woodpecker-agent/bin/woodpecker-agent`,
+      DynamicUser: false,
+      User: 'ccci',
+      SupplementaryGroups: ['docker'],
+      PrivateUsers: false,
+      ProtectSystem: 'full',
+      MemoryDenyWriteExecute: false,
+      SystemCallFilter: [],
+      KillMode: 'control-group',
+      EnvironmentFile: ['/run/secrets/woodpecker-agent.env'],
+    });
+  });
+
+  it('no unit sets a PATH of its own', () => {
+    for (const [name, svc] of Object.entries(ev.services)) {
+      expect(JSON.stringify(svc), name).not.toContain('/run/current-system');
+    }
+  });
+
+  it('creates ABRA_DIR for the harness user, and no tmpfiles rule for the StateDirectory', () => {
+    expect(ev.tmpfiles).toEqual(['d /var/lib/ccci-abra 0750 ccci - -']);
   });
 });
 
@@ -158,7 +242,7 @@ describe('services.ccci-sweep options reach the units', () => {
 
   it('without a mirror: no mirror URL, no credential, no token flag', async () => {
     const ev = await evalUnits(path.join(tmp.dir, 'store'), `[
-      (root + "/modules/ccci-sweep.nix")
+      baseHost (root + "/modules/ccci-sweep.nix")
       { services.ccci-sweep.enable = true; }
     ]`);
     const svc = ev.services['ccci-sweep-nightly']!;
@@ -170,17 +254,20 @@ describe('services.ccci-sweep options reach the units', () => {
   });
 
   it('disabled: no units at all', async () => {
-    const ev = await evalUnits(path.join(tmp.dir, 'store'), '[ (root + "/modules/ccci-sweep.nix") ]');
+    const ev = await evalUnits(path.join(tmp.dir, 'store'), '[ baseHost (root + "/modules/ccci-sweep.nix") ]');
     expect(ev.services).toEqual({});
     expect(ev.timers).toEqual({});
   });
 
-  it('paths, schedules and extra arguments are passed as given, specifiers escaped', async () => {
+  it('paths, timers, timeouts and extra arguments are passed as given, specifiers escaped', async () => {
     const ev = await evalUnits(path.join(tmp.dir, 'store'), `[
-      (root + "/modules/ccci-sweep.nix")
+      baseHost (root + "/modules/ccci-sweep.nix")
       { services.ccci-sweep = {
           enable = true; ccciRepo = "/srv/cc-ci"; stateDir = "/srv/warm"; recipesDir = "/srv/recipes";
-          schedules.weekly = "Sat *-*-* 05:30:00"; extraArgs = [ "--jobs" "2" "--recipe" "50%-off" ];
+          weekly.timerConfig = { OnCalendar = "Sat *-*-* 05:30:00"; };
+          nightly.timerConfig = null;
+          randomizedDelaySec = "1h"; persistent = false; timeoutStart = "6h";
+          extraArgs = [ "--jobs" "2" "--recipe" "50%-off" ];
         }; }
     ]`);
     const weekly = ev.services['ccci-sweep-weekly']!;
@@ -188,9 +275,17 @@ describe('services.ccci-sweep options reach the units', () => {
       CCCI_REPO: '/srv/cc-ci', CCCI_STATE_DIR: '/srv/warm', CCCI_RECIPES_DIR: '/srv/recipes',
     });
     // %% is systemd's literal %: the program receives "50%-off".
-    expect(execStartWords(String(weekly.serviceConfig?.ExecStart)).slice(-4)).toEqual(['--jobs', '2', '--recipe', '50%%-off']);
-    expect(ev.timers['ccci-sweep-weekly']!.timerConfig?.OnCalendar).toBe('Sat *-*-* 05:30:00');
-    expect(ev.tmpfiles).toContain('d /srv/warm 0750 root - -');
+    expect(execStartWords(String(weekly.serviceConfig?.ExecStart)).slice(-6)).toEqual(['--wait-lock', '6h', '--jobs', '2', '--recipe', '50%%-off']);
+    expect(weekly.serviceConfig?.TimeoutStartSec).toBe('6h');
+    // A null timerConfig: the service stays (for by-hand runs), its timer goes.
+    expect(Object.keys(ev.timers)).toEqual(['ccci-sweep-weekly']);
+    expect(Object.keys(ev.services).sort()).toEqual(SWEEP_UNITS);
+    expect(ev.timers['ccci-sweep-weekly']!.timerConfig).toEqual({
+      OnCalendar: 'Sat *-*-* 05:30:00', Persistent: false, RandomizedDelaySec: '1h',
+    });
+    // Not the default state dir: tmpfiles creates it, no StateDirectory=.
+    expect(ev.tmpfiles).toContain('d /srv/warm 0750 ccci - -');
+    expect(weekly.serviceConfig).not.toHaveProperty('StateDirectory');
   });
 
   it('a bad schedule is caught by systemd-analyze verify (the check is not vacuous)', async () => {
@@ -198,8 +293,8 @@ describe('services.ccci-sweep options reach the units', () => {
     const unitDir = path.join(tmp.dir, 'bad-units');
     mkdirSync(unitDir);
     const ev = await evalUnits(storeDir, `[
-      (root + "/modules/ccci-sweep.nix")
-      { services.ccci-sweep = { enable = true; schedules.nightly = "every other full moon"; }; }
+      baseHost (root + "/modules/ccci-sweep.nix")
+      { services.ccci-sweep = { enable = true; nightly.timerConfig.OnCalendar = "every other full moon"; }; }
     ]`);
     const r = await verify(unitDir, writeUnits(unitDir, storeDir, ev));
     expect(r.exitCode).not.toBe(0);

@@ -139,6 +139,9 @@ in
     warnings = mkOption { type = strs; default = [ ]; };
     environment.systemPackages = mkOption { type = types.listOf types.package; default = [ ]; };
     virtualisation.docker.enable = mkOption { type = types.bool; default = false; };
+    # The VM test's machine (nixos/modules/virtualisation/qemu-vm.nix) and /etc files.
+    virtualisation.memorySize = mkOption { type = types.int; default = 1024; };
+    environment.etc = mkOption { type = types.attrsOf (types.record "etc file" { text = types.str; }); default = { }; };
     users.users = mkOption { type = types.attrsOf user; default = { }; };
     users.groups = mkOption { type = types.attrsOf (types.record "group" { gid = types.int; }); default = { }; };
     systemd.services = mkOption { type = types.attrsOf service; default = { }; };

@@ -64,7 +64,8 @@ let
           + "\n${text}\n";
       };
 
-    writeText = name: text: pkg name // { inherit text; };
+    # Like a real store path, the name depends on the content, so using it forces the text.
+    writeText = name: text: pkg name // { inherit text; outPath = "${storeDir}/${builtins.hashString "sha256" text}-${name}"; };
     writeShellScriptBin = name: text: pkg name // { inherit text; meta.mainProgram = name; };
 
     buildGoModule = { pname, version, ... }@args: pkg pname // { inherit args version; meta = args.meta or { }; };
