@@ -5,9 +5,10 @@ import path from 'node:path';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { GLOBAL_OPTIONS, loadConfig, type Config, type ConfigKey } from './config.js';
 import { ConfigError, EXIT, UsageError, exitCodeFor, messageOf } from './errors.js';
-import { parseDuration } from './duration.js';
+import { parseDuration, timerProblem } from './duration.js';
 import type { CadenceFilter } from './enrolment.js';
 import type { Logger } from './log.js';
+import { guardStream } from './stream-guard.js';
 
 interface Io {
   stdout: (text: string) => void;
@@ -17,9 +18,14 @@ interface Io {
   stderrTty?: boolean;
 }
 
+// A reader that goes away (`| head`, quitting `less`, a dropped ssh session) or a full disk must never end
+// the sweep: it finishes its work and writes its reports; what it would have printed is dropped.
+const stdoutGuard = guardStream(process.stdout);
+const stderrGuard = guardStream(process.stderr);
+
 const defaultIo: Io = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
+  stdout: (t) => stdoutGuard.write(t),
+  stderr: (t) => stderrGuard.write(t),
   env: process.env,
   stderrTty: process.stderr.isTTY === true && !process.env.JOURNAL_STREAM && process.env.TERM !== 'dumb',
 };
@@ -40,6 +46,8 @@ function positiveInt(value: string): number {
 function duration(value: string): number {
   const ms = parseDuration(value);
   if (ms === null) throw new InvalidArgumentError('must be a duration like 90m, 120s, 1h30m or a number of seconds');
+  const problem = timerProblem(ms);
+  if (problem) throw new InvalidArgumentError(problem);
   return ms;
 }
 
@@ -82,34 +90,88 @@ function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Conf
 }
 
 async function context(config: Config, io: Io, opts: { dryRun: boolean; signal?: AbortSignal; mirror?: boolean }) {
-  const { createLogger } = await import('./log.js');
+  const { createLogger, scrub } = await import('./log.js');
+  scrubText = scrub;
   const { createWriter } = await import('./dry-run.js');
   const { mirrorSetup } = await import('./sweep.js');
   const log = createLogger({ env: io.env });
   const mirror = opts.mirror === false ? null : mirrorSetup(config);
+  // Whenever a token file is configured its token is scrubbed from every log line and harness.log, even
+  // when this command does not use it (--no-sync): the harness could still print it.
+  if (!mirror?.token && config.mirrorTokenFile) {
+    const { registerTokenFileSecret } = await import('./mirror/token.js');
+    registerTokenFileSecret(config.mirrorTokenFile);
+  }
   return { config, log, writer: createWriter(opts.dryRun, log), env: io.env, now: () => new Date(), signal: opts.signal, mirror };
 }
 
-/** SIGTERM/SIGINT abort the sweep: harnesses are stopped, checkouts restored, nothing more promoted. */
-function stopOnSignals() {
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: EXIT.sigint, SIGTERM: EXIT.sigterm, SIGHUP: EXIT.sighup };
+
+interface Stopper {
+  signal: AbortSignal;
+  /** The exit code a signal (or an internal error) asks for, or null when none arrived. */
+  exitCode: () => number | null;
+  /** An uncaught error: stop like SIGTERM, exit 70. */
+  fail: () => void;
+  dispose: () => void;
+}
+
+// The running command's stopper, for the last-resort handler (an uncaught error stops the sweep cleanly).
+let current: Stopper | null = null;
+let internalError = false;
+
+/**
+ * SIGTERM, SIGINT and SIGHUP (a by-hand run's ssh session dropping) abort the sweep: harnesses are stopped
+ * with their grace, checkouts restored, nothing more promoted. A second request does not wait: every
+ * harness's process group gets SIGKILL at once, then the clones are restored and the sweep exits.
+ */
+function stopOnSignals(io: Io): Stopper {
   const controller = new AbortController();
   let received: NodeJS.Signals | null = null;
+  let requests = 0;
+  const request = (why: string) => {
+    requests += 1;
+    if (requests === 1) return controller.abort();
+    io.stderr(`ccci-sweep: ${why} again: killing every running harness now (SIGKILL), then restoring the clones\n`);
+    void import('./harness.js').then(({ killAllHarnesses }) => killAllHarnesses());
+  };
   const onSignal = (sig: NodeJS.Signals) => {
     received ??= sig;
-    controller.abort();
+    request(sig);
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  return {
+  const signals = Object.keys(SIGNAL_EXIT) as NodeJS.Signals[];
+  for (const sig of signals) process.on(sig, onSignal);
+  const stopper: Stopper = {
     signal: controller.signal,
-    /** The exit code the signal asks for, or null when none arrived. */
-    exitCode: (): number | null => (received === null ? null : received === 'SIGINT' ? EXIT.sigint : EXIT.sigterm),
+    exitCode: () => (internalError ? EXIT.internal : received === null ? null : SIGNAL_EXIT[received]!),
+    fail: () => request('internal error'),
     dispose: () => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
+      for (const sig of signals) process.off(sig, onSignal);
+      if (current === stopper) current = null;
     },
   };
+  current = stopper;
+  return stopper;
 }
+
+/**
+ * The last resort: an error nothing caught becomes one line on stderr, never a stack trace. A running
+ * sweep is stopped as SIGTERM stops it (harness torn down, clone restored, reports written), and exits 70.
+ */
+export function installLastResort(): void {
+  const onFatal = (err: unknown) => {
+    internalError = true;
+    process.exitCode = EXIT.internal;
+    stderrGuard.write(`ccci-sweep: internal error: ${scrubText(messageOf(err))}\n`);
+    if (current) current.fail();
+    else process.exit(EXIT.internal);
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+}
+
+// Secrets are registered only once log.js is loaded; until then there is nothing to scrub.
+let scrubText: (text: string) => string = (t) => t;
 
 /** The host lock for commands that write (run, sync); plan and status never take it. */
 async function hostLock(ctx: { config: Config; log: Logger; env: NodeJS.ProcessEnv }, command: string, waitMs: number, signal: AbortSignal) {
@@ -121,6 +183,19 @@ async function hostLock(ctx: { config: Config; log: Logger; env: NodeJS.ProcessE
     // The whole command line, so an operator can tell a timer sweep from a by-hand `run --recipe x`.
     log: ctx.log, command: ['ccci-sweep', command, ...process.argv.slice(3)].join(' '), by: startedBy(ctx.env), waitMs, signal,
   });
+}
+
+/** The host lock, or null when a signal ended the wait for it (exit 130/143/129, not 3). */
+async function hostLockUnlessStopped(
+  ctx: { config: Config; log: Logger; env: NodeJS.ProcessEnv }, command: string, waitMs: number, stop: Stopper, io: Io,
+) {
+  try {
+    return await hostLock(ctx, command, waitMs, stop.signal);
+  } catch (err) {
+    if (stop.exitCode() === null) throw err;
+    io.stderr('ccci-sweep: stopped while waiting for the host lock; nothing was done\n');
+    return null;
+  }
 }
 
 async function selection(config: Config, o: CommonOpts) {
@@ -151,10 +226,11 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
   const { renderSummary, summaryJson, runSucceeded } = await import('./report.js');
   const enrolment = await selection(config, opts);
   const startedAt = new Date();
-  const stop = stopOnSignals();
+  const stop = stopOnSignals(io);
   try {
     const ctx = await context(config, io, { dryRun: false, signal: stop.signal, mirror: opts.sync !== false });
-    const lock = await hostLock(ctx, 'run', opts.waitLock ?? 0, stop.signal);
+    const lock = await hostLockUnlessStopped(ctx, 'run', opts.waitLock ?? 0, stop, io);
+    if (!lock) return stop.exitCode()!;
     const { createProgress } = await import('./progress.js');
     const progress = createProgress({ stream: process.stderr, tty: io.stderrTty ?? false, log: ctx.log, jobs: opts.jobs });
     try {
@@ -217,11 +293,12 @@ async function syncCommand(opts: SyncOpts, config: Config, io: Io): Promise<numb
   const { syncMirrors } = await import('./sweep.js');
   const { renderSync, syncFailed } = await import('./report.js');
   const enrolment = await selection(config, opts);
-  const stop = stopOnSignals();
+  const stop = stopOnSignals(io);
   try {
     const ctx = await context(config, io, { dryRun: Boolean(opts.dryRun), signal: stop.signal });
     // A dry-run writes nothing, so it needs no lock (like plan).
-    const lock = opts.dryRun ? null : await hostLock(ctx, 'sync', opts.waitLock ?? 0, stop.signal);
+    const lock = opts.dryRun ? null : await hostLockUnlessStopped(ctx, 'sync', opts.waitLock ?? 0, stop, io);
+    if (!opts.dryRun && !lock) return stop.exitCode()!;
     try {
       const results = await syncMirrors(ctx, enrolment, { syncJobs: opts.syncJobs });
       io.stdout(opts.json ? `${JSON.stringify({ recipes: results }, null, 2)}\n` : renderSync(results));
@@ -343,7 +420,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   });
   try {
     await program.parseAsync(argv);
-    return code;
+    return internalError ? EXIT.internal : code;
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end here with exit code 0; usage errors were already printed by commander.

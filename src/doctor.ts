@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import type { Config } from './config.js';
 import { isDir, readEnrolment } from './enrolment.js';
 import { messageOf } from './errors.js';
-import { resolveExecutable } from './harness.js';
+import { harnessVisibleEnv, resolveExecutable } from './harness.js';
 import { table } from './report.js';
 
 export interface DoctorCheck { name: string; ok: boolean; detail: string }
@@ -183,7 +183,8 @@ async function runProbe(ccciRun: string, config: Config, env: NodeJS.ProcessEnv)
     writeFileSync(script, probeScript());
     const r = await execa(ccciRun, [script], {
       cwd: isDir(config.ccciRepo) ? config.ccciRepo : dir,
-      env,
+      // What a harness would see: the same one place decides (no credentials).
+      env: harnessVisibleEnv(env),
       extendEnv: false,
       stdin: 'ignore',
       reject: false,

@@ -13,6 +13,10 @@ export const EXIT = {
   sigint: 130,
   /** Stopped by SIGTERM (128 + 15). */
   sigterm: 143,
+  /** Stopped by SIGHUP (128 + 1): the terminal or ssh session of a by-hand run went away. */
+  sighup: 129,
+  /** An error the sweep did not expect (a bug): one line on stderr, the sweep stopped as on SIGTERM. */
+  internal: 70,
 } as const;
 
 export class SweepError extends Error {

@@ -3,6 +3,7 @@
 // secret registered here (the mirror token) can never be printed, whatever code path logs it.
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
+import { guardStream } from './stream-guard.js';
 
 export type { Logger };
 
@@ -11,6 +12,11 @@ const secrets = new Set<string>();
 /** Remember a secret so that scrub() removes it from every log line, error message and report. */
 export function registerSecret(value: string): void {
   if (value.length >= 4) secrets.add(value);
+}
+
+/** Every registered secret (for scrubbing byte streams such as harness.log, and the harness's environment). */
+export function secretValues(): string[] {
+  return [...secrets];
 }
 
 export function scrub(text: string): string {
@@ -55,10 +61,12 @@ export function createLogger(opts: LogOptions = {}): Logger {
   const format = env.CCCI_LOG_FORMAT;
   const json = opts.json ?? (format === 'json' || (format !== 'pretty' && (!isTty || Boolean(env.JOURNAL_STREAM))));
   const level = opts.level ?? env.CCCI_LOG_LEVEL ?? 'info';
+  // A log destination that fails (stderr closed, disk full) drops log lines; the sweep goes on.
+  const guarded = guardStream(out);
   const dest = new Writable({
     write(chunk: Buffer, _enc, done) {
       const line = scrub(chunk.toString());
-      out.write(json ? line : prettyLine(line));
+      guarded.write(json ? line : prettyLine(line));
       done();
     },
   });

@@ -37,8 +37,11 @@ export interface Sandbox {
    * "onTerm": "teardown" | "ignore", "teardownMs": 0, "results": {...} (written as JSON), "resultsText": "..."
    * (written as is), "dirty": "<file written into the clone>", "checkout": "<ref checked out in the clone
    * during the test, as `abra app deploy <version>` does>", "fill": { "file": "<path>", "leaveBytes": 0 }
-   * (fills that file system while testing, then frees leaveBytes) } }. Signals it receives are appended to
-   * `<harnessLog>.signals`.
+   * (fills that file system while testing, then frees leaveBytes), "print": "<text printed>", "printBytes":
+   * N (lines of output), "bigLineBytes": N (one line, no newline), "leaveChild": "group" | "setsid" (a
+   * `sleep` left holding stdout), "seedSleepMs": 0 } }. Signals it receives are appended to
+   * `<harnessLog>.signals`, the pids of children it leaves to `<harnessLog>.children`, and one line per run
+   * that reached its end to `<harnessLog>.ends`.
    */
   control: string;
   upstreamUrl: string;
@@ -86,7 +89,7 @@ process.on('SIGTERM', () => {
   }, control.teardownMs ?? 0);
 });
 fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG, JSON.stringify({
-  argv: process.argv.slice(2), cwd: process.cwd(), env: process.env, script, recipe,
+  argv: process.argv.slice(2), cwd: process.cwd(), env: process.env, script, recipe, pid: process.pid,
   head: git('rev-parse', 'HEAD'), branch: git('symbolic-ref', '-q', '--short', 'HEAD'),
 }) + '\\n');
 console.log((seeding ? 'seeding warm data for ' : 'testing ') + recipe + ' ' + (process.env.CCCI_SWEEP_TAG || ''));
@@ -111,7 +114,30 @@ if (!seeding && resultsText !== undefined && process.env.CCCI_RUNS_DIR) {
   fs.mkdirSync(process.env.CCCI_RUNS_DIR, { recursive: true });
   fs.writeFileSync(path.join(process.env.CCCI_RUNS_DIR, 'results.json'), resultsText);
 }
-setTimeout(() => process.exit(exit), seeding ? 0 : (control.sleepMs ?? 0));
+if (!seeding && control.print) console.log(control.print);
+// A lot of output (a chatty deploy), or one "line" of many MB: written synchronously, so a reader that
+// stops reading blocks the harness, as a real pipe would.
+const writeAll = (buf) => {
+  for (let off = 0; off < buf.length;) {
+    try { off += fs.writeSync(1, buf, off); } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // a non-blocking pipe is full: wait
+    }
+  }
+};
+const line = Buffer.from('x'.repeat(999) + '\\n');
+for (let n = 0; !seeding && n < (control.printBytes ?? 0); n += line.length) writeAll(line);
+const mb = Buffer.alloc(1 << 20, 'y');
+for (let n = 0; !seeding && n < (control.bigLineBytes ?? 0); n += mb.length) writeAll(mb);
+if (!seeding && control.leaveChild) {
+  const c = require('node:child_process').spawn('sleep', ['600'], { stdio: ['ignore', 'inherit', 'inherit'], detached: control.leaveChild === 'setsid' });
+  c.unref();
+  fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG + '.children', JSON.stringify({ recipe, pid: c.pid, how: control.leaveChild }) + '\\n');
+}
+setTimeout(() => {
+  fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG + '.ends', JSON.stringify({ recipe, script, exit }) + '\\n');
+  process.exit(exit);
+}, seeding ? (control.seedSleepMs ?? 0) : (control.sleepMs ?? 0));
 `;
 
 /** git in `dir`, through the sweep's own adapter, with a fixed identity. */

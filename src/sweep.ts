@@ -280,6 +280,8 @@ export interface RunResult {
   commit?: string;
   /** Mirror-sync of this recipe, when it ran. */
   sync?: SyncResult;
+  /** harness.log (or seed.log) misses output: writing it failed, e.g. the disk was full. */
+  logIncomplete?: true;
 }
 
 export interface RunOptions extends PlanOptions, SyncOptionsCli {
@@ -382,6 +384,10 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
   let saved: Checkout | null = null;
   // Set once a harness launch is attempted: even a launch that fails is an attempt worth remembering.
   let launched: { tag: string; tagCommit: string; log: string; startedAt: string } | null = null;
+  // Why the harness's or seed script's log misses output, if it does: said in the result whatever the outcome.
+  let logProblem: string | null = null;
+  const withLogProblem = (r: RunResult): RunResult =>
+    logProblem ? { ...r, logIncomplete: true, detail: r.detail ? `${r.detail}; ${logProblem}` : logProblem } : r;
   try {
     // 1. Upstream's branch and tags into the clone, from the explicit URL.
     const upstream = urlFor(ctx.config.upstreamUrl, p.recipe);
@@ -426,6 +432,7 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
         log, signal: ctx.signal, timeoutMs: o.testTimeoutMs, stopGraceMs: o.stopGraceMs,
       }),
     );
+    logProblem = h.logIncomplete ?? null;
     const outcome = harnessOutcome(h, ctx.signal);
     const results = readRunResults(runsDir);
     const level = results.kind === 'read' ? results.fields.level : undefined;
@@ -439,8 +446,8 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
     if (outcome !== 'green') {
       appendHistory(ctx.config.stateDir, { ...attempt, outcome });
       log.warn({ exitCode: h.exitCode, outcome }, 'harness did not pass');
-      const why = outcome === 'timeout' && h.stoppedBy === 'timeout' ? 'test timeout reached' : `harness exited ${h.exitCode ?? 'by signal'}`;
-      return result(outcome, { ...more, detail: why });
+      const why = outcome === 'timeout' && h.stoppedBy === 'timeout' ? 'test timeout reached' : `harness ${exitWords(h)}`;
+      return withLogProblem(result(outcome, { ...more, detail: why }));
     }
 
     // 6. The gate: green, cold, no PR ref, the tree still exactly the tag, label == tag, tag is a release.
@@ -452,21 +459,21 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
     if (!gate.promote) {
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'not-promoted', detail: gate.reason });
       log.warn({ why: gate.reason }, 'green but not promoted');
-      return result('not-promoted', { ...more, detail: gate.reason });
+      return withLogProblem(result('not-promoted', { ...more, detail: gate.reason }));
     }
 
     // 7. Promote: retain the warm data, then the record, atomically. Nothing is promoted after a signal.
     if (ctx.signal?.aborted) {
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'interrupted' });
-      return result('interrupted', { ...more, detail: 'stopped before promotion' });
+      return withLogProblem(result('interrupted', { ...more, detail: 'stopped before promotion' }));
     }
     crashPoint('before-seed', ctx.env);
-    const seed = await seedCanonical(ctx, p, o, { env, runsDir, tag, commit, log });
+    const seed = await seedCanonical(ctx, p, o, { env, runsDir, tag, commit, log }, (why) => { logProblem ??= why.replace('harness.log', 'seed.log'); });
     crashPoint('after-seed', ctx.env);
     if (seed !== null || ctx.signal?.aborted) {
       const why = seed ?? 'stopped during the seed script';
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: seed ? 'promote-failed' : 'interrupted', detail: why });
-      return result(seed ? 'promote-failed' : 'interrupted', { ...more, detail: why });
+      return withLogProblem(result(seed ? 'promote-failed' : 'interrupted', { ...more, detail: why }));
     }
     const record = promotedRecord(p.record, { recipe: p.recipe, tag, commit, ccciCommit: o.ccciCommit, at: ctx.now() });
     await ctx.writer.act(`write canonical ${tag} for ${p.recipe}`, async () =>
@@ -487,7 +494,7 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
       return result('error', { ...more, detail });
     }
     log.info({ commit }, 'promoted');
-    return result('promoted', more);
+    return withLogProblem(result('promoted', more));
   } catch (err) {
     const detail = scrub(messageOf(err));
     log.error({ err: detail }, 'recipe failed');
@@ -502,7 +509,7 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
         log.error({ err: messageOf(histErr) }, 'could not record the attempt in history.jsonl');
       }
     }
-    return result('error', { detail, ...(launched ? { log: launched.log } : {}) });
+    return withLogProblem(result('error', { detail, ...(launched ? { log: launched.log } : {}) }));
   } finally {
     let restored = true;
     if (saved) {
@@ -547,6 +554,11 @@ async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolment): P
   return failed;
 }
 
+/** `exited 3`, or `killed by SIGKILL` when a signal ended it. */
+function exitWords(h: HarnessResult): string {
+  return h.exitCode !== null ? `exited ${h.exitCode}` : `killed by ${h.signal ?? 'a signal'}`;
+}
+
 function harnessOutcome(h: HarnessResult, signal: AbortSignal | undefined): 'green' | Outcome {
   if (h.stoppedBy === 'abort' || signal?.aborted) return 'interrupted';
   if (h.stoppedBy === 'timeout' || h.exitCode === HARNESS_EXIT.deadline) return 'timeout';
@@ -580,16 +592,21 @@ async function treeAfter(cloneDir: string, env: NodeJS.ProcessEnv): Promise<Tree
 async function seedCanonical(
   ctx: SweepContext, p: Planned, o: RecipeRun,
   s: { env: Record<string, string>; runsDir: string; tag: string; commit: string; log: Logger },
+  onLogProblem: (why: string) => void,
 ): Promise<string | null> {
   if (!existsSync(path.join(ctx.config.ccciRepo, ctx.config.seedScript))) return null;
   const h = await ctx.writer.act(`seed canonical ${s.tag} for ${p.recipe}`, () =>
     runHarness({
       ccciRun: o.ccciRun, script: ctx.config.seedScript, ccciRepo: ctx.config.ccciRepo,
       env: { ...s.env, CCCI_CANONICAL_VERSION: s.tag, CCCI_CANONICAL_COMMIT: s.commit },
-      logFile: path.join(s.runsDir, 'seed.log'), log: s.log, signal: ctx.signal, stopGraceMs: o.stopGraceMs,
+      // The seed script is supervised like the test: same timeout, same stop grace.
+      logFile: path.join(s.runsDir, 'seed.log'), log: s.log, signal: ctx.signal, timeoutMs: o.testTimeoutMs, stopGraceMs: o.stopGraceMs,
     }),
   );
-  return h.exitCode === 0 ? null : `seed script ${ctx.config.seedScript} exited ${h.exitCode ?? 'by signal'}`;
+  if (h.logIncomplete) onLogProblem(h.logIncomplete);
+  if (h.stoppedBy === 'abort') return null; // the caller sees the signal: interrupted, not promote-failed
+  if (h.stoppedBy === 'timeout') return `seed script ${ctx.config.seedScript} stopped: test timeout reached`;
+  return h.exitCode === 0 && h.stoppedBy === null ? null : `seed script ${ctx.config.seedScript} ${exitWords(h)}`;
 }
 
 export function startedBy(env: NodeJS.ProcessEnv): string {

@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { harnessEnv } from '../src/harness.js';
+import { harnessEnv, harnessVisibleEnv } from '../src/harness.js';
+import { MAX_TIMER_MS, timerProblem } from '../src/duration.js';
 import type { Sandbox } from '../src/sandbox.js';
 import { addRelease } from '../src/sandbox.js';
 import { cli, cliJson, control, launches, readJson, sandbox, startCli, until } from './helpers/cli.js';
@@ -32,6 +33,38 @@ describe('harness environment', () => {
       PATH: '/bin', RECIPE: 'gitea', CCCI_SKIP_FETCH: '1', CCCI_REPO: '/c', ABRA_DIR: '/a', CCCI_SWEEP: '1',
       CCCI_SWEEP_TAG: '1.0.0', CCCI_RUNS_DIR: '/s/gitea/runs/1',
     });
+  });
+});
+
+describe('what the harness may see (one place)', () => {
+  it('drops the credential variables and any value holding a secret; passes everything else unchanged', () => {
+    const operator = {
+      PATH: '/bin', GIT_CONFIG_GLOBAL: '/home/op/.gitconfig-ci', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'credential.helper',
+      GIT_CONFIG_VALUE_0: 'store', EDITOR: 'vim', PAGER: 'less -R', GIT_EXEC_PATH: '/usr/lib/git-core', PREFIX: '/usr',
+    };
+    const env = harnessVisibleEnv({
+      ...operator, CREDENTIALS_DIRECTORY: '/run/credentials/ccci-sweep.service', CCCI_MIRROR_TOKEN_FILE: '/etc/cc-ci/token',
+      CCCI_CI_TOKEN_FILE: '/etc/cc-ci/ci-token', CCCI_DRONE_SECRET: 'x', SOME_URL: 'https://ci:s3cr3t-tok@host/', REF: 'refs/pull/1/head',
+    }, ['s3cr3t-tok']);
+    expect(env).toEqual(operator);
+  });
+
+  it('the harness and seed environment is built on it', () => {
+    const env = harnessEnv({ PATH: '/bin', CREDENTIALS_DIRECTORY: '/run/c', CCCI_MIRROR_TOKEN_FILE: '/t', EDITOR: 'ed' }, {
+      recipe: 'gitea', ccciRepo: '/c', recipesDir: '/a/recipes', tag: '1.0.0', upgradeBase: null, runsDir: '/r',
+    }, []);
+    expect(env).not.toHaveProperty('CREDENTIALS_DIRECTORY');
+    expect(env).not.toHaveProperty('CCCI_MIRROR_TOKEN_FILE');
+    expect(env.EDITOR).toBe('ed');
+  });
+});
+
+describe('durations a timer can hold', () => {
+  it('accepts up to 2^31-1 ms and refuses more (a longer Node timer fires after 1 ms)', () => {
+    expect(timerProblem(0)).toBeNull();
+    expect(timerProblem(MAX_TIMER_MS)).toBeNull();
+    expect(timerProblem(MAX_TIMER_MS + 1)).toMatch(/at most 596h/);
+    expect(timerProblem(Number.POSITIVE_INFINITY)).toMatch(/at most 596h/);
   });
 });
 

@@ -20,10 +20,30 @@ export function readTokenFile(path: string): string {
     const octal = (mode & 0o777).toString(8).padStart(4, '0');
     throw new ConfigError(`mirror token file ${path} is readable by group or others (mode ${octal}); run: chmod 600 ${path}`);
   }
-  const token = text.trim();
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  // A second line would go into an HTTP header (and could be a second secret): the token is one line.
+  if (lines.length > 1) {
+    throw new ConfigError(`mirror token file ${path} has ${lines.length} non-empty lines; it must hold the token alone on one line`);
+  }
+  const token = lines[0];
   if (!token) throw new ConfigError(`mirror token file ${path} is empty; put the Gitea access token in it`);
   registerSecret(token);
   return token;
+}
+
+/**
+ * For commands that do not use the mirror (`run --no-sync`, `plan --offline`, `explain`): registers the
+ * configured token as a secret all the same, so it is scrubbed from every log line and harness.log. A
+ * file that is absent or that this user cannot read is skipped; one that is malformed is refused as usual.
+ */
+export function registerTokenFileSecret(path: string): void {
+  try {
+    readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') return;
+  }
+  readTokenFile(path);
 }
 
 function parse(mirrorUrl: string): URL {

@@ -29,6 +29,14 @@ describe('readTokenFile', () => {
     expect(scrub('header: token tok-0600-value')).toBe('header: token ***');
   });
 
+  it('refuses more than one non-empty line (a second line would reach an HTTP header)', () => {
+    const file = path.join(base, 'token-two-lines');
+    writeFileSync(file, 'tok-line-one\n\nX-Evil: 1\n', { mode: 0o600 });
+    expect(() => readTokenFile(file)).toThrow(`mirror token file ${file} has 2 non-empty lines; it must hold the token alone on one line`);
+    writeFileSync(file, '\n  tok-only-line  \r\n\n', { mode: 0o600 });
+    expect(readTokenFile(file)).toBe('tok-only-line');
+  });
+
   it('names a missing or empty file', () => {
     expect(() => readTokenFile(path.join(base, 'nope'))).toThrow(/cannot read mirror token file .*nope/);
     const empty = path.join(base, 'token-empty');
