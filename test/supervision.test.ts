@@ -136,7 +136,7 @@ describe('signals', () => {
     control(sb, { gitea: { sleepMs: 600_000 } });
     const sweep = startCli(sb, ['run', '--json']);
     await until('the harness to start', () => launches(sb).length === 3);
-    sweep.kill('SIGHUP');
+    process.kill(sweep.pid!, 'SIGHUP'); // not execa's kill: no SIGKILL of its own after 5 s
     const r = await sweep;
     expect(r.exitCode).toBe(129);
     expect(signals(sb)).toContainEqual(expect.objectContaining({ signal: 'SIGTERM' }));
@@ -151,9 +151,9 @@ describe('signals', () => {
     const sweep = startCli(sb, ['run', '--json', '--stop-grace', '10m']);
     await until('the harness to start', () => launches(sb).length === 3);
     const harnessPid = launches(sb).at(-1)!.pid as unknown as number;
-    sweep.kill('SIGTERM');
+    process.kill(sweep.pid!, 'SIGTERM');
     await until('the harness to get SIGTERM', () => signals(sb).length === 1);
-    sweep.kill('SIGTERM');
+    process.kill(sweep.pid!, 'SIGTERM');
     const r = await sweep;
     expect(r.exitCode).toBe(143);
     expect(String(r.stderr)).toMatch(/SIGTERM again: killing every running harness now/);
@@ -172,7 +172,7 @@ describe('signals', () => {
     let err = '';
     second.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
     await until('the second sweep to wait for the lock', () => err.includes('waiting for its lock'));
-    second.kill('SIGINT');
+    process.kill(second.pid!, 'SIGINT');
     const r = await second;
     expect(r.exitCode).toBe(130);
     expect(err).toMatch(/stopped while waiting for the host lock/);
