@@ -150,7 +150,7 @@ describe('signals', () => {
     control(sb, { gitea: { sleepMs: 600_000, onTerm: 'ignore' } });
     const sweep = startCli(sb, ['run', '--json', '--stop-grace', '10m']);
     await until('the harness to start', () => launches(sb).length === 3);
-    const harnessPid = launches(sb).at(-1)!.pid as unknown as number;
+    const harnessPid = (launches(sb).at(-1) as unknown as { pid: number }).pid;
     process.kill(sweep.pid!, 'SIGTERM');
     await until('the harness to get SIGTERM', () => signals(sb).length === 1);
     process.kill(sweep.pid!, 'SIGTERM');
