@@ -2,13 +2,12 @@
 // away, a harness that prints without end, signals at any moment (twice), a harness that leaves children
 // behind, durations too long for a timer, and a harness that tries to read or print the mirror token.
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../src/sandbox.js';
 import { addRelease } from '../src/sandbox.js';
-import { BIN, cli, cliJson, control, launches, readJson, sandbox, startCli, until } from './helpers/cli.js';
+import { BIN, cli, cliEnv, cliJson, control, launches, readJson, sandbox, startCli, until } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 
 // Every sandbox and mount made here is removed after each test, whatever happened.
@@ -49,12 +48,9 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The built CLI as a raw child process (to close its pipes early), with a minimal explicit environment. */
+/** The built CLI as a raw child process (to close its pipes early), with the tests' minimal environment. */
 function rawCli(sb: Sandbox, args: string[], more: Record<string, string> = {}) {
-  const home = mkdtempSync(path.join(tmpdir(), 'ccci-home-'));
-  cleanups.push(() => rmSync(home, { recursive: true, force: true }));
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...sb.env, CCCI_LOG_FORMAT: 'json', ...more };
-  const child = spawn('node', [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [BIN, ...args], { env: cliEnv(sb, more), stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited };
 }
