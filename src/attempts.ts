@@ -1,29 +1,16 @@
 // What a recipe's history says, as pure functions of its entries: how long its tests take, whether the
 // newest release already went red under unchanged conditions, and its last attempt and promotion.
-import type { HistoryEntry } from './canonical.js';
+import type { AttemptEntry, HistoryEntry, PromotionEntry } from './canonical.js';
 
-export interface Attempt extends HistoryEntry {
-  type: 'attempt';
-  tag: string;
-  tagCommit: string;
-  ccciCommit: string | null;
-  ccciRun: string;
-  outcome: string;
-  exitCode: number | null;
-  durationMs: number;
-  log: string;
-  startedAt: string;
-  endedAt: string;
-  by: string;
-  level?: unknown;
-}
+/** Entries come validated from readHistory (canonical.ts), so their fields have the types declared. */
+export type Attempt = AttemptEntry;
 
 export function attempts(entries: HistoryEntry[]): Attempt[] {
-  return entries.filter((e): e is Attempt => e.type === 'attempt' && typeof e.tag === 'string');
+  return entries.filter((e): e is Attempt => e.type === 'attempt');
 }
 
-export function lastPromotion(entries: HistoryEntry[]): HistoryEntry | null {
-  return entries.filter((e) => e.type === 'promotion').at(-1) ?? null;
+export function lastPromotion(entries: HistoryEntry[]): PromotionEntry | null {
+  return entries.filter((e): e is PromotionEntry => e.type === 'promotion').at(-1) ?? null;
 }
 
 /** Median duration of past harness runs that ran to an end (not interrupted), or null with none. */

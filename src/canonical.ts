@@ -34,12 +34,18 @@ export function historyPath(stateDir: string, recipe: string): string {
   return path.join(recipeStateDir(stateDir, recipe), 'history.jsonl');
 }
 
-/** Pure: validates a parsed canonical.json; throws StateError naming the file and what is wrong. */
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Pure: validates a parsed canonical.json; throws StateError naming the file and what is wrong. Fields a
+ * legacy record may lack (status, ts) get their defaults; a field we know that is present with the wrong
+ * type makes the whole record invalid, so no kind of invalid record is ever silently overwritten.
+ */
 export function validateCanonical(recipe: string, value: unknown, file: string): CanonicalRecord {
   const bad = (what: string) =>
     new StateError(`${file} ${what}; it is left untouched: fix or remove it to let the sweep promote again`);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('is not a JSON object');
-  const rec = value as Record<string, unknown>;
+  if (!isObject(value)) throw bad('is not a JSON object');
+  const rec = value;
   for (const key of ['version', 'commit'] as const) {
     if (typeof rec[key] !== 'string' || rec[key] === '') throw bad(`has no string "${key}"`);
   }
@@ -47,6 +53,15 @@ export function validateCanonical(recipe: string, value: unknown, file: string):
     throw bad(`names recipe ${JSON.stringify(rec.recipe)}, not ${recipe}`);
   }
   if (!/^[0-9a-f]{7,64}$/.test(rec.commit as string)) throw bad('has a "commit" that is not a hex commit hash');
+  for (const key of ['status', 'ts', 'promotedAt'] as const) {
+    if (rec[key] !== undefined && typeof rec[key] !== 'string') throw bad(`has a "${key}" that is not a string`);
+  }
+  if (rec.ccciCommit !== undefined && rec.ccciCommit !== null && typeof rec.ccciCommit !== 'string') {
+    throw bad('has a "ccciCommit" that is not a string or null');
+  }
+  if (rec.previous !== undefined && rec.previous !== null && !isObject(rec.previous)) {
+    throw bad('has a "previous" that is not an object or null');
+  }
   return {
     ...rec,
     recipe,
@@ -96,10 +111,19 @@ export interface Promotion {
   at: Date;
 }
 
+/** The fields `previous` keeps: the ones the harness and the sweep know, never unknown (possibly huge) ones. */
+const PREVIOUS_FIELDS = ['recipe', 'version', 'commit', 'status', 'ts', 'promotedAt', 'ccciCommit'] as const;
+
 /** Pure: the record that replaces `old` after a promotion. */
-export function promotedRecord(old: CanonicalRecord | null, p: Promotion): CanonicalRecord {
-  // Keep one level of history in the record itself; the full story is in history.jsonl.
-  const previous = old ? (({ previous: _p, ...rest }) => rest)(old) : null;
+export function promotedRecord(old: CanonicalRecord | null, p: Promotion): CanonicalRecord & { promotedAt: string } {
+  // Keep one level of history in the record itself, known fields only: a record carrying a large unknown
+  // field must not double in size on every promotion. The full story is in history.jsonl.
+  let previous: CanonicalRecord['previous'] = null;
+  if (old) {
+    const kept: Record<string, unknown> = {};
+    for (const k of PREVIOUS_FIELDS) if (old[k] !== undefined) kept[k] = old[k];
+    previous = kept as Omit<CanonicalRecord, 'previous'>;
+  }
   return {
     ...(old ?? {}),
     recipe: p.recipe,
@@ -121,7 +145,67 @@ export function writeCanonical(stateDir: string, record: CanonicalRecord, before
   writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, beforeRename);
 }
 
-export type HistoryEntry = { type: 'attempt' | 'promotion'; recipe: string } & Record<string, unknown>;
+/** One harness run, as history.jsonl records it. Fields added later are carried as they are. */
+export interface AttemptEntry {
+  type: 'attempt';
+  recipe: string;
+  tag: string;
+  tagCommit: string;
+  ccciCommit: string | null;
+  ccciRun: string;
+  outcome: string;
+  exitCode: number | null;
+  durationMs: number;
+  log: string;
+  startedAt: string;
+  endedAt: string;
+  by: string;
+  level?: unknown;
+  detail?: string;
+  [other: string]: unknown;
+}
+
+export interface PromotionEntry {
+  type: 'promotion';
+  recipe: string;
+  version: string;
+  commit: string;
+  promotedAt: string;
+  previousVersion?: string | null;
+  ccciCommit?: string | null;
+  [other: string]: unknown;
+}
+
+export type HistoryEntry = AttemptEntry | PromotionEntry;
+
+type FieldType = 'string' | 'string|null' | 'number' | 'number|null';
+const ATTEMPT_FIELDS: Record<string, FieldType> = {
+  tag: 'string', tagCommit: 'string', ccciCommit: 'string|null', ccciRun: 'string', outcome: 'string',
+  exitCode: 'number|null', durationMs: 'number', log: 'string', startedAt: 'string', endedAt: 'string', by: 'string',
+};
+const PROMOTION_FIELDS: Record<string, FieldType> = { version: 'string', commit: 'string', promotedAt: 'string' };
+const OPTIONAL_FIELDS: Record<string, FieldType> = { detail: 'string', previousVersion: 'string|null', ccciCommit: 'string|null' };
+
+function fits(v: unknown, t: FieldType): boolean {
+  if (v === null) return t.endsWith('|null');
+  if (t.startsWith('number')) return typeof v === 'number' && Number.isFinite(v);
+  return typeof v === 'string';
+}
+
+/** Pure: a history line's parsed value as an entry of `recipe`'s history, or why it is not one. */
+export function validateHistoryEntry(recipe: string, value: unknown): { entry: HistoryEntry } | { problem: string } {
+  if (!isObject(value)) return { problem: `is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not an entry` };
+  const fields = value.type === 'attempt' ? ATTEMPT_FIELDS : value.type === 'promotion' ? PROMOTION_FIELDS : null;
+  if (!fields) return { problem: `has type ${JSON.stringify(value.type)}, not "attempt" or "promotion"` };
+  if (value.recipe !== recipe) return { problem: `names recipe ${JSON.stringify(value.recipe)}, not ${recipe}` };
+  for (const [key, t] of Object.entries(fields)) {
+    if (!fits(value[key], t)) return { problem: `has no ${t.replace('|', ' or ')} "${key}"` };
+  }
+  for (const [key, t] of Object.entries(OPTIONAL_FIELDS)) {
+    if (value[key] !== undefined && !(key in fields) && !fits(value[key], t)) return { problem: `has a "${key}" that is not a ${t.replace('|', ' or ')}` };
+  }
+  return { entry: value as unknown as HistoryEntry };
+}
 
 export function appendHistory(stateDir: string, entry: HistoryEntry): void {
   mkdirSync(recipeStateDir(stateDir, entry.recipe), { recursive: true });
@@ -132,24 +216,47 @@ export interface HistoryRead {
   entries: HistoryEntry[];
   /** A torn last line from a crash mid-append; ignored but worth a warning. */
   tornLine: boolean;
+  /** Lines that are JSON but not a valid entry (`null`, an entry missing fields): 1-based line and why. */
+  invalid: { line: number; problem: string }[];
+  /** One line for the operator naming the file and what was skipped; null when nothing was. */
+  warning: string | null;
 }
 
+/**
+ * The recipe's history, valid entries only. A bad line (torn, `null`, incomplete) is skipped and named in
+ * `warning`, so one damaged file never stops plan, status, run or explain for this recipe or any other.
+ */
 export function readHistory(stateDir: string, recipe: string): HistoryRead {
+  const file = historyPath(stateDir, recipe);
   let text: string;
   try {
-    text = readFileSync(historyPath(stateDir, recipe), 'utf8');
-  } catch {
-    return { entries: [], tornLine: false };
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    return { entries: [], tornLine: false, invalid: [], warning: gone ? null : `cannot read ${file} (${(err as Error).message}); its history is ignored` };
   }
   const entries: HistoryEntry[] = [];
+  const invalid: HistoryRead['invalid'] = [];
   let tornLine = false;
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let value: unknown;
     try {
-      entries.push(JSON.parse(line) as HistoryEntry);
+      value = JSON.parse(line);
     } catch {
       tornLine = true;
+      return;
     }
+    const checked = validateHistoryEntry(recipe, value);
+    if ('entry' in checked) entries.push(checked.entry);
+    else invalid.push({ line: i + 1, problem: checked.problem });
+  });
+  const parts: string[] = [];
+  if (tornLine) parts.push('a torn line from an earlier crash');
+  if (invalid.length > 0) {
+    const shown = invalid.slice(0, 3).map((x) => `line ${x.line} ${x.problem}`).join('; ');
+    parts.push(`${invalid.length} invalid line${invalid.length > 1 ? 's' : ''} (${shown}${invalid.length > 3 ? '; ...' : ''})`);
   }
-  return { entries, tornLine };
+  const warning = parts.length ? `${file} has ${parts.join(' and ')}; skipped` : null;
+  return { entries, tornLine, invalid, warning };
 }

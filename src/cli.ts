@@ -314,7 +314,9 @@ async function syncCommand(opts: SyncOpts, config: Config, io: Io): Promise<numb
 async function statusCommand(opts: CommonOpts, config: Config, io: Io): Promise<number> {
   const { status } = await import('./status.js');
   const { renderStatus } = await import('./report.js');
-  const entries = status(config.stateDir, await selection(config, opts));
+  const { createLogger } = await import('./log.js');
+  const log = createLogger({ env: io.env });
+  const entries = status(config.stateDir, await selection(config, opts), Date.now(), (recipe, message) => log.warn({ recipe }, message));
   io.stdout(opts.json ? `${JSON.stringify({ recipes: entries }, null, 2)}\n` : renderStatus(entries));
   return entries.some((e) => e.error) ? EXIT.failed : EXIT.ok;
 }

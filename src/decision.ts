@@ -39,15 +39,16 @@ export function decide(input: DecisionInput): DecisionResult {
   const newest = newestRelease(set);
   const base = { latest: newest?.tag ?? null, ignoredTags: set.ignored };
   if (!newest) return { ...base, decision: 'skip', reason: 'never-released' };
+  const canonical = input.canonicalVersion === null ? null : parseRelease(input.canonicalVersion);
+  // A canonical we cannot order against is not something to overwrite, not even with --force (like a
+  // canonical.json that cannot be read at all).
+  if (input.canonicalVersion !== null && !canonical) return { ...base, decision: 'error', reason: 'canonical-version-not-a-release' };
   if (input.force) return { ...base, decision: 'run', reason: 'forced' };
   // Nothing that could make it pass has changed: a red hour-long test is not re-run for nothing.
   const knownRed = !input.retry && (input.isKnownRed?.(newest.tag) ?? false);
-  if (input.canonicalVersion === null) {
+  if (canonical === null) {
     return knownRed ? { ...base, decision: 'skip', reason: 'known-red-unchanged' } : { ...base, decision: 'run', reason: 'first-canonical' };
   }
-  const canonical = parseRelease(input.canonicalVersion);
-  // A canonical we cannot order against is not something to silently overwrite.
-  if (!canonical) return { ...base, decision: 'error', reason: 'canonical-version-not-a-release' };
   if (compareReleases(newest, canonical) <= 0) return { ...base, decision: 'skip', reason: 'no-new-version' };
   return knownRed
     ? { ...base, decision: 'skip', reason: 'known-red-unchanged' }

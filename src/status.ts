@@ -19,7 +19,9 @@ export interface StatusEntry {
   error?: string;
 }
 
-export function status(stateDir: string, enrolment: Enrolment, now: number = Date.now()): StatusEntry[] {
+export function status(
+  stateDir: string, enrolment: Enrolment, now: number = Date.now(), warn?: (recipe: string, message: string) => void,
+): StatusEntry[] {
   const entries = enrolment.recipes.map((r): StatusEntry => {
     const entry: StatusEntry = {
       recipe: r.recipe, cadence: r.cadence, canonical: null, lastAttempt: null, lastPromotion: null,
@@ -38,7 +40,8 @@ export function status(stateDir: string, enrolment: Enrolment, now: number = Dat
     } catch (err) {
       entry.error = messageOf(err);
     }
-    const history = readHistory(stateDir, r.recipe).entries;
+    const { entries: history, warning } = readHistory(stateDir, r.recipe);
+    if (warning) warn?.(r.recipe, warning);
     const last = attempts(history).at(-1);
     if (last) {
       entry.lastAttempt = {
@@ -49,7 +52,7 @@ export function status(stateDir: string, enrolment: Enrolment, now: number = Dat
     }
     const promo = lastPromotion(history);
     if (promo) {
-      entry.lastPromotion = { version: String(promo.version), commit: String(promo.commit), promotedAt: String(promo.promotedAt) };
+      entry.lastPromotion = { version: promo.version, commit: promo.commit, promotedAt: promo.promotedAt };
     }
     return entry;
   });

@@ -144,8 +144,8 @@ async function planRecipe(
     return { ...base, decision: 'error', reason: 'canonical-unreadable', error: messageOf(err) };
   }
   const canonical = record ? { version: record.version, commit: record.commit } : null;
-  const { entries: history, tornLine } = readHistory(ctx.config.stateDir, recipe);
-  if (tornLine) ctx.log.warn({ recipe }, 'history.jsonl has a torn line from an earlier crash; it is ignored');
+  const { entries: history, warning } = readHistory(ctx.config.stateDir, recipe);
+  if (warning) ctx.log.warn({ recipe }, warning);
   // With a mirror to check, one upstream listing serves both the tags and the mirror comparison, and the
   // mirror is listed at the same time: two connections in parallel, not three in a row.
   const upstreamUrl = urlFor(ctx.config.upstreamUrl, recipe);

@@ -37,7 +37,7 @@ describe('medianDurationMs and lastPromotion', () => {
   it('takes the median of runs that ended, ignoring interrupted and errored ones', () => {
     const h: HistoryEntry[] = [
       attempt({ durationMs: 10 }), attempt({ durationMs: 30, outcome: 'promoted' }), attempt({ durationMs: 1, outcome: 'interrupted' }),
-      attempt({ durationMs: 20, outcome: 'timeout' }), { type: 'promotion', recipe: 'gitea', version: '1.1.0' },
+      attempt({ durationMs: 20, outcome: 'timeout' }), { type: 'promotion', recipe: 'gitea', version: '1.1.0', commit: 'a'.repeat(40), promotedAt: '2026-01-01T00:00:00Z' },
     ];
     expect(medianDurationMs(h)).toBe(20);
     expect(medianDurationMs([attempt({ durationMs: 10 }), attempt({ durationMs: 20 })])).toBe(15);

@@ -41,5 +41,9 @@ describe('decide', () => {
     expect(decide({ tags: ['1.0.0+1'], canonicalVersion: 'main' })).toMatchObject({
       decision: 'error', reason: 'canonical-version-not-a-release',
     });
+    // --force does not overwrite it either, like a canonical.json that cannot be read.
+    expect(decide({ tags: ['1.0.0+1'], canonicalVersion: 'main', force: true, retry: true })).toMatchObject({
+      decision: 'error', reason: 'canonical-version-not-a-release',
+    });
   });
 });

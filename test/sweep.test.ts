@@ -153,7 +153,9 @@ describe('run', () => {
 
     expect((await cli(sb, ['run'])).exitCode).toBe(0);
     const rec = readJson(path.join(sb.stateDir, 'gitea', 'canonical.json'));
-    expect(rec).toMatchObject({ version: '1.1.0+1', domain: 'gitea.ci.example', previous: legacy });
+    const { domain: _d, ...known } = legacy;
+    expect(rec).toMatchObject({ version: '1.1.0+1', domain: 'gitea.ci.example', previous: known });
+    expect(rec.previous).not.toHaveProperty('domain');
     expect(launches(sb)[0]!.env.CCCI_UPGRADE_BASE).toBe('1.0.0+1');
   });
 
