@@ -16,6 +16,8 @@ export interface ExplainedTag {
   prerelease: string | null;
   app: string | null;
   appSegments: (number | string)[];
+  /** Why a tag that looks like a release is not one (it points to a tree or blob). */
+  note?: string;
 }
 
 export interface Explanation {
@@ -30,6 +32,8 @@ export interface Explanation {
   decision: string;
   reason: string;
   error?: string;
+  /** Worth a look, not an error: e.g. the canonical version is no longer a tag upstream. */
+  warnings?: string[];
 }
 
 export async function explain(ctx: SweepContext, recipe: string, cadence: Cadence, opts: { offline?: boolean; retry?: boolean } = {}): Promise<Explanation> {
@@ -44,6 +48,10 @@ export async function explain(ctx: SweepContext, recipe: string, cadence: Cadenc
     })),
     ...set.ignored.map((t) => ({
       tag: t, commit: p.tags.get(t) ?? null, release: false, rank: null, recipeVersion: null, prerelease: null, app: null, appSegments: [],
+    })),
+    ...p.notCommits.map((t) => ({
+      tag: t, commit: null, release: false, rank: null, recipeVersion: null, prerelease: null, app: null, appSegments: [],
+      note: 'points to a tree or blob, not a commit',
     })),
   ];
   const [first, second] = ranked;
@@ -62,6 +70,7 @@ export async function explain(ctx: SweepContext, recipe: string, cadence: Cadenc
     recipe, cadence, tags, newest,
     canonical: p.record ? { version: p.record.version, commit: p.record.commit, promotedAt: typeof p.record.promotedAt === 'string' ? p.record.promotedAt : null } : null,
     attemptsOfNewest, knownRed: red, decision: p.decision, reason: p.reason, ...(p.error ? { error: p.error } : {}),
+    ...(p.warnings?.length ? { warnings: p.warnings } : {}),
   };
 }
 
@@ -71,7 +80,7 @@ export function renderExplain(e: Explanation): string {
     ['RANK', 'TAG', 'RECIPE VERSION', 'PRERELEASE', 'APP', 'APP SEGMENTS', 'COMMIT'],
     e.tags.map((t) => [
       t.rank === null ? 'ignored' : String(t.rank), t.tag, t.recipeVersion ?? '-', t.prerelease ?? '-', t.app ?? '-',
-      t.release ? JSON.stringify(t.appSegments) : 'not <semver>[+<app>]', t.commit?.slice(0, 10) ?? '-',
+      t.release ? JSON.stringify(t.appSegments) : (t.note ?? 'not <semver>[+<app>]'), t.commit?.slice(0, 10) ?? '-',
     ]),
   ).trimEnd());
   out.push('');
@@ -88,6 +97,7 @@ export function renderExplain(e: Explanation): string {
       ? 'known red: nothing changed since the last red attempt (tag commit, cc-ci commit, cc-ci-run); --retry runs it anyway'
       : `went red before, but since then: ${e.knownRed.changed.join('; ')}`);
   }
+  for (const w of e.warnings ?? []) out.push(`warning: ${w}`);
   out.push(`decision: ${e.decision} (${e.reason})${e.error ? `: ${e.error}` : ''}`);
   return `${out.join('\n')}\n`;
 }

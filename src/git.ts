@@ -443,10 +443,17 @@ export async function fetchRelease(cloneDir: string, url: string, tag: string, e
     }
   }
   const up = known.upstream;
-  if (up && up.type !== 'commit') throw new GitError(`tag ${tag} points to a ${up.type}, not a commit: it is not a release`);
+  if (up && up.type !== 'commit') throw new NotACommitError(tag, up.type);
   if (up?.id !== expected) throw new GitError(`tag ${tag} moved upstream during the sweep (${expected} -> ${up?.id ?? 'gone'}); run again`);
   if (known.local?.id !== up.id) opts.log.warn({ tag, local: known.local?.id, upstream: up.id }, "the clone's own tag differs from upstream's; testing upstream's");
   return up.id;
+}
+
+/** The tag under test turned out to point to a tree or blob: it is not a release. */
+export class NotACommitError extends GitError {
+  constructor(readonly tag: string, readonly type: ObjectType) {
+    super(`tag ${tag} points to a ${type}, not a commit: it is not a release`);
+  }
 }
 
 type Peeled = { id: string; type: ObjectType } | null;

@@ -18,8 +18,8 @@ import type { Writer } from './dry-run.js';
 import type { Cadence, Enrolment } from './enrolment.js';
 import { messageOf } from './errors.js';
 import {
-  checkoutDetached, currentCheckout, fetchRelease, filesAtCommit, headCommit, localTags, lsRemote, objectTypes, restoreCheckout,
-  tagTargets, worktreeChanges,
+  checkoutDetached, currentCheckout, fetchRelease, filesAtCommit, headCommit, localTags, lsRemote, NotACommitError, objectTypes,
+  restoreCheckout, tagTargets, worktreeChanges,
   type Checkout,
 } from './git.js';
 import { HARNESS_EXIT, harnessEnv, resolveExecutable, runHarness, type HarnessResult } from './harness.js';
@@ -107,6 +107,15 @@ async function planAll(ctx: SweepContext, enrolment: Enrolment, opts: PlanOption
   return [...planned, ...problems].sort((a, b) => (a.recipe < b.recipe ? -1 : 1));
 }
 
+function decideFor(
+  tags: Map<string, string>, record: CanonicalRecord | null, history: HistoryEntry[], opts: PlanOptions, conditions: SweepConditions,
+) {
+  return decide({
+    tags: tags.keys(), canonicalVersion: record?.version ?? null, force: opts.force, retry: opts.retry,
+    isKnownRed: (tag) => knownRed(history, { tag, tagCommit: tags.get(tag), ...conditions }) !== null,
+  });
+}
+
 /** One recipe's full plan (tags, record, history), for `explain`. */
 export async function planOne(
   ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions, conditions: SweepConditions,
@@ -177,10 +186,7 @@ async function planRecipe(
     return { ...base, canonical, record, history, decision: 'error', reason: 'tags-unavailable', error: messageOf(err) };
   }
   notCommits.sort();
-  const d = decide({
-    tags: tags.keys(), canonicalVersion: record?.version ?? null, force: opts.force, retry: opts.retry,
-    isKnownRed: (tag) => knownRed(history, { tag, tagCommit: tags.get(tag), ...conditions }) !== null,
-  });
+  const d = decideFor(tags, record, history, opts, conditions);
   const entry: Planned = { ...base, canonical, record, tags, notCommits, history, ...d, ignoredTags: [...d.ignoredTags, ...notCommits] };
   if (d.decision === 'error') entry.error = `canonical version ${record?.version} is not a release tag`;
   if (record && !tags.has(record.version)) {
@@ -360,8 +366,8 @@ interface RecipeRun extends RunOptions {
 
 async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: () => void): Promise<RunResult> {
   const started = Date.now();
-  const tag = p.latest!;
-  const log = ctx.log.child({ recipe: p.recipe, tag });
+  let tag = p.latest!;
+  let log = ctx.log.child({ recipe: p.recipe, tag });
   const result = (outcome: Outcome, more: Partial<RunResult> = {}): RunResult => ({
     recipe: p.recipe, decision: p.decision, reason: p.reason, tag, outcome, exitCode: null,
     durationMs: Date.now() - started, log: null, ...more,
@@ -391,8 +397,26 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
   try {
     // 1. Upstream's branch and tags into the clone, from the explicit URL.
     const upstream = urlFor(ctx.config.upstreamUrl, p.recipe);
-    const commit = await ctx.writer.act(`fetch ${upstream} into ${cloneDir}`, () =>
-      fetchRelease(cloneDir, upstream, tag, p.tags.get(tag)!, { log, env: ctx.env, signal: ctx.signal }));
+    let commit: string;
+    for (;;) {
+      try {
+        commit = await ctx.writer.act(`fetch ${upstream} into ${cloneDir}`, () =>
+          fetchRelease(cloneDir, upstream, tag, p.tags.get(tag)!, { log, env: ctx.env, signal: ctx.signal }));
+        break;
+      } catch (err) {
+        // ls-remote cannot tell a tree from a commit; the fetched tag can. Such a tag is not a release:
+        // decide again without it (the next plan knows it from the clone).
+        if (!(err instanceof NotACommitError)) throw err;
+        log.warn(messageOf(err));
+        p.tags.delete(tag);
+        p.notCommits.push(tag);
+        const d = decideFor(p.tags, p.record, p.history, o, { ccciCommit: o.ccciCommit, ccciRun: o.ccciRun });
+        Object.assign(p, d, { ignoredTags: [...d.ignoredTags, ...p.notCommits] });
+        if (d.decision !== 'run' || !d.latest) return { ...notRun(p), durationMs: Date.now() - started };
+        tag = d.latest;
+        log = ctx.log.child({ recipe: p.recipe, tag });
+      }
+    }
 
     // 2. Never a dirty tree as a release: local edits and untracked files would ride along into the test.
     //    The operator's changes are theirs; the recipe is an error until they commit, stash or remove them.
