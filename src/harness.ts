@@ -314,9 +314,7 @@ class HarnessOutput {
   incomplete: string | null = null;
   private readonly file;
   private readonly sources: Readable[] = [];
-  private readonly secrets = secretValues().map((s) => Buffer.from(s, 'utf8').toString('latin1'));
-  private readonly keep = Math.max(0, ...this.secrets.map((s) => s.length - 1));
-  private tail = '';
+  private readonly scrubber = streamScrubber(secretValues());
   private paused = false;
 
   constructor(private readonly logFile: string, private readonly log: Logger) {
@@ -327,7 +325,8 @@ class HarnessOutput {
 
   attach(name: 'stdout' | 'stderr', stream: Readable): void {
     this.sources.push(stream);
-    const lines = new LineSplitter(MAX_LOG_LINE + this.keep, (line, dropped) => {
+    // Room for a secret beyond the cut, so the log's own scrub sees it whole before the line is cut.
+    const lines = new LineSplitter(MAX_LOG_LINE + this.scrubber.holdBack, (line, dropped) => {
       const text = dropped > 0 || line.length > MAX_LOG_LINE ? line.slice(0, MAX_LOG_LINE) : line;
       if (dropped > 0 || text.length < line.length) {
         this.log.info({ harness: name, truncatedBytes: dropped + Buffer.byteLength(line) - Buffer.byteLength(text) }, `${text} [line truncated; whole in harness.log]`);
@@ -344,17 +343,7 @@ class HarnessOutput {
 
   private write(chunk: Buffer): void {
     if (this.incomplete) return;
-    const text = this.scrub(this.tail + chunk.toString('latin1'));
-    // Hold back what could be the start of a secret split across two chunks.
-    const cut = Math.max(0, text.length - this.keep);
-    this.tail = text.slice(cut);
-    if (!this.file.write(Buffer.from(text.slice(0, cut), 'latin1'))) this.pause();
-  }
-
-  private scrub(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('***');
-    return out;
+    if (!this.file.write(this.scrubber.push(chunk))) this.pause();
   }
 
   // The file cannot keep up: stop reading (the harness blocks on its pipe) until it has written.
@@ -378,8 +367,8 @@ class HarnessOutput {
   }
 
   async close(): Promise<void> {
-    if (!this.incomplete && this.tail) this.file.write(Buffer.from(this.tail, 'latin1'));
-    this.tail = '';
+    const rest = this.scrubber.end();
+    if (!this.incomplete && rest.length) this.file.write(rest);
     await new Promise<void>((resolve) => {
       if (this.file.destroyed) return resolve();
       this.file.once('close', resolve);
@@ -393,6 +382,32 @@ class HarnessOutput {
       }
     }
   }
+}
+
+/**
+ * Pure: removes secrets from a byte stream cut into arbitrary chunks (`***` in their place). It holds back
+ * the last `holdBack` bytes of each chunk, which could be the start of a secret the next chunk completes.
+ */
+export function streamScrubber(secrets: readonly string[]): { push: (chunk: Buffer) => Buffer; end: () => Buffer; holdBack: number } {
+  // latin1 maps bytes 1:1 to characters, so any bytes (not only UTF-8) pass through unchanged.
+  const needles = secrets.filter((s) => s.length > 0).map((s) => Buffer.from(s, 'utf8').toString('latin1'));
+  const holdBack = Math.max(0, ...needles.map((s) => s.length - 1));
+  let tail = '';
+  const scrub = (text: string) => needles.reduce((t, s) => t.split(s).join('***'), text);
+  return {
+    holdBack,
+    push(chunk) {
+      const text = scrub(tail + chunk.toString('latin1'));
+      const cut = Math.max(0, text.length - holdBack);
+      tail = text.slice(cut);
+      return Buffer.from(text.slice(0, cut), 'latin1');
+    },
+    end() {
+      const rest = Buffer.from(tail, 'latin1');
+      tail = '';
+      return rest;
+    },
+  };
 }
 
 /** Splits a byte stream into lines, keeping at most `limit` bytes of each; counts the bytes dropped. */

@@ -446,8 +446,11 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
       recipe: p.recipe, ccciRepo: ctx.config.ccciRepo, recipesDir: ctx.config.recipesDir, tag,
       upgradeBase: p.record?.version ?? null, runsDir,
     });
+    // A stop that arrived during the fetch or checkout: launch nothing (the clone is put back below).
+    if (ctx.signal?.aborted) return result('interrupted', { commit, detail: 'sweep was stopped before the harness started' });
     log.info({ log: logFile }, 'launching harness');
     testing();
+    crashPoint('uncaught-while-testing', ctx.env);
     const startedAt = new Date();
     launched = { tag, tagCommit: commit, log: logFile, startedAt: startedAt.toISOString() };
     const h = await ctx.writer.act(`run ${o.ccciRun} ${ctx.config.harnessScript} for ${p.recipe} ${tag}`, () =>

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../src/sandbox.js';
 import { addRelease } from '../src/sandbox.js';
+import { streamScrubber } from '../src/harness.js';
 import { BIN, cli, cliEnv, cliJson, control, launches, readJson, sandbox, startCli, until } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 
@@ -116,6 +117,22 @@ describe('no uncaught error', () => {
     expect(truncated[0]!.length).toBeLessThan(64 * 1024);
     expect(JSON.parse(truncated[0]!).truncatedBytes).toBeGreaterThan(bytes - 64 * 1024);
   }, 120_000);
+});
+
+describe('the last resort', () => {
+  it('an error nothing caught while the harness runs: one line, harness stopped, clone restored, exit 70', async () => {
+    const sb = await box();
+    control(sb, { gitea: { sleepMs: 600_000 } });
+    const r = await cli(sb, ['run', '--json'], { CCCI_CRASH_AT: 'uncaught-while-testing' });
+    expect(r.exitCode).toBe(70);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('ccci-sweep: '))).toEqual(['ccci-sweep: internal error: injected fault at uncaught-while-testing']);
+    expect(ends(sb)).toEqual([]); // it did not run to its 600 s end: it was stopped
+    expect(onBranch(sb)).toBe('main');
+    expect(existsSync(path.join(sb.stateDir, 'gitea', 'canonical.json'))).toBe(false);
+    expect(existsSync(path.join(sb.stateDir, 'gitea', '.recipe.lock'))).toBe(false);
+    expect(JSON.parse(r.stdout).recipes[0].outcome).toBe('interrupted');
+  }, 60_000);
 });
 
 describe('signals', () => {
@@ -229,6 +246,21 @@ describe('harness supervision', () => {
 describe('the token stays with the sweep', () => {
   const TOKEN = 'tok-7c1e9b2f5d8a4e60';
 
+  it('is scrubbed from a byte stream however it is cut into chunks', () => {
+    const secret = 'tök€n-7c1e9b2f';
+    const input = Buffer.from(`a ${secret} b ${secret}${secret} \u00ff end`, 'utf8');
+    const want = Buffer.from('a *** b ****** \u00ff end', 'utf8');
+    for (let i = 0; i <= input.length; i++) {
+      for (const j of [i, Math.min(input.length, i + 3), Math.min(input.length, i + 9)]) {
+        const sc = streamScrubber([secret]);
+        const out = Buffer.concat([sc.push(input.subarray(0, i)), sc.push(input.subarray(i, j)), sc.push(input.subarray(j)), sc.end()]);
+        expect(out.equals(want), `cut at ${i}/${j}`).toBe(true);
+      }
+    }
+    const none = streamScrubber([]);
+    expect(Buffer.concat([none.push(Buffer.from([0xff, 0x00, 0x0a])), none.end()])).toEqual(Buffer.from([0xff, 0x00, 0x0a]));
+  });
+
   function credentials(sb: Sandbox, text = `${TOKEN}\n`): { dir: string; file: string } {
     const dir = path.join(sb.root, 'credentials');
     mkdirSync(dir, { recursive: true });
@@ -242,13 +274,16 @@ describe('the token stays with the sweep', () => {
     const sb = await box();
     const { dir, file } = credentials(sb);
     control(sb, { gitea: { print: `leaked ${TOKEN} here` } });
+    const gitconfig = path.join(sb.root, 'operator.gitconfig');
+    writeFileSync(gitconfig, '[color]\n\tui = never\n');
+    const operator = { EDITOR: 'vim -u NONE', PAGER: 'less -R', GIT_CONFIG_GLOBAL: gitconfig, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'advice.detachedHead', GIT_CONFIG_VALUE_0: 'false' };
     const { r, doc } = await cliJson(sb, ['run', '--no-sync'], {
-      CREDENTIALS_DIRECTORY: dir, CCCI_MIRROR_TOKEN_FILE: file, CCCI_CI_TOKEN_FILE: file, EDITOR: 'vim -u NONE', PAGER: 'less -R',
+      CREDENTIALS_DIRECTORY: dir, CCCI_MIRROR_TOKEN_FILE: file, CCCI_CI_TOKEN_FILE: file, ...operator,
     });
     expect(doc.recipes[0].outcome).toBe('promoted');
     const env = launches(sb)[0]!.env;
     for (const k of ['CREDENTIALS_DIRECTORY', 'CCCI_MIRROR_TOKEN_FILE', 'CCCI_CI_TOKEN_FILE']) expect(env).not.toHaveProperty(k);
-    expect(env).toMatchObject({ EDITOR: 'vim -u NONE', PAGER: 'less -R' });
+    expect(env).toMatchObject(operator);
     const harnessLog = readFileSync(doc.recipes[0].log, 'utf8');
     expect(harnessLog).toContain('leaked *** here');
     expect(harnessLog).not.toContain(TOKEN);
