@@ -1,6 +1,7 @@
 // Enrolment lives in the cc-ci repo, where operators already keep it: a recipe is enrolled when
 // `<ccci-repo>/tests/<recipe>/recipe_meta.py` assigns `WARM_CANONICAL = True` at top level. We read only
-// simple literal assignments; we never execute Python.
+// simple literal assignments; we never execute Python, but we read the file as Python does: a UTF-8 BOM is
+// allowed, and nothing inside a string, a docstring, a comment or brackets counts as an assignment.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, UsageError } from './errors.js';
@@ -33,11 +34,82 @@ export function assertRecipeName(name: string): void {
   }
 }
 
+/**
+ * Pure: the top-level simple statements of a Python source, comments removed, in order. A statement is
+ * top level when it starts in column 0 outside any string or bracket; a logical line continued by a
+ * backslash or an open bracket is one statement; `;` separates statements on one line. Strings (with any
+ * prefix, single or triple quoted) are kept verbatim, so what they contain can never look like code.
+ */
+export function topLevelStatements(source: string): string[] {
+  const src = source.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  const out: string[] = [];
+  let stmt = '';
+  let indented = false;
+  let atLineStart = true;
+  let depth = 0;
+  const end = () => {
+    if (!indented && stmt.trim()) out.push(stmt.trim());
+    stmt = '';
+  };
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (atLineStart && depth === 0 && stmt === '') {
+      // A statement starts here: note whether it is indented, then read on from its first character.
+      if (c === ' ' || c === '\t' || c === '\f') {
+        indented = true;
+        continue;
+      }
+      if (c === '\n') {
+        indented = false;
+        continue;
+      }
+      atLineStart = false;
+    }
+    if (c === '#') {
+      while (i + 1 < src.length && src[i + 1] !== '\n') i++;
+      continue;
+    }
+    if (c === '\\' && src[i + 1] === '\n') {
+      stmt += ' ';
+      i++;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      const triple = src.startsWith(c.repeat(3), i);
+      const quote = triple ? c.repeat(3) : c;
+      let j = i + quote.length;
+      while (j < src.length) {
+        if (src[j] === '\\') j += 2;
+        else if (src.startsWith(quote, j)) break;
+        else if (!triple && src[j] === '\n') break; // unterminated: Python refuses it; do not read on
+        else j++;
+      }
+      const stop = Math.min(src.length, src.startsWith(quote, j) ? j + quote.length : j);
+      stmt += src.slice(i, stop);
+      i = stop - 1;
+      continue;
+    }
+    if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) depth = Math.max(0, depth - 1);
+    if (depth === 0 && (c === '\n' || c === ';')) {
+      const wasIndented: boolean = indented;
+      end();
+      // After `;` the next statement is on the same line, with the same indentation.
+      indented = c === ';' ? wasIndented : false;
+      atLineStart = c === '\n';
+      continue;
+    }
+    stmt += c;
+  }
+  end();
+  return out;
+}
+
 /** Top-level `NAME = <literal>` assignments; the last one wins, as in Python. */
 export function readLiterals(source: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of source.split(/\r?\n/)) {
-    const m = /^([A-Z_][A-Z0-9_]*)\s*(?::[^=]*)?=\s*(.*?)\s*(?:#.*)?$/.exec(line);
+  for (const stmt of topLevelStatements(source)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*(?::[^=]*)?=(?!=)\s*([\s\S]*?)\s*$/.exec(stmt);
     if (m?.[1] && m[2] !== undefined) out.set(m[1], m[2]);
   }
   return out;
@@ -78,20 +150,50 @@ export function readEnrolment(ccciRepo: string): Enrolment {
   const recipes: EnrolledRecipe[] = [];
   const problems: EnrolmentProblem[] = [];
   for (const name of readdirSync(testsDir).sort()) {
-    if (name.startsWith('_') || !RECIPE_NAME.test(name)) continue;
+    // `_shared`, `__pycache__` and hidden folders are the harness's own, never recipes.
+    if (name.startsWith('_') || name.startsWith('.')) continue;
     const meta = path.join(testsDir, name, 'recipe_meta.py');
-    let source: string;
+    let bytes: Buffer;
     try {
-      source = readFileSync(meta, 'utf8');
-    } catch {
-      continue; // a folder without recipe_meta.py is not a recipe test
+      bytes = readFileSync(meta);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue; // no recipe_meta.py: not a recipe test
+      problems.push({ recipe: name, cadence: 'weekly', problem: `cannot read ${meta}: ${(err as Error).message}` });
+      continue;
     }
-    const parsed = parseRecipeMeta(name, source);
-    if (!parsed) continue;
-    if ('problem' in parsed) problems.push(parsed);
-    else recipes.push(parsed);
+    const entry = enrolmentEntry(name, bytes, meta);
+    if (!entry) continue;
+    if ('problem' in entry) problems.push(entry);
+    else recipes.push(entry);
   }
   return { recipes, problems };
+}
+
+/**
+ * Pure: what one `tests/<name>/recipe_meta.py` (its raw bytes) means for enrolment. A folder that would
+ * enrol but whose name is not a valid recipe name, or a file Python could not read (not UTF-8), is a
+ * problem shown by plan and status, never a silent skip.
+ */
+export function enrolmentEntry(name: string, bytes: Uint8Array, where: string): EnrolledRecipe | EnrolmentProblem | null {
+  let source: string;
+  let notUtf8 = false;
+  try {
+    source = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    source = new TextDecoder('utf-8').decode(bytes);
+    notUtf8 = true;
+  }
+  const parsed = parseRecipeMeta(name, source);
+  if (!parsed) return null;
+  if (!RECIPE_NAME.test(name)) {
+    return {
+      recipe: name, cadence: parsed.cadence,
+      problem: `tests/${name} enrols a recipe, but ${JSON.stringify(name)} is not a valid recipe name (lower-case letters, digits, '.', '_' and '-', starting with a letter or digit): rename the folder to the recipe's name`,
+    };
+  }
+  if (notUtf8) return { recipe: name, cadence: parsed.cadence, problem: `${where} is not valid UTF-8, so Python cannot read it: save it as UTF-8` };
+  return parsed;
 }
 
 /**
