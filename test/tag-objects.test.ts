@@ -1,9 +1,11 @@
 // Tags that are not commits are not releases, a tag of a tag is peeled to its commit everywhere, and a
 // canonical version upstream no longer has is a warning. Through the built CLI with real git.
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseLsRemote, tagObjects, tagTargets } from '../src/git.js';
+import { parseLsRemote, tagObjects, tagTargets, UPSTREAM_TAGS } from '../src/git.js';
+import { addRelease } from '../src/sandbox.js';
 import { cli, cliJson, launches, sandbox } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 
@@ -90,6 +92,32 @@ describe('a canonical version upstream no longer has', () => {
       const explain = await cli(sb, ['explain', 'app']);
       expect(explain.stdout).toContain('warning: canonical version 1.1.0+1.1 is no longer a tag upstream');
       expect(explain.exitCode).toBe(0);
+    } finally {
+      rmSync(sb.root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an existing clone lacking thousands of upstream tags', () => {
+  it('fetches the branch and the one tag under test, not every tag', async () => {
+    const sb = await sandbox([{ name: 'app', releases: [{ tag: '1.0.0+1.0' }] }]);
+    try {
+      const clone = path.join(sb.recipesDir, 'app');
+      git(sb.recipesDir, 'clone', '-q', path.join(sb.upstreamDir, 'app.git'), clone);
+      const bare = path.join(sb.upstreamDir, 'app.git');
+      const head = git(bare, 'rev-parse', 'refs/heads/main');
+      let script = '';
+      for (let i = 0; i < 3000; i++) {
+        const msg = `bulk ${i}\n`;
+        script += `commit refs/tags/nightly-${i}\ncommitter t <t@example.invalid> 0 +0000\ndata ${msg.length}\n${msg}from ${head}\n\n`;
+      }
+      execFileSync('git', ['fast-import', '--quiet'], { cwd: bare, input: script });
+      await addRelease(sb, 'app', { tag: '1.1.0+1.1' });
+
+      const run = await cliJson(sb, ['run', '--no-sync']);
+      expect(run.doc.recipes[0]).toMatchObject({ tag: '1.1.0+1.1', outcome: 'promoted' });
+      const refs = git(clone, 'for-each-ref', '--format=%(refname)', 'refs/tags', UPSTREAM_TAGS).split('\n');
+      expect(refs.sort()).toEqual([`${UPSTREAM_TAGS}/1.1.0+1.1`, 'refs/tags/1.0.0+1.0', 'refs/tags/1.1.0+1.1']);
     } finally {
       rmSync(sb.root, { recursive: true, force: true });
     }
