@@ -71,7 +71,7 @@ async function verify(dir: string, files: string[]): Promise<{ exitCode: number;
 
 async function timespanUs(span: string): Promise<number> {
   const r = await execa('systemd-analyze', ['timespan', span]);
-  const m = /μs:\s*(\d+)/.exec(r.stdout);
+  const m = /(?:μs|us):\s*(\d+)/.exec(r.stdout); // "us" without a UTF-8 locale
   if (!m) throw new Error(`cannot read systemd-analyze timespan output:\n${r.stdout}`);
   return Number(m[1]);
 }
