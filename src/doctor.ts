@@ -47,6 +47,13 @@ export const HARNESS_TOOLS: readonly HarnessTool[] = [
   { tool: 'sed', kind: 'command', nix: 'gnused' },
   { tool: 'grep', kind: 'command', nix: 'gnugrep' },
   { tool: 'tar', kind: 'command', nix: 'gnutar' },
+  { tool: 'gzip', kind: 'command', nix: 'gzip' },
+  { tool: 'xz', kind: 'command', nix: 'xz' },
+  { tool: 'awk', kind: 'command', nix: 'gawk' },
+  { tool: 'find', kind: 'command', nix: 'findutils' },
+  { tool: 'diff', kind: 'command', nix: 'diffutils' },
+  { tool: 'which', kind: 'command', nix: 'which' },
+  { tool: 'hostname', kind: 'command', nix: 'hostname-debian' },
   { tool: 'pytest', kind: 'python-module', nix: 'pytest' },
   { tool: 'playwright', kind: 'python-module', nix: 'playwright' },
 ];

@@ -271,8 +271,10 @@ describe('HARNESS_TOOLS and nix/harness-env.nix', () => {
   // `pkgs` it is (found by store path, not by name), pyEnv as `python3`; pyEnv's Python packages by name.
   const harnessEnv = async () => nixEval<{ tools: string[][]; pyPackages: string[]; env: string[] }>(`${prelude()}
     let
-      h = import ${nixStr(path.join(nixDir, 'harness-env.nix'))} { inherit pkgs; };
+      # nixpkgs has no abra; a host supplies one (the stand-in's attribute is abra-stand-in).
+      h = import ${nixStr(path.join(nixDir, 'harness-env.nix'))} { inherit pkgs; abra = pkgs.abra-stand-in; };
       attrOf = t: if t.outPath == h.pyEnv.outPath then [ "python3" ]
+        else if t.outPath == pkgs.abra-stand-in.outPath then [ "abra" ]
         else builtins.filter (n: (pkgs.\${n}.outPath or null) == t.outPath) (builtins.attrNames pkgs);
     in { tools = map attrOf h.tools; pyPackages = h.pyEnv.pythonPackages; env = builtins.attrNames h.env; }`);
 
