@@ -101,6 +101,8 @@ export interface HarnessRun {
   stopGraceMs?: number;
   /** How long to keep reading the harness's output after it exited (a child may still hold its pipes). */
   pipeGraceMs?: number;
+  /** Told the harness's pid (= its process group) as soon as it is spawned, e.g. to record it in a lock. */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface HarnessResult {
@@ -152,6 +154,7 @@ export async function runHarness(h: HarnessRun): Promise<HarnessResult> {
   child.on('error', () => {}); // a failed kill(2) of an exited child is not news
   const pid = child.pid;
   activeGroups.add(pid);
+  h.onSpawn?.(pid);
   const streams = [['stdout', child.stdout!], ['stderr', child.stderr!]] as const;
   for (const [name, stream] of streams) out.attach(name, stream);
 

@@ -26,7 +26,7 @@ import { HARNESS_EXIT, harnessEnv, resolveExecutable, runHarness, type HarnessRe
 import { scrub, type Logger } from './log.js';
 import type { SweepEvent, SweepListener } from './events.js';
 import { crashPoint } from './fault.js';
-import { describeHolder, recipeLockPath, tryLock, type LockInfo } from './lock.js';
+import { orphanedHarness, processStart, recipeBusy, recipeLockPath, tryLock, type Lock, type LockInfo } from './lock.js';
 import {
   giteaApiFor, mirrorState, readTokenFile, syncMirror, type MirrorState, type RemoteRefs, type SyncResult,
 } from './mirror/index.js';
@@ -384,9 +384,8 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
   } catch (err) {
     return result('error', { detail: `cannot take the recipe lock or restore the clone a crashed sweep left: ${scrub(messageOf(err))}` });
   }
-  if (!('release' in lock)) {
-    return result('error', { detail: `recipe ${p.recipe} is being swept by another process (${describeHolder(lock)})` });
-  }
+  if (!('release' in lock)) return result('error', { detail: recipeBusy(p.recipe, lock) });
+  const tracked = trackHarness(lock, log);
   let saved: Checkout | null = null;
   // Set once a harness launch is attempted: even a launch that fails is an attempt worth remembering.
   let launched: { tag: string; tagCommit: string; log: string; startedAt: string } | null = null;
@@ -456,10 +455,11 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
     const h = await ctx.writer.act(`run ${o.ccciRun} ${ctx.config.harnessScript} for ${p.recipe} ${tag}`, () =>
       runHarness({
         ccciRun: o.ccciRun, script: ctx.config.harnessScript, ccciRepo: ctx.config.ccciRepo, env, logFile,
-        log, signal: ctx.signal, timeoutMs: o.testTimeoutMs, stopGraceMs: o.stopGraceMs,
+        log, signal: ctx.signal, timeoutMs: o.testTimeoutMs, stopGraceMs: o.stopGraceMs, onSpawn: tracked.spawned,
       }),
     );
     logProblem = h.logIncomplete ?? null;
+    tracked.ended();
     const outcome = harnessOutcome(h, ctx.signal);
     const results = readRunResults(runsDir);
     const level = results.kind === 'read' ? results.fields.level : undefined;
@@ -495,7 +495,7 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
       return withLogProblem(result('interrupted', { ...more, detail: 'stopped before promotion' }));
     }
     crashPoint('before-seed', ctx.env);
-    const seed = await seedCanonical(ctx, p, o, { env, runsDir, tag, commit, log }, (why) => { logProblem ??= why.replace('harness.log', 'seed.log'); });
+    const seed = await seedCanonical(ctx, p, o, { env, runsDir, tag, commit, log, tracked }, (why) => { logProblem ??= why.replace('harness.log', 'seed.log'); });
     crashPoint('after-seed', ctx.env);
     if (seed !== null || ctx.signal?.aborted) {
       const why = seed ?? 'stopped during the seed script';
@@ -552,6 +552,30 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
   }
 }
 
+interface HarnessTracking {
+  spawned: (pid: number) => void;
+  ended: () => void;
+}
+
+/**
+ * Records each harness this recipe launches (its pid = process group, and start time) in the recipe lock,
+ * so if this sweep dies the lock stays alive while the test runs: the next sweep neither restores the clone
+ * under it nor starts a second one. A lock that cannot be updated (full disk) costs that protection only.
+ */
+function trackHarness(lock: Lock, log: Logger): HarnessTracking {
+  const update = (harness: LockInfo['harness']) => {
+    try {
+      lock.update({ harness });
+    } catch (err) {
+      log.warn({ err: messageOf(err) }, 'could not record the harness in the recipe lock');
+    }
+  };
+  return {
+    spawned: (pid) => update({ pid, pidStart: processStart(pid), startedAt: new Date().toISOString() }),
+    ended: () => update(null),
+  };
+}
+
 /** A sweep killed mid-test left its clone detached: put back what the lock says was checked out. */
 async function restoreAfterCrash(stale: LockInfo, log: Logger): Promise<void> {
   if (!stale.clone || !stale.saved) return;
@@ -572,6 +596,12 @@ async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolment): P
     try {
       const lock = await tryLock(file, { log, command: 'recover', by: startedBy(ctx.env), onStale: (s) => restoreAfterCrash(s, log) });
       if ('release' in lock) lock.release();
+      else if (orphanedHarness(lock)) {
+        // A crashed sweep's test still runs: leave its clone alone and start nothing; the others go on.
+        const why = recipeBusy(r.recipe, lock);
+        log.error({ harnessPid: lock.harness?.pid }, why);
+        failed.set(r.recipe, why);
+      }
     } catch (err) {
       const why = `the clone an earlier sweep left detached cannot be put back (${scrub(messageOf(err))}); fix the clone, the next run restores it`;
       log.error({ err: messageOf(err) }, why);
@@ -618,7 +648,7 @@ async function treeAfter(cloneDir: string, env: NodeJS.ProcessEnv): Promise<Tree
 /** Runs the seed script through cc-ci-run when the cc-ci repo has one. Returns why it failed, or null. */
 async function seedCanonical(
   ctx: SweepContext, p: Planned, o: RecipeRun,
-  s: { env: Record<string, string>; runsDir: string; tag: string; commit: string; log: Logger },
+  s: { env: Record<string, string>; runsDir: string; tag: string; commit: string; log: Logger; tracked: HarnessTracking },
   onLogProblem: (why: string) => void,
 ): Promise<string | null> {
   if (!existsSync(path.join(ctx.config.ccciRepo, ctx.config.seedScript))) return null;
@@ -628,8 +658,10 @@ async function seedCanonical(
       env: { ...s.env, CCCI_CANONICAL_VERSION: s.tag, CCCI_CANONICAL_COMMIT: s.commit },
       // The seed script is supervised like the test: same timeout, same stop grace.
       logFile: path.join(s.runsDir, 'seed.log'), log: s.log, signal: ctx.signal, timeoutMs: o.testTimeoutMs, stopGraceMs: o.stopGraceMs,
+      onSpawn: s.tracked.spawned,
     }),
   );
+  s.tracked.ended();
   if (h.logIncomplete) onLogProblem(h.logIncomplete);
   if (h.stoppedBy === 'abort') return null; // the caller sees the signal: interrupted, not promote-failed
   if (h.stoppedBy === 'timeout') return `seed script ${ctx.config.seedScript} stopped: test timeout reached`;
