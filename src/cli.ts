@@ -51,6 +51,14 @@ function duration(value: string): number {
   return ms;
 }
 
+/** A path option: an empty value would silently mean the current directory, so it is refused (exit 2). */
+function pathArg(flag: string) {
+  return (value: string): string => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${flag} is empty; give a path or leave the option out`);
+    return value;
+  };
+}
+
 function withGlobals(cmd: Command): Command {
   for (const o of GLOBAL_OPTIONS) cmd.option(`--${o.flag} <${o.arg}>`, `${o.description} [env ${o.env}]`);
   return cmd;
@@ -70,23 +78,17 @@ interface CommonOpts {
   json?: boolean;
 }
 
-/** Config from flags > env > settings > defaults, with paths made absolute. */
-function configFrom(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): Config {
+/** Config from flags > env > settings > defaults, validated and with paths made absolute (src/config.ts). */
+function configFrom(opts: Record<string, unknown>, io: Io): Config {
   const flags: Partial<Record<ConfigKey, string>> = {};
   for (const o of GLOBAL_OPTIONS) {
     // commander names the value after the flag (`--cc-ci-run` -> ccCiRun), not after our config key.
     const v = opts[o.flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())];
     if (typeof v === 'string') flags[o.key] = v;
   }
-  const c = loadConfig(flags, env);
-  const abs = (p: string) => path.resolve(p);
-  return {
-    ...c,
-    ccciRepo: abs(c.ccciRepo),
-    stateDir: abs(c.stateDir),
-    recipesDir: abs(c.recipesDir),
-    ccciRun: c.ccciRun.includes('/') ? abs(c.ccciRun) : c.ccciRun,
-  };
+  const { config, warnings } = loadConfig(flags, io.env);
+  for (const w of warnings) io.stderr(`ccci-sweep: warning: ${w}\n`);
+  return config;
 }
 
 async function context(config: Config, io: Io, opts: { dryRun: boolean; signal?: AbortSignal; mirror?: boolean }) {
@@ -178,6 +180,9 @@ async function hostLock(ctx: { config: Config; log: Logger; env: NodeJS.ProcessE
   const { mkdirSync } = await import('node:fs');
   const { acquireHostLock } = await import('./lock.js');
   const { startedBy } = await import('./sweep.js');
+  const { assertWritableStateDir } = await import('./config.js');
+  // Every command that writes comes here first: a read-only state dir is one line and exit 2.
+  assertWritableStateDir(ctx.config.stateDir);
   mkdirSync(ctx.config.stateDir, { recursive: true });
   return acquireHostLock(ctx.config.stateDir, {
     // The whole command line, so an operator can tell a timer sweep from a by-hand `run --recipe x`.
@@ -349,7 +354,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   const act = (fn: (opts: never, config: Config, io: Io) => Promise<number>) =>
     async function (this: Command) {
       const opts = this.opts();
-      done(await fn(opts as never, configFrom(opts, io.env), io));
+      done(await fn(opts as never, configFrom(opts, io), io));
     };
 
   withSelection(withGlobals(program.command('plan').description('preview the sweep: decisions only, nothing written')))
@@ -368,7 +373,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--wait-lock <duration>', 'wait this long for another sweep to finish (default: exit 3 at once)', duration)
     .option('--stop-grace <duration>', 'after SIGTERM, how long the harness may tear down before SIGKILL', duration, 120_000)
     .option('--test-timeout <duration>', 'per harness run; then it is stopped like on SIGTERM (outcome timeout)', duration, 90 * 60_000)
-    .option('--metrics-file <path>', 'write Prometheus metrics here (node_exporter textfile collector), atomically')
+    .option('--metrics-file <path>', 'write Prometheus metrics here (node_exporter textfile collector), atomically', pathArg('--metrics-file'))
     .action(act(runCommand));
 
   withSelection(withGlobals(program.command('sync').description("mirror-sync alone: upstream's branch and tags to each recipe's mirror")), false)
@@ -384,7 +389,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--json', 'print one JSON document on stdout')
     .action(async function (this: Command, recipe: string) {
       const opts = this.opts();
-      done(await explainCommand(recipe, opts, configFrom(opts, io.env), io));
+      done(await explainCommand(recipe, opts, configFrom(opts, io), io));
     });
 
   withSelection(withGlobals(program.command('status').description("each enrolled recipe's canonical and last outcome")), false)
