@@ -20,6 +20,11 @@ let
   defaultStateDir = "/var/lib/ci-warm";
   usesStateDirectory = cfg.stateDir == defaultStateDir;
 
+  # systemd reads `%` in Environment=, LoadCredential= (and ExecStart=) as a specifier; NixOS writes
+  # values as given. Operator strings (a percent-encoded mirror URL, a path) are escaped for the units;
+  # the wrapper, a shell script, gets them unescaped.
+  unitValue = lib.replaceStrings [ "%" ] [ "%%" ];
+
   # The environment of both services, of the admin wrapper and of `doctor` run through it. PATH is
   # added by NixOS from `path`.
   environment = harness.env // {
@@ -61,7 +66,7 @@ let
     wants = [ "network-online.target" ];
 
     path = harness.tools;
-    inherit environment;
+    environment = lib.mapAttrs (_: unitValue) environment;
 
     # A deploy must not kill a sweep halfway through a harness run; the next timer run picks up
     # the new unit. Nor may removing the unit from the configuration stop a running sweep.
@@ -90,7 +95,7 @@ let
       StateDirectoryMode = "0750";
     }
     // optionalAttrs (cfg.mirrorTokenFile != null) {
-      LoadCredential = "mirror-token:${cfg.mirrorTokenFile}";
+      LoadCredential = "mirror-token:${unitValue cfg.mirrorTokenFile}";
     };
   };
 
@@ -106,12 +111,13 @@ let
   withTimer = lib.filter (c: cfg.${c}.timerConfig != null) cadences;
   forCadences = cs: f: lib.listToAttrs (map (c: lib.nameValuePair (unitName c) (f c)) cs);
 
-  # The admin's `ccci-sweep`: the nightly service's environment, PATH included, as NixOS renders it
+  # The admin's `ccci-sweep`: the services' environment, with PATH as NixOS renders it for them
   # (like restic's createWrapper), so `ccci-sweep run --recipe gitea` by hand is the timer's run.
   # The mirror token is read from the host file (the services get it as a credential).
   wrapper = pkgs.writeShellApplication {
     name = "ccci-sweep";
-    runtimeEnv = config.systemd.services.${unitName "nightly"}.environment
+    runtimeEnv = environment
+      // { inherit (config.systemd.services.${unitName "nightly"}.environment) PATH; }
       // optionalAttrs (cfg.mirrorTokenFile != null) { CCCI_MIRROR_TOKEN_FILE = cfg.mirrorTokenFile; };
     text = ''
       if [ "$(id -un)" != ${lib.escapeShellArg user} ]; then
@@ -241,7 +247,7 @@ in
     ccci.harness.enable = true;
     systemd.services = forCadences cadences service;
     systemd.timers = forCadences withTimer timer;
-    systemd.tmpfiles.rules = lib.optional (!usesStateDirectory) "d ${cfg.stateDir} 0750 ${user} - -";
+    systemd.tmpfiles.rules = lib.optional (!usesStateDirectory) "d ${unitValue cfg.stateDir} 0750 ${user} - -";
     environment.systemPackages = lib.optional cfg.createWrapper wrapper;
   };
 }

@@ -74,7 +74,8 @@ in
       wants = [ "network-online.target" ];
 
       path = [ harness.package ] ++ harness.tools;
-      environment = cfg.settings;
+      # `%` would be a systemd specifier in Environment=.
+      environment = lib.mapAttrs (_: lib.replaceStrings [ "%" ] [ "%%" ]) cfg.settings;
 
       # A deploy that changes the runner's PATH must not kill the pipelines it is running; the new
       # unit is picked up at the next restart.
@@ -93,7 +94,7 @@ in
         # Whatever the unmanaged environment file says, these never reach the runner.
         UnsetEnvironment = [ "DRONE_RUNNER_PATH" "DRONE_RUNNER_ENVIRON" "DRONE_RUNNER_ENVFILE" ];
       } // optionalAttrs (cfg.environmentFile != null) {
-        EnvironmentFile = cfg.environmentFile;
+        EnvironmentFile = lib.replaceStrings [ "%" ] [ "%%" ] cfg.environmentFile;
       };
     };
   };

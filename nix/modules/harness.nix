@@ -96,7 +96,8 @@ in
           message = "ccci.harness.user \"${cfg.user}\" is not in the docker group: add \"docker\" to users.users.${cfg.user}.extraGroups";
         }
       ];
-      systemd.tmpfiles.rules = [ "d ${cfg.abraDir} 0750 ${cfg.user} - -" ];
+      # tmpfiles.d reads `%` as a specifier too.
+      systemd.tmpfiles.rules = [ "d ${lib.replaceStrings [ "%" ] [ "%%" ] cfg.abraDir} 0750 ${cfg.user} - -" ];
     })
   ];
 }

@@ -54,7 +54,8 @@ in
 
     services.woodpecker-agents.agents.${cfg.name} = {
       enable = true;
-      environment = cfg.environment // { WOODPECKER_BACKEND = "local"; };
+      # `%` would be a systemd specifier in Environment= (nixpkgs' module writes values as given).
+      environment = lib.mapAttrs (_: lib.replaceStrings [ "%" ] [ "%%" ]) cfg.environment // { WOODPECKER_BACKEND = "local"; };
       path = [ harness.package ] ++ harness.tools;
       extraGroups = [ "docker" ];
       inherit (cfg) environmentFile;

@@ -122,7 +122,7 @@ describe('the admin wrapper', () => {
       let
         cfg = evalHost [ baseHost (root + "/modules/ccci-sweep.nix") {
           ccci.harness.user = ${JSON.stringify(user)};
-          services.ccci-sweep = { enable = true; mirrorUrl = "https://git.example.org/m/{recipe}.git"; mirrorTokenFile = "/run/secrets/token"; };
+          services.ccci-sweep = { enable = true; mirrorUrl = "https://git.example.org/m%40x/{recipe}.git"; mirrorTokenFile = "/run/secrets/token"; };
         } ];
         wrapper = builtins.head (builtins.filter (p: p.name == "ccci-sweep") cfg.environment.systemPackages);
       in {
@@ -153,7 +153,9 @@ describe('the admin wrapper', () => {
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout);
     expect(out.argv).toEqual(['run', '--recipe', 'gitea']);
-    for (const [k, v] of Object.entries(w.unitEnv)) expect(out.env[k], k).toBe(v);
+    // The unit's values as the program gets them from systemd (%% is a literal %).
+    for (const [k, v] of Object.entries(w.unitEnv)) expect(out.env[k], k).toBe(v.replaceAll('%%', '%'));
+    expect(out.env.CCCI_MIRROR_URL).toBe('https://git.example.org/m%40x/{recipe}.git');
     expect(out.env.CCCI_MIRROR_TOKEN_FILE).toBe('/run/secrets/token');
     expect(out.env.TERM).toBe('xterm'); // the terminal is the admin's
   });

@@ -7,7 +7,8 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execStartWords, nixEval, prelude, renderUnit, tempDir, type UnitAttrs } from './helpers.js';
+import { parseDuration } from '../../src/duration.js';
+import { execStartWords, nixEval, nixEvalError, prelude, renderUnit, tempDir, type UnitAttrs } from './helpers.js';
 
 interface Evaluated {
   services: Record<string, UnitAttrs>;
@@ -259,6 +260,26 @@ describe('services.ccci-sweep options reach the units', () => {
     expect(ev.timers).toEqual({});
   });
 
+  it('a % in an operator string reaches the program as %, never as a systemd specifier', async () => {
+    const storeDir = path.join(tmp.dir, 'pct-store');
+    const unitDir = path.join(tmp.dir, 'pct-units');
+    mkdirSync(unitDir);
+    const ev = await evalUnits(storeDir, `[
+      baseHost (root + "/modules/ccci-sweep.nix") (root + "/modules/drone-runner.nix")
+      { services.ccci-sweep = { enable = true; stateDir = "/srv/50%"; mirrorUrl = "https://git.example.org/a%40b/{recipe}.git";
+          mirrorTokenFile = "/run/secrets/t%d"; };
+        services.ccci-drone-runner = { enable = true; settings.DRONE_RUNNER_LABELS = "pct:100%"; environmentFile = "/run/secrets/d%n"; }; }
+    ]`);
+    const svc = ev.services['ccci-sweep-nightly']!;
+    expect(svc.environment).toMatchObject({ CCCI_STATE_DIR: '/srv/50%%', CCCI_MIRROR_URL: 'https://git.example.org/a%%40b/{recipe}.git' });
+    expect(svc.serviceConfig?.LoadCredential).toBe('mirror-token:/run/secrets/t%%d');
+    expect(ev.services['drone-runner-exec']!.environment!.DRONE_RUNNER_LABELS).toBe('pct:100%%');
+    expect(ev.services['drone-runner-exec']!.serviceConfig!.EnvironmentFile).toBe('/run/secrets/d%%n');
+    expect(ev.tmpfiles).toContain('d /srv/50%% 0750 ccci - -');
+    const r = await verify(unitDir, writeUnits(unitDir, storeDir, ev));
+    expect(r.ours).toEqual([]);
+  });
+
   it('paths, timers, timeouts and extra arguments are passed as given, specifiers escaped', async () => {
     const ev = await evalUnits(path.join(tmp.dir, 'store'), `[
       baseHost (root + "/modules/ccci-sweep.nix")
@@ -286,6 +307,24 @@ describe('services.ccci-sweep options reach the units', () => {
     // Not the default state dir: tmpfiles creates it, no StateDirectory=.
     expect(ev.tmpfiles).toContain('d /srv/warm 0750 ccci - -');
     expect(weekly.serviceConfig).not.toHaveProperty('StateDirectory');
+  });
+
+  it('timeoutStart is one span that systemd (TimeoutStartSec=) and the CLI (--wait-lock) read alike', async () => {
+    for (const span of ['20h', '1h30m', '90m', '45s', '500ms']) {
+      const ev = await evalUnits(path.join(tmp.dir, 'store'), `[
+        baseHost (root + "/modules/ccci-sweep.nix") { services.ccci-sweep = { enable = true; timeoutStart = "${span}"; }; }
+      ]`);
+      const sc = ev.services['ccci-sweep-nightly']!.serviceConfig!;
+      const words = execStartWords(String(sc.ExecStart));
+      const wait = words[words.indexOf('--wait-lock') + 1]!;
+      expect(await timespanUs(String(sc.TimeoutStartSec)), span).toBe(parseDuration(wait)! * 1000);
+    }
+    // systemd-only spellings (which the CLI would refuse) are refused at evaluation.
+    for (const span of ['15min', '1d', '2 h']) {
+      expect(await nixEvalError(`${prelude()} (checkHost [ baseHost (root + "/modules/ccci-sweep.nix")
+        { services.ccci-sweep = { enable = true; timeoutStart = "${span}"; }; } ]).systemd.services`), span)
+        .toMatch(/timeoutStart' .*is not of type string matching the pattern/);
+    }
   });
 
   it('a bad schedule is caught by systemd-analyze verify (the check is not vacuous)', async () => {

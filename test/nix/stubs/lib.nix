@@ -289,7 +289,7 @@ let
     literalExpression = text: { _type = "literalExpression"; inherit text; };
 
     escapeShellArgs = args: concatStringsSep " " (map escapeShellArg args);
-    inherit concatStringsSep listToAttrs;
+    inherit concatStringsSep listToAttrs replaceStrings;
     mapAttrsToList = f: set: map (n: f n set.${n}) (attrNames set);
     nameValuePair = name: value: { inherit name value; };
     optional = cond: x: if cond then [ x ] else [ ];
