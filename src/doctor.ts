@@ -5,9 +5,10 @@ import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { Config } from './config.js';
+import { urlFor, type Config } from './config.js';
 import { isDir, readEnrolment } from './enrolment.js';
 import { messageOf } from './errors.js';
+import { lsRemoteTags } from './git.js';
 import { harnessVisibleEnv, resolveExecutable } from './harness.js';
 import { table } from './report.js';
 
@@ -159,6 +160,29 @@ function stateDirCheck(stateDir: string): DoctorCheck {
   }
 }
 
+/**
+ * One `git ls-remote` of the first enrolled recipe's upstream, through the same git adapter and the same
+ * environment as plan: when this is green, plan can read upstream (an operator's GIT_CONFIG_GLOBAL,
+ * proxy and TMPDIR included); when plan would fail, this says why in git's own words.
+ */
+async function gitProbe(config: Config, env: NodeJS.ProcessEnv): Promise<DoctorCheck> {
+  const name = 'git ls-remote';
+  let recipe: string | undefined;
+  try {
+    recipe = readEnrolment(config.ccciRepo).recipes[0]?.recipe;
+  } catch {
+    // the enrolment check says why
+  }
+  if (!recipe) return { name, ok: false, detail: 'not probed: no enrolled recipe to read the upstream of' };
+  const url = urlFor(config.upstreamUrl, recipe);
+  try {
+    const tags = await lsRemoteTags(url, { env, timeoutMs: PROBE_TIMEOUT_MS, retry: { tries: 1, baseDelayMs: 0 } });
+    return { name, ok: true, detail: `${url}: ${tags.size} tags (${recipe}, read as plan reads it)` };
+  } catch (err) {
+    return { name, ok: false, detail: `${messageOf(err)}: plan would fail the same way` };
+  }
+}
+
 function scriptCheck(name: string, ccciRepo: string, rel: string, required: boolean): DoctorCheck {
   const file = path.resolve(ccciRepo, rel);
   if (isFile(file)) return { name, ok: true, detail: file };
@@ -259,6 +283,8 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv): Promise
   });
   if (repoOk) checks.push(enrolmentCheck(config.ccciRepo));
   checks.push(stateDirCheck(config.stateDir));
+
+  if (isDir(config.ccciRepo)) checks.push(await gitProbe(config, env));
 
   let ccciRun: string | null = null;
   try {

@@ -62,6 +62,8 @@ function host(opts: { omit?: string[]; wrapperBody?: string } = {}): Host {
   write(path.join(ccciRepo, 'runner/run_recipe_ci.py'), 'print("harness")\n');
   const stateDir = path.join(root, 'state');
   mkdirSync(stateDir);
+  // The enrolled recipe's upstream: an empty bare repo is enough for doctor's one ls-remote.
+  execFileSync('git', ['init', '-q', '--bare', path.join(root, 'upstream', 'app.git')]);
   const ccciRun = path.join(root, 'wrapper/cc-ci-run');
   write(ccciRun, `#!/usr/bin/env bash
 set -euo pipefail
@@ -78,7 +80,7 @@ exec python3 "$@"`}
     ccciRun,
     harnessScript: 'runner/run_recipe_ci.py',
     seedScript: 'runner/seed_canonical.py',
-    upstreamUrl: 'https://example.invalid/{recipe}.git',
+    upstreamUrl: `file://${root}/upstream/{recipe}.git`,
     mirrorUrl: undefined,
     giteaApi: undefined,
     mirrorTokenFile: undefined,
@@ -309,7 +311,8 @@ describe('HARNESS_TOOLS and nix/harness-env.nix', () => {
 describe('ccci-sweep doctor (the CLI)', () => {
   const BIN = path.resolve(import.meta.dirname, '../bin/ccci-sweep.js');
   const doctor = (h: Host) =>
-    execa('node', [BIN, 'doctor', '--json', '--ccci-repo', h.config.ccciRepo, '--state-dir', h.config.stateDir, '--cc-ci-run', h.config.ccciRun], {
+    execa('node', [BIN, 'doctor', '--json', '--ccci-repo', h.config.ccciRepo, '--state-dir', h.config.stateDir, '--cc-ci-run', h.config.ccciRun,
+      '--upstream-url', h.config.upstreamUrl], {
       env: { ...h.env, CCCI_SETTINGS: path.join(h.root, 'none.toml') }, extendEnv: false, reject: false,
     });
 
@@ -326,5 +329,32 @@ describe('ccci-sweep doctor (the CLI)', () => {
     expect(r.exitCode).toBe(1);
     const report = JSON.parse(String(r.stdout)) as DoctorReport;
     expect(report.tools.filter((t) => !t.ok).map((t) => t.tool)).toEqual(['git-lfs']);
+  });
+});
+
+describe('doctor reads upstream as plan does', () => {
+  const BIN = path.resolve(import.meta.dirname, '../bin/ccci-sweep.js');
+  const doctor = (h: Host, upstreamUrl: string, env: Record<string, string> = {}) =>
+    execa('node', [BIN, 'doctor', '--json', '--ccci-repo', h.config.ccciRepo, '--state-dir', h.config.stateDir, '--cc-ci-run', h.config.ccciRun,
+      '--upstream-url', upstreamUrl], {
+      env: { ...h.env, CCCI_SETTINGS: path.join(h.root, 'none.toml'), ...env }, extendEnv: false, reject: false,
+    });
+
+  it('probes one git ls-remote with the operator\'s git configuration (GIT_CONFIG_GLOBAL insteadOf)', async () => {
+    const h = host();
+    const global = path.join(h.root, 'operator.gitconfig');
+    writeFileSync(global, `[url "file://${h.root}/upstream/"]\n\tinsteadOf = https://forge.example.invalid/\n`);
+    const r = await doctor(h, 'https://forge.example.invalid/{recipe}.git', { GIT_CONFIG_GLOBAL: global, GIT_EXEC_PATH: '/nonexistent' });
+    const report = JSON.parse(String(r.stdout)) as DoctorReport;
+    expect(check(report, 'git ls-remote')).toMatchObject({ ok: true, detail: expect.stringContaining('https://forge.example.invalid/app.git: 0 tags') });
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('fails, in git\'s words, when plan could not read upstream', async () => {
+    const h = host();
+    const r = await doctor(h, `file://${h.root}/nowhere/{recipe}.git`);
+    const report = JSON.parse(String(r.stdout)) as DoctorReport;
+    expect(check(report, 'git ls-remote')).toMatchObject({ ok: false, detail: expect.stringMatching(/^git ls-remote file:\S+nowhere\/app\.git failed: fatal: /) });
+    expect(r.exitCode).toBe(1);
   });
 });
