@@ -371,8 +371,8 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--no-sync', 'skip mirror-sync')
     .option('--sync-jobs <n>', 'mirrors synced at once', positiveInt, 4)
     .option('--wait-lock <duration>', 'wait this long for another sweep to finish (default: exit 3 at once)', duration)
-    .option('--stop-grace <duration>', 'after SIGTERM, how long the harness may tear down before SIGKILL', duration, 120_000)
-    .option('--test-timeout <duration>', 'per harness run; then it is stopped like on SIGTERM (outcome timeout)', duration, 90 * 60_000)
+    .option('--stop-grace <duration>', 'after SIGTERM, how long the harness may tear down before SIGKILL (0: at once)', duration, 120_000)
+    .option('--test-timeout <duration>', 'per harness run and seed script; then it is stopped like on SIGTERM (outcome timeout); 0: none', duration, 90 * 60_000)
     .option('--metrics-file <path>', 'write Prometheus metrics here (node_exporter textfile collector), atomically', pathArg('--metrics-file'))
     .action(act(runCommand));
 
