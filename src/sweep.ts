@@ -159,7 +159,7 @@ async function planRecipe(
   // mirror is listed at the same time: two connections in parallel, not three in a row.
   const upstreamUrl = urlFor(ctx.config.upstreamUrl, recipe);
   const cloneDir = path.join(ctx.config.recipesDir, recipe);
-  const remote = { env: ctx.env, signal: ctx.signal };
+  const remote = { env: ctx.env, signal: ctx.signal, log: ctx.log };
   const listing = opts.mirrorState && ctx.mirror && !opts.offline ? lsRemote(upstreamUrl, { ...remote, symref: true }) : null;
   const mirror = opts.mirrorState ? mirrorStateOf(ctx, recipe, listing ?? undefined) : null;
   let tags: Map<string, string>;
@@ -524,6 +524,8 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
     return withLogProblem(result('promoted', more));
   } catch (err) {
     const detail = scrub(messageOf(err));
+    // A stop while the release was being fetched or checked out: nothing was tested, nothing is wrong.
+    if (!launched && ctx.signal?.aborted) return withLogProblem(result('interrupted', { detail: `stopped before the harness started (${detail})` }));
     log.error({ err: detail }, 'recipe failed');
     if (launched) {
       try {

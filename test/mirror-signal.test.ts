@@ -4,10 +4,10 @@
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sandbox, startCli, until } from './helpers/cli.js';
+import { launches, sandbox, startCli, until } from './helpers/cli.js';
 
 /** Accepts every request and never answers. */
 async function stalledServer() {
@@ -77,6 +77,27 @@ describe('a signal during mirror-sync', () => {
       expect(gitea.requests).toHaveLength(1); // not retried after the stop
     } finally {
       await gitea.close();
+      rmSync(sb.root, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM while a release is being fetched stops git at once: interrupted, exit 143', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+    try {
+      // A git whose fetches hang (as over a stalled link); everything else is the real git.
+      const bin = path.join(sb.root, 'slow-git');
+      const marker = path.join(sb.root, 'fetching');
+      const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+      mkdirSync(bin);
+      writeFileSync(path.join(bin, 'git'), `#!/bin/sh\ncase " $* " in *" fetch "*) : > '${marker}'; sleep 300;; esac\nexec '${real}' "$@"\n`, { mode: 0o755 });
+      const p = startCli(sb, ['run', '--json', '--no-sync'], { PATH: `${bin}:${process.env.PATH}` });
+      await until('the fetch to start', () => existsSync(marker));
+      p.kill('SIGTERM');
+      expect(await exitOf(p, 'git fetch')).toBe(143);
+      const doc = JSON.parse(String((await p).stdout));
+      expect(doc.recipes[0]).toMatchObject({ recipe: 'gitea', outcome: 'interrupted' });
+      expect(launches(sb)).toEqual([]);
+    } finally {
       rmSync(sb.root, { recursive: true, force: true });
     }
   });
