@@ -96,6 +96,25 @@ export function stamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
+/**
+ * Creates this run's own folder `<state-dir>/<recipe>/runs/<stamp>` (then `<stamp>-2`, `-3`, … when a run of
+ * the same second has it): created exclusively, so two runs never share one, nor read each other's results.
+ */
+export function createRunDir(stateDir: string, recipe: string, at: Date): string {
+  const runs = path.join(recipeStateDir(stateDir, recipe), 'runs');
+  mkdirSync(runs, { recursive: true });
+  const base = stamp(at);
+  for (let n = 1; ; n++) {
+    const dir = path.join(runs, n === 1 ? base : `${base}-${n}`);
+    try {
+      mkdirSync(dir);
+      return dir;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 10_000) throw err;
+    }
+  }
+}
+
 /** When a canonical became canonical: `promotedAt`, else the legacy `ts` stamp; null when neither parses. */
 export function canonicalSince(rec: CanonicalRecord): number | null {
   if (typeof rec.promotedAt === 'string' && !Number.isNaN(Date.parse(rec.promotedAt))) return Date.parse(rec.promotedAt);

@@ -90,7 +90,9 @@ export function renderSummary(results: RunResult[]): string {
       ].filter(Boolean).join('; '),
     ]),
   );
-  return `${body}\n${results.length} recipes: ${counts}\n`;
+  // A clone left off its branch is worth its own line: every later run depends on putting it back.
+  const restore = results.filter((r) => r.restoreError).map((r) => `${r.recipe}: ${r.restoreError}\n`).join('');
+  return `${body}\n${results.length} recipes: ${counts}\n${restore}`;
 }
 
 /** `3d4h`, `5h12m`, `7m`: how long ago, at a glance. */
@@ -118,5 +120,5 @@ export function renderStatus(entries: StatusEntry[]): string {
 
 /** Exit status of a run: 0 when every recipe was skipped or promoted and no mirror needs attention. */
 export function runSucceeded(results: RunResult[]): boolean {
-  return results.every((r) => (r.outcome === 'skipped' || r.outcome === 'promoted') && !syncFailed(r.sync));
+  return results.every((r) => (r.outcome === 'skipped' || r.outcome === 'promoted') && !syncFailed(r.sync) && !r.restoreError);
 }

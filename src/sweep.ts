@@ -8,7 +8,7 @@ import path from 'node:path';
 import PQueue from 'p-queue';
 import { knownRed, medianDurationMs } from './attempts.js';
 import {
-  appendHistory, promotedRecord, readCanonical, readHistory, recipeStateDir, stamp, writeCanonical,
+  appendHistory, createRunDir, promotedRecord, readCanonical, readHistory, recipeStateDir, writeCanonical,
   type CanonicalRecord, type HistoryEntry,
 } from './canonical.js';
 import { COMPOSE_FILES, versionLabelOfFiles } from './compose.js';
@@ -286,6 +286,8 @@ export interface RunResult {
   commit?: string;
   /** Mirror-sync of this recipe, when it ran. */
   sync?: SyncResult;
+  /** The clone could not be put back on what it had checked out (git's full reason): not a success. */
+  restoreError?: string;
   /** harness.log (or seed.log) misses output: writing it failed, e.g. the disk was full. */
   logIncomplete?: true;
 }
@@ -364,7 +366,19 @@ interface RecipeRun extends RunOptions {
   ccciCommit: string | null;
 }
 
+/**
+ * One recipe's checkout+test+promote. A clone that cannot be put back afterwards is not success, whatever
+ * the test said: the result says so (`restoreError`, git's full reason) and the run exits 1.
+ */
 async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: () => void): Promise<RunResult> {
+  const restore: { error?: string } = {};
+  const r = await testRecipe(ctx, p, o, testing, restore);
+  return restore.error === undefined ? r : { ...r, restoreError: restore.error };
+}
+
+async function testRecipe(
+  ctx: SweepContext, p: Planned, o: RecipeRun, testing: () => void, restore: { error?: string },
+): Promise<RunResult> {
   const started = Date.now();
   let tag = p.latest!;
   let log = ctx.log.child({ recipe: p.recipe, tag });
@@ -438,8 +452,7 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
     const label = versionLabelOfFiles(await filesAtCommit(cloneDir, commit, COMPOSE_FILES, { env: ctx.env }), `${tag} (${commit.slice(0, 10)})`);
 
     // 5. The test, only through cc-ci-run.
-    const runStamp = stamp(ctx.now());
-    const runsDir = path.join(recipeStateDir(ctx.config.stateDir, p.recipe), 'runs', runStamp);
+    const runsDir = createRunDir(ctx.config.stateDir, p.recipe, ctx.now());
     const logFile = path.join(runsDir, 'harness.log');
     const env = harnessEnv(ctx.env, {
       recipe: p.recipe, ccciRepo: ctx.config.ccciRepo, recipesDir: ctx.config.recipesDir, tag,
@@ -547,7 +560,8 @@ async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: (
       } catch (err) {
         restored = false;
         // The lock keeps what to put back: the next run tries again before anything else.
-        log.error({ err: messageOf(err), clone: cloneDir, branch: saved.branch }, 'could not restore the clone checkout; the next run will retry');
+        restore.error = `the clone ${cloneDir} could not be put back on ${saved.branch ?? saved.commit}: ${scrub(fullMessage(err))}`;
+        log.error({ err: fullMessage(err), clone: cloneDir, branch: saved.branch }, 'could not restore the clone checkout; the next run will retry');
       }
     }
     if (restored) lock.release();
@@ -578,9 +592,19 @@ function trackHarness(lock: Lock, log: Logger): HarnessTracking {
   };
 }
 
+/** All of an error's message (git's reasons span several lines), as one line. */
+function fullMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()).filter(Boolean).join(' / ');
+}
+
 /** A sweep killed mid-test left its clone detached: put back what the lock says was checked out. */
 async function restoreAfterCrash(stale: LockInfo, log: Logger): Promise<void> {
   if (!stale.clone || !stale.saved) return;
+  // Nothing to put back in a clone that is gone (an operator removed it): the next test clones it again.
+  if (!existsSync(stale.clone)) {
+    log.warn({ clone: stale.clone }, 'the clone a crashed sweep left is gone; it is cloned again when next tested');
+    return;
+  }
   log.warn({ clone: stale.clone, branch: stale.saved.branch, commit: stale.saved.commit }, 'restoring a clone left by a crashed sweep');
   await restoreCheckout(stale.clone, stale.saved);
 }
