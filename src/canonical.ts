@@ -181,6 +181,8 @@ export interface AttemptEntry {
   by: string;
   level?: unknown;
   detail?: string;
+  /** The test timeout the harness ran under (ms; null: none). Absent in attempts recorded before it was. */
+  testTimeoutMs?: number | null;
   [other: string]: unknown;
 }
 
@@ -203,7 +205,9 @@ const ATTEMPT_FIELDS: Record<string, FieldType> = {
   exitCode: 'number|null', durationMs: 'number', log: 'string', startedAt: 'string', endedAt: 'string', by: 'string',
 };
 const PROMOTION_FIELDS: Record<string, FieldType> = { version: 'string', commit: 'string', promotedAt: 'string' };
-const OPTIONAL_FIELDS: Record<string, FieldType> = { detail: 'string', previousVersion: 'string|null', ccciCommit: 'string|null' };
+const OPTIONAL_FIELDS: Record<string, FieldType> = {
+  detail: 'string', previousVersion: 'string|null', ccciCommit: 'string|null', testTimeoutMs: 'number|null',
+};
 
 function fits(v: unknown, t: FieldType): boolean {
   if (v === null) return t.endsWith('|null');

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_TEST_TIMEOUT_MS } from './attempts.js';
 import { GLOBAL_OPTIONS, loadConfig, type Config, type ConfigKey } from './config.js';
 import { ConfigError, EXIT, UsageError, exitCodeFor, messageOf } from './errors.js';
 import { parseDuration, timerProblem } from './duration.js';
@@ -208,12 +209,14 @@ async function selection(config: Config, o: CommonOpts) {
   return selectRecipes(readEnrolment(config.ccciRepo), config.ccciRepo, o.recipe, o.cadence ?? 'all');
 }
 
-async function planCommand(opts: CommonOpts & { offline?: boolean; force?: boolean; retry?: boolean }, config: Config, io: Io): Promise<number> {
+async function planCommand(opts: CommonOpts & { offline?: boolean; force?: boolean; retry?: boolean; testTimeout?: number }, config: Config, io: Io): Promise<number> {
   const { plan } = await import('./sweep.js');
   const { renderPlan, planJson } = await import('./report.js');
   const ctx = await context(config, io, { dryRun: true, mirror: !opts.offline });
   const entries = await plan(ctx, await selection(config, opts), {
     offline: opts.offline, force: opts.force, retry: opts.retry, mirrorState: !opts.offline,
+    // `run --dry-run --test-timeout X` shows what that run would do; plan shows the default run.
+    testTimeoutMs: opts.testTimeout ?? DEFAULT_TEST_TIMEOUT_MS,
   });
   io.stdout(opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries));
   return entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok;
@@ -372,7 +375,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--sync-jobs <n>', 'mirrors synced at once', positiveInt, 4)
     .option('--wait-lock <duration>', 'wait this long for another sweep to finish (default: exit 3 at once)', duration)
     .option('--stop-grace <duration>', 'after SIGTERM, how long the harness may tear down before SIGKILL (0: at once)', duration, 120_000)
-    .option('--test-timeout <duration>', 'per harness run and seed script; then it is stopped like on SIGTERM (outcome timeout); 0: none', duration, 90 * 60_000)
+    .option('--test-timeout <duration>', 'per harness run and seed script; then it is stopped like on SIGTERM (outcome timeout); 0: none', duration, DEFAULT_TEST_TIMEOUT_MS)
     .option('--metrics-file <path>', 'write Prometheus metrics here (node_exporter textfile collector), atomically', pathArg('--metrics-file'))
     .action(act(runCommand));
 

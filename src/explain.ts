@@ -1,6 +1,6 @@
 // `explain <recipe>`: every tag with its parsed parts and rank, why the newest is newest, the canonical, the
 // attempts of the newest tag, and the decision with its reason. Reads only.
-import { attempts, changedSince, knownRed, type Attempt } from './attempts.js';
+import { attempts, changedSince, DEFAULT_TEST_TIMEOUT_MS, knownRed, type Attempt } from './attempts.js';
 import type { Cadence } from './enrolment.js';
 import { table } from './report.js';
 import { planOne, sweepConditions, type SweepContext } from './sweep.js';
@@ -37,7 +37,8 @@ export interface Explanation {
 }
 
 export async function explain(ctx: SweepContext, recipe: string, cadence: Cadence, opts: { offline?: boolean; retry?: boolean } = {}): Promise<Explanation> {
-  const conditions = await sweepConditions(ctx);
+  // explain has no --test-timeout: it explains what a run with the default would do.
+  const conditions = await sweepConditions(ctx, DEFAULT_TEST_TIMEOUT_MS);
   const p = await planOne(ctx, recipe, cadence, { offline: opts.offline, retry: opts.retry }, conditions);
   const set = classifyTags(p.tags.keys());
   const ranked = [...set.releases].reverse();

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import PQueue from 'p-queue';
-import { knownRed, medianDurationMs } from './attempts.js';
+import { effectiveTimeout, knownRed, medianDurationMs } from './attempts.js';
 import {
   appendHistory, createRunDir, promotedRecord, readCanonical, readHistory, recipeStateDir, writeCanonical,
   type CanonicalRecord, type HistoryEntry,
@@ -85,10 +85,12 @@ export interface PlanOptions {
   mirrorState?: boolean;
   /** Run a newest release that already went red under unchanged conditions. */
   retry?: boolean;
+  /** The test timeout runs get (default 90 min; 0: none); a `timeout` attempt is known-red only under it. */
+  testTimeoutMs?: number;
 }
 
 export async function plan(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions = {}): Promise<PlanEntry[]> {
-  return (await planAll(ctx, enrolment, opts, await sweepConditions(ctx))).map(publicEntry);
+  return (await planAll(ctx, enrolment, opts, await sweepConditions(ctx, opts.testTimeoutMs))).map(publicEntry);
 }
 
 function publicEntry({ record: _r, tags: _t, history: _h, notCommits: _n, ...entry }: Planned): PlanEntry {
@@ -128,16 +130,19 @@ export interface SweepConditions {
   ccciCommit: string | null;
   /** Absolute path when it resolves; as configured otherwise (plan does not need it to exist). */
   ccciRun: string;
+  /** The test timeout this sweep's harnesses get (ms; null: none): a timeout is known-red only under it. */
+  testTimeoutMs: number | null;
 }
 
-export async function sweepConditions(ctx: SweepContext): Promise<SweepConditions> {
+/** `testTimeoutMs`: what the harness would run under (0 or undefined: none, as runHarness reads it). */
+export async function sweepConditions(ctx: SweepContext, testTimeoutMs: number | undefined): Promise<SweepConditions> {
   let ccciRun = ctx.config.ccciRun;
   try {
     ccciRun = resolveExecutable(ctx.config.ccciRun, ctx.env);
   } catch {
     // run refuses a missing cc-ci-run before testing anything; plan just shows the decision
   }
-  return { ccciCommit: await headCommit(ctx.config.ccciRepo, { env: ctx.env }), ccciRun };
+  return { ccciCommit: await headCommit(ctx.config.ccciRepo, { env: ctx.env }), ccciRun, testTimeoutMs: effectiveTimeout(testTimeoutMs) };
 }
 
 async function planRecipe(
@@ -314,7 +319,7 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
   // follows reads upstream itself, so a diverged mirror never changes what is tested.
   const synced = opts.sync === false ? [] : await syncMirrors(ctx, enrolment, opts);
   const syncOf = new Map(synced.map((r) => [r.recipe, r]));
-  const conditions = await sweepConditions(ctx);
+  const conditions = await sweepConditions(ctx, opts.testTimeoutMs);
   const planned = await planAll(ctx, enrolment, { ...opts, mirrorState: false }, conditions);
   // A recipe whose clone is still left detached is not touched again until it is put back.
   for (const p of planned) {
@@ -423,7 +428,7 @@ async function testRecipe(
         log.warn(messageOf(err));
         p.tags.delete(tag);
         p.notCommits.push(tag);
-        const d = decideFor(p.tags, p.record, p.history, o, { ccciCommit: o.ccciCommit, ccciRun: o.ccciRun });
+        const d = decideFor(p.tags, p.record, p.history, o, { ccciCommit: o.ccciCommit, ccciRun: o.ccciRun, testTimeoutMs: effectiveTimeout(o.testTimeoutMs) });
         Object.assign(p, d, { ignoredTags: [...d.ignoredTags, ...p.notCommits] });
         if (d.decision !== 'run' || !d.latest) return { ...notRun(p), durationMs: Date.now() - started };
         tag = d.latest;
@@ -480,7 +485,7 @@ async function testRecipe(
       type: 'attempt' as const, recipe: p.recipe, tag, tagCommit: commit, ccciCommit: o.ccciCommit,
       ccciRun: o.ccciRun, exitCode: h.exitCode, durationMs: h.durationMs, log: logFile,
       startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), by: startedBy(ctx.env),
-      ...(level !== undefined ? { level } : {}),
+      ...(level !== undefined ? { level } : {}), testTimeoutMs: effectiveTimeout(o.testTimeoutMs),
     };
     const more = { exitCode: h.exitCode, log: logFile, commit };
     if (outcome !== 'green') {

@@ -7,12 +7,33 @@ const attempt = (over: Partial<Attempt>): Attempt => ({
   ccciRun: '/nix/store/x-cc-ci-run/bin/cc-ci-run', outcome: 'red', exitCode: 1, durationMs: 1000, log: '/l',
   startedAt: '', endedAt: '', by: 'timer', ...over,
 });
-const same = { tag: '1.1.0', tagCommit: 'a'.repeat(40), ccciCommit: 'c'.repeat(40), ccciRun: '/nix/store/x-cc-ci-run/bin/cc-ci-run' };
+const H = 3_600_000;
+const same = { tag: '1.1.0', tagCommit: 'a'.repeat(40), ccciCommit: 'c'.repeat(40), ccciRun: '/nix/store/x-cc-ci-run/bin/cc-ci-run', testTimeoutMs: 1.5 * H };
 
 describe('knownRed', () => {
   it('is the last attempt of the tag when it failed under the same conditions', () => {
     expect(knownRed([attempt({})], same)).toMatchObject({ outcome: 'red' });
-    expect(knownRed([attempt({ outcome: 'timeout', exitCode: 142 })], same)).toMatchObject({ outcome: 'timeout' });
+    expect(knownRed([attempt({ outcome: 'timeout', exitCode: 142, testTimeoutMs: 1.5 * H })], same)).toMatchObject({ outcome: 'timeout' });
+  });
+
+  it('takes a timeout as a verdict only under a test timeout no longer than the one it hit', () => {
+    const timedOut = (testTimeoutMs: number | null | undefined) =>
+      [attempt({ outcome: 'timeout', exitCode: null, ...(testTimeoutMs === undefined ? {} : { testTimeoutMs }) })];
+    // Same or shorter: it would time out again.
+    expect(knownRed(timedOut(1.5 * H), { ...same, testTimeoutMs: 1.5 * H })).not.toBeNull();
+    expect(knownRed(timedOut(1.5 * H), { ...same, testTimeoutMs: H })).not.toBeNull();
+    // Raised, or no limit now: run it again.
+    expect(knownRed(timedOut(1.5 * H), { ...same, testTimeoutMs: 3 * H })).toBeNull();
+    expect(knownRed(timedOut(1.5 * H), { ...same, testTimeoutMs: null })).toBeNull();
+    // It had no limit (the harness's own deadline hit): no limit now cannot help either.
+    expect(knownRed(timedOut(null), { ...same, testTimeoutMs: null })).not.toBeNull();
+    expect(knownRed(timedOut(null), { ...same, testTimeoutMs: 3 * H })).not.toBeNull();
+    // Recorded before the timeout was: unknown, so it runs again once.
+    expect(knownRed(timedOut(undefined), same)).toBeNull();
+    // A red attempt does not depend on the timeout.
+    expect(knownRed([attempt({ testTimeoutMs: H })], { ...same, testTimeoutMs: 3 * H })).not.toBeNull();
+    expect(changedSince(timedOut(1.5 * H)[0]!, { ...same, testTimeoutMs: 3 * H })).toEqual(['test timeout 5400s -> 10800s']);
+    expect(changedSince(timedOut(undefined)[0]!, same)).toEqual(['test timeout not recorded -> 5400s']);
   });
 
   it('is lifted by a new tag commit, a new cc-ci commit or a new cc-ci-run', () => {
