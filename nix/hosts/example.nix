@@ -27,7 +27,7 @@
   users.groups.ccci = { };
 
   # nixpkgs has no abra yet (NixOS/nixpkgs#441439): build or fetch one and point at it.
-  ccci.harness.abra = pkgs.callPackage ../abra.nix { };  # version, hash, vendorHash: see nix/abra.nix
+  ccci.harness.abra = pkgs.callPackage ../abra.nix { };  # version and hash: see nix/abra.nix
 
   services.ccci-sweep = {
     enable = true;

@@ -158,3 +158,17 @@ describe('npm-lock.nix: the lock with registry URLs, by evaluation', () => {
       .toMatch(/node_modules\/a has no integrity\/version/);
   });
 });
+
+describe('abra.nix (for hosts whose nixpkgs has no abra)', () => {
+  it('builds cmd/abra from the given tag, the source hash a placeholder to fill, the Go modules vendored', async () => {
+    const a = await nixEval<{ pname: string; version: string; sub: string[]; vendorHash: string | null; hash: string; rev: string; main: string; exe: string }>(`${prelude()}
+      let p = pkgs.callPackage (root + "/abra.nix") { version = "0.12.0-beta"; }; in {
+        inherit (p.args) pname version vendorHash;
+        sub = p.args.subPackages; hash = p.args.src.hash; rev = p.args.src.rev;
+        main = p.meta.mainProgram; exe = lib.getExe p;
+      }`);
+    expect(a).toMatchObject({ pname: 'abra', version: '0.12.0-beta', sub: ['cmd/abra'], vendorHash: null, rev: '0.12.0-beta', main: 'abra' });
+    expect(a.hash).toMatch(/^sha256-A{43}=$/);
+    expect(a.exe).toMatch(/\/bin\/abra$/);
+  });
+});

@@ -69,7 +69,7 @@ let
     writeShellScriptBin = name: text: pkg name // { inherit text; meta.mainProgram = name; };
 
     buildGoModule = { pname, version, ... }@args: pkg pname // { inherit args version; meta = args.meta or { }; };
-    fetchgit = { url, rev, hash, ... }: pkg "source" // { inherit url rev hash; };
+    fetchFromGitea = { domain, owner, repo, rev, hash, ... }: pkg "source" // { inherit domain owner repo rev hash; };
 
     buildNpmPackage = { pname, version, ... }@args: pkg pname // { inherit args; version = version; meta = args.meta or { }; };
 
