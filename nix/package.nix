@@ -19,12 +19,19 @@
 
 let
   manifest = lib.importJSON ../package.json;
+  # package.json's engines is the truth about which Node.js the CLI runs on; a nodejs override below it
+  # is refused here rather than failing at run time.
+  minNode =
+    let m = builtins.match ">= *([0-9][0-9.]*)" (manifest.engines.node or ""); in
+    if m == null then throw "package.json: engines.node must be of the form \">=N\"" else builtins.head m;
   lock = import ./npm-lock.nix {
     registry = npmRegistry;
     lock = lib.importJSON ../package-lock.json;
   };
   lockFile = writeText "package-lock.json" (builtins.toJSON lock);
 in
+assert lib.assertMsg (lib.versionAtLeast nodejs.version minNode)
+  "ccci-sweep needs Node.js >= ${minNode} (package.json engines); nodejs is ${nodejs.version}";
 buildNpmPackage {
   pname = manifest.name;
   inherit (manifest) version;

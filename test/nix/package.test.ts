@@ -172,3 +172,21 @@ describe('abra.nix (for hosts whose nixpkgs has no abra)', () => {
     expect(a.exe).toMatch(/\/bin\/abra$/);
   });
 });
+
+describe('package.nix and the Node.js it is built with', () => {
+  it("takes another nodejs when given (services.ccci-sweep.nodejs), and refuses one below package.json's engines", async () => {
+    const v = await nixEval<string>(`${prelude()}
+      (pkgs.callPackage (root + "/package.nix") { npmRegistry = "http://127.0.0.1:4873"; nodejs = pkgs.nodejs_22; }).args.nodejs.version`);
+    expect(v).toBe('22.21.0');
+    const err = await nixEvalError(`${prelude()}
+      (pkgs.callPackage (root + "/package.nix") { npmRegistry = "http://127.0.0.1:4873"; nodejs = pkgs.nodejs // { version = "18.20.8"; }; }).args.pname`);
+    expect(err).toMatch(/ccci-sweep needs Node\.js >= 20 \(package\.json engines\); nodejs is 18\.20\.8/);
+  });
+
+  it('the module builds the package with its nodejs option (default: the channel nodejs)', async () => {
+    const names = await nixEval<string[]>(`${prelude()}
+      map (extra: (checkHost [ baseHost (root + "/modules/ccci-sweep.nix") { services.ccci-sweep.enable = true; } extra ])
+        .services.ccci-sweep.package.args.nodejs.name) [ { } { services.ccci-sweep.nodejs = pkgs.nodejs_22; } ]`);
+    expect(names).toEqual(['nodejs', 'nodejs_22']);
+  });
+});

@@ -274,6 +274,8 @@ let
       } // (if default != null then { default = value; defaultText = { _type = "literalExpression"; text = "pkgs.${shown}"; }; }
            else if nullable then { default = null; } else { }));
     last = list: elemAt list (length list - 1);
+    versionAtLeast = a: b: builtins.compareVersions a b >= 0;
+    assertMsg = pred: msg: pred || throw msg;
     removePrefix = pref: s: if lib.hasPrefix pref s then substring (builtins.stringLength pref) (builtins.stringLength s) s else s;
     optionalString = cond: s: if cond then s else "";
     concatMapStringsSep = sep: f: list: concatStringsSep sep (map f list);

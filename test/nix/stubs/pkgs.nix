@@ -31,13 +31,17 @@ let
 
   self = lib.listToAttrs (map (n: lib.nameValuePair n (pkg n)) [
     "bash" "coreutils" "curl" "diffutils" "docker" "findutils" "gawk" "git" "git-lfs" "gnugrep"
-    "gnused" "gnutar" "gzip" "hostname-debian" "jq" "nodejs" "openssh" "openssl" "procps" "systemd"
+    "gnused" "gnutar" "gzip" "hostname-debian" "jq" "openssh" "openssl" "procps" "systemd"
     "util-linux" "which"
   ]) // {
     inherit lib runtimeShell;
 
     # Not in nixpkgs: what a host supplies as ccci.harness.abra in the tests.
     abra-stand-in = withMain "abra" "abra";
+
+    # The channel's default Node.js (26.05: an LTS newer than 20).
+    nodejs = pkg "nodejs" // { version = "24.11.1"; };
+    nodejs_22 = pkg "nodejs_22" // { version = "22.21.0"; };
 
     xz = pkg "xz" // { bin = pkg "xz-bin"; outputs = [ "bin" "out" ]; };
     woodpecker-agent = withMain "woodpecker-agent" "woodpecker-agent";
