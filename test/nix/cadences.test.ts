@@ -108,6 +108,36 @@ exec ${JSON.stringify(sb.ccciRun)} "$@"
     }
     expect(launches(sb).filter((l) => !l.script.includes('seed')).map((l) => l.recipe).sort()).toEqual(['nightly-app', 'weekly-app']);
   });
+  it("a stop (SIGTERM) while waiting for the lock exits with the unit's SuccessExitStatus, not as a failure", async () => {
+    const sb = await buildSandbox(path.join(tmp.dir, 'stop-waiting'), [
+      { name: 'nightly-app', cadence: 'nightly', releases: [{ tag: '1.0.0' }] },
+      { name: 'weekly-app', cadence: 'weekly', releases: [{ tag: '2.0.0' }] },
+    ]);
+    mkdirSync(path.join(sb.root, 'home'));
+    const entered = path.join(sb.root, 'gate-entered');
+    const release = path.join(sb.root, 'release');
+    const gated = path.join(sb.root, 'bin', 'gated-cc-ci-run');
+    writeFileSync(gated, `#!/bin/sh
+case "$1" in *seed*) ;; *) : > ${JSON.stringify(entered)}; while [ ! -e ${JSON.stringify(release)} ]; do sleep 0.05; done ;; esac
+exec ${JSON.stringify(sb.ccciRun)} "$@"
+`);
+    chmodSync(gated, 0o755);
+    const svc = (c: string) => u.services[`ccci-sweep-${c}`]!;
+    const run = (c: string) => execa('node', argvOf(svc(c), u.sweepExe), { env: envOf(svc(c), u, sb, gated), extendEnv: false, reject: false, stdin: 'ignore' });
+    const a = run('nightly');
+    try {
+      await until('the nightly run to start its harness', () => existsSync(entered));
+      const b = run('weekly');
+      const bErr = collect(b);
+      await until('the weekly run to wait for the lock', () => /waiting for its lock/.test(bErr.text()));
+      b.kill('SIGTERM'); // what systemd sends on `systemctl stop` or shutdown
+      const rb = await b;
+      expect(String(svc('weekly').serviceConfig?.SuccessExitStatus).split(' ')).toContain(String(rb.exitCode));
+    } finally {
+      writeFileSync(release, '');
+    }
+    expect((await a).exitCode).toBe(0);
+  });
 });
 
 describe('the admin wrapper', () => {
