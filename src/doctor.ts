@@ -208,7 +208,13 @@ function parseProbe(stdout: string): ProbeOutput | null {
 interface ProbeResult { checks: DoctorCheck[]; tools: ToolProbe[] }
 
 async function runProbe(ccciRun: string, config: Config, env: NodeJS.ProcessEnv): Promise<ProbeResult> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ccci-doctor-'));
+  let dir: string;
+  try {
+    dir = mkdtempSync(path.join(tmpdir(), 'ccci-doctor-'));
+  } catch (err) {
+    // A TMPDIR that does not exist is the operator's to fix, named as such (the git check says it too).
+    return { checks: [{ name: 'probe', ok: false, detail: `cannot create the probe in TMPDIR ${tmpdir()}: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}` }], tools: [] };
+  }
   try {
     const script = path.join(dir, 'probe.py');
     writeFileSync(script, probeScript());

@@ -350,6 +350,16 @@ describe('doctor reads upstream as plan does', () => {
     expect(r.exitCode).toBe(0);
   });
 
+  it('names a TMPDIR that does not exist instead of failing inside git', async () => {
+    const h = host();
+    const missing = path.join(h.root, 'no-such-tmp');
+    const r = await doctor(h, h.config.upstreamUrl, { TMPDIR: missing });
+    expect(r.exitCode).toBe(1);
+    const report = JSON.parse(String(r.stdout)) as DoctorReport;
+    expect(check(report, 'git ls-remote')).toMatchObject({ ok: false, detail: expect.stringContaining(`TMPDIR=${missing} does not exist`) });
+    expect(check(report, 'probe')).toMatchObject({ ok: false, detail: expect.stringContaining(missing) });
+  });
+
   it('fails, in git\'s words, when plan could not read upstream', async () => {
     const h = host();
     const r = await doctor(h, `file://${h.root}/nowhere/{recipe}.git`);
