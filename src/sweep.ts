@@ -3,7 +3,7 @@
 //   runRecipe:  fetch -> check out the tag -> cc-ci-run -> gate -> promote -> restore the checkout
 // Decisions, ordering and the gate are pure modules; this file wires them to git, the harness and the
 // registry file, and turns every failure into a per-recipe outcome so one recipe never stops the others.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { effectiveTimeout, knownRed, medianDurationMs } from './attempts.js';
@@ -654,11 +654,18 @@ function harnessOutcome(h: HarnessResult, signal: AbortSignal | undefined): 'gre
   return h.exitCode === HARNESS_EXIT.green ? 'green' : 'red';
 }
 
+const RESULTS_MAX_BYTES = 1024 * 1024;
+
 /** What the harness says about its own run in `<runs-dir>/results.json`; a file it cannot read fails closed. */
 function readRunResults(runsDir: string): RunResults {
+  const file = path.join(runsDir, 'results.json');
   let text: string;
   try {
-    text = readFileSync(path.join(runsDir, 'results.json'), 'utf8');
+    // A few markers fit in a few bytes; a huge file is not read into memory (and does not promote).
+    const st = statSync(file);
+    if (!st.isFile()) return { kind: 'unreadable', why: 'not a file' };
+    if (st.size > RESULTS_MAX_BYTES) return { kind: 'unreadable', why: `larger than ${RESULTS_MAX_BYTES} bytes` };
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return parseRunResults(null);
     return { kind: 'unreadable', why: messageOf(err) };

@@ -89,6 +89,15 @@ describe('results.json', () => {
   });
 });
 
+describe('a huge results.json', () => {
+  it('is not read into memory and does not promote', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+    control(sb, { gitea: { resultsText: `{"mode": "cold", "pad": "${'x'.repeat(1_100_000)}"}` } });
+    const { doc } = await cliJson(sb, ['run']);
+    expect(doc.recipes[0]).toMatchObject({ outcome: 'not-promoted', detail: 'results.json unreadable (larger than 1048576 bytes)' });
+  });
+});
+
 describe('the version label', () => {
   it("is read from the tag's commit, not from the files on disk", async () => {
     const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
