@@ -2,7 +2,7 @@
 // away, a harness that prints without end, signals at any moment (twice), a harness that leaves children
 // behind, durations too long for a timer, and a harness that tries to read or print the mirror token.
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../src/sandbox.js';
@@ -77,6 +77,30 @@ describe('a full disk during a test (tmpfs state dir)', () => {
 });
 
 describe('no uncaught error', () => {
+  it.skipIf(!isRoot)('stderr on a full disk (ENOSPC for every log line): the sweep still tests, promotes and restores (needs root to mount a tmpfs)', async () => {
+    const sb = await box();
+    const full = path.join(sb.root, 'full');
+    mkdirSync(full);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full]);
+    cleanups.push(() => execFileSync('umount', ['-l', full]));
+    const filler = path.join(full, 'filler');
+    try {
+      writeFileSync(filler, Buffer.alloc(1 << 20)); // larger than the file system: it ends full
+    } catch {
+      // ENOSPC: full, as wanted
+    }
+    const fd = openSync(path.join(full, 'sweep.log'), 'w');
+    cleanups.push(() => closeSync(fd));
+    const child = spawn('node', [BIN, 'run', '--json'], { env: cliEnv(sb), stdio: ['ignore', 'pipe', fd] });
+    let stdout = '';
+    child.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).recipes[0].outcome).toBe('promoted');
+    expect(readJson(path.join(sb.stateDir, 'gitea', 'canonical.json')).version).toBe('1.0.0');
+    expect(onBranch(sb)).toBe('main');
+  }, 60_000);
+
   it('stdout closed by its reader before the summary (EPIPE): the sweep finishes, writes its report, no stack trace', async () => {
     const sb = await box();
     const { child, exited } = rawCli(sb, ['run', '--json']);
