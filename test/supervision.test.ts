@@ -26,6 +26,16 @@ afterEach(() => {
 async function box(releases = [{ tag: '1.0.0' }]): Promise<Sandbox> {
   const sb = await sandbox([{ name: 'gitea', releases }]);
   cleanups.push(() => rmSync(sb.root, { recursive: true, force: true }));
+  // A sweep that failed its test may have left the stand-in running: never leave one behind.
+  cleanups.push(() => {
+    for (const l of launches(sb) as unknown as { pid: number }[]) {
+      try {
+        process.kill(-l.pid, 'SIGKILL');
+      } catch {
+        // already gone, as it should be
+      }
+    }
+  });
   return sb;
 }
 
