@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Sandbox } from '../src/sandbox.js';
+import { addRelease, type Sandbox } from '../src/sandbox.js';
 import { cliJson, launches, sandbox, snapshot } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 
@@ -146,6 +146,34 @@ describe('a broken clone inside a repository', () => {
       const off = Object.fromEntries(offline.doc.recipes.map((r: any) => [r.recipe, r]));
       expect(off.nogit).toMatchObject({ decision: 'error', reason: 'tags-unavailable', error: `clone is not a git repository (or is corrupt): ${nogit}` });
       expect(off.emptyhead).toMatchObject({ decision: 'error', reason: 'tags-unavailable' });
+    } finally {
+      rmSync(sb.root, { recursive: true, force: true });
+    }
+  });
+
+  it('mirror-sync leaves the parent repository alone too', async () => {
+    const sb = await sandbox([{ name: 'nogit', releases: RELEASES }, { name: 'emptyhead', releases: RELEASES }, { name: 'good', releases: RELEASES }]);
+    try {
+      const parent = parentRepo(sb);
+      const mirrors = path.join(sb.root, 'maintainers');
+      for (const r of ['nogit', 'emptyhead', 'good']) {
+        git(sb.root, 'clone', '-q', '--mirror', path.join(sb.upstreamDir, `${r}.git`), path.join(mirrors, `${r}.git`));
+      }
+      await addRelease(sb, 'nogit', { tag: '1.2.0+1.2' });
+      await addRelease(sb, 'emptyhead', { tag: '1.2.0+1.2' });
+      await addRelease(sb, 'good', { tag: '1.2.0+1.2' });
+      rmSync(path.join(cloneInto(sb, 'nogit'), '.git'), { recursive: true, force: true });
+      writeFileSync(path.join(cloneInto(sb, 'emptyhead'), '.git', 'HEAD'), '');
+      cloneInto(sb, 'good');
+      const before = repoState(parent);
+
+      const sync = await cliJson(sb, ['sync'], { CCCI_MIRROR_URL: `file://${mirrors}/{recipe}.git`, CCCI_GITEA_API: 'http://127.0.0.1:9/api/v1' });
+      const by = Object.fromEntries(sync.doc.recipes.map((r: any) => [r.recipe, r]));
+      expect(by.good).toMatchObject({ outcome: 'updated', tagsAdded: ['1.2.0+1.2'] });
+      expect(git(path.join(mirrors, 'good.git'), 'rev-parse', '1.2.0+1.2^{commit}')).toBe(git(path.join(sb.upstreamDir, 'good.git'), 'rev-parse', '1.2.0+1.2^{commit}'));
+      expect(by.nogit).toMatchObject({ outcome: 'error', error: { step: 'fetch' } });
+      expect(by.emptyhead).toMatchObject({ outcome: 'error', error: { step: 'fetch', message: `clone is not a git repository (or is corrupt): ${path.join(sb.recipesDir, 'emptyhead')}` } });
+      expect(repoState(parent)).toEqual(before);
     } finally {
       rmSync(sb.root, { recursive: true, force: true });
     }

@@ -1,12 +1,13 @@
 // The git adapter against real repos: complete output under load, and peeled tag commits.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lsRemoteTags, parseLsRemote, remoteDefaultBranch, tagTargets } from '../src/git.js';
+import { until } from './helpers/cli.js';
+import { gitEnv, isRemovedFromGit, lsRemoteTags, parseLsRemote, redact, remoteDefaultBranch, runGit, tagTargets } from '../src/git.js';
 
 function repoWithTags(n: number): { url: string; head: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'ccci-git-'));
@@ -53,5 +54,58 @@ describe('lsRemoteTags', () => {
   it('prefers the peeled commit of an annotated tag', () => {
     const tags = tagTargets(parseLsRemote('aaa\trefs/tags/1.0.0\nbbb\trefs/tags/1.0.0^{}\nccc\trefs/tags/light\nddd\trefs/heads/main\n'));
     expect(Object.fromEntries(tags)).toEqual({ '1.0.0': 'bbb', light: 'ccc' });
+  });
+});
+
+describe('gitEnv', () => {
+  it('removes what would redirect, prompt, page or trace, keeps the operator\'s config, appends the token header', () => {
+    const base = {
+      PATH: '/bin', HOME: '/home/op', GIT_DIR: '/elsewhere/.git', GIT_WORK_TREE: '/elsewhere', GIT_NAMESPACE: 'ns',
+      GIT_EXEC_PATH: '/other/git-core', GIT_TRACE_CURL: '1', EDITOR: 'vi', PAGER: 'less', LANGUAGE: 'de',
+      GIT_CONFIG_GLOBAL: '/home/op/.gitconfig-ci', GIT_CONFIG_SYSTEM: '/etc/gitconfig-ci', PREFIX: '/usr',
+      GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'credential.helper', GIT_CONFIG_VALUE_0: 'store', https_proxy: 'http://proxy:3128',
+    };
+    const env = gitEnv(base, { token: 'tok-unit-12345678', authUrl: 'https://ci.example.invalid/owner/app.git' });
+    for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_NAMESPACE', 'GIT_EXEC_PATH', 'GIT_TRACE_CURL', 'EDITOR', 'PAGER', 'LANGUAGE']) {
+      expect(env[k], k).toBeUndefined();
+    }
+    expect(env).toMatchObject({
+      GIT_CONFIG_GLOBAL: base.GIT_CONFIG_GLOBAL, GIT_CONFIG_SYSTEM: base.GIT_CONFIG_SYSTEM, PREFIX: '/usr', https_proxy: base.https_proxy,
+      GIT_CONFIG_KEY_0: 'credential.helper', GIT_CONFIG_VALUE_0: 'store',
+      GIT_CONFIG_COUNT: '2', GIT_CONFIG_KEY_1: 'http.https://ci.example.invalid/.extraHeader', GIT_CONFIG_VALUE_1: 'Authorization: token tok-unit-12345678',
+      GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', GIT_HTTP_LOW_SPEED_LIMIT: '1000',
+    });
+    expect(gitEnv({ GIT_HTTP_LOW_SPEED_TIME: '5' }).GIT_HTTP_LOW_SPEED_TIME).toBe('5');
+    expect(isRemovedFromGit('GIT_CEILING_DIRECTORIES')).toBe(true);
+    expect(isRemovedFromGit('GIT_SSH_COMMAND')).toBe(false);
+  });
+
+  it('redacts URL passwords from messages', () => {
+    expect(redact('git ls-remote https://bot:s3cret@forge.example.invalid/a.git failed')).toBe('git ls-remote https://***@forge.example.invalid/a.git failed');
+  });
+});
+
+describe('runGit', () => {
+  it('stops git\'s whole process group at the deadline, and on the signal at once', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ccci-git-'));
+    const pidFile = path.join(dir, 'child.pid');
+    // An alias that starts a long-lived child and waits for it: both must go, not git alone.
+    const args = ['-c', `alias.hang=!sleep 300 & echo $! > '${pidFile}'; wait`, 'hang'];
+    const gone = (pid: number) => { try { process.kill(pid, 0); return false; } catch { return true; } };
+    const childOf = async () => {
+      while (!existsSync(pidFile) || !readFileSync(pidFile, 'utf8').trim()) await new Promise((r) => setTimeout(r, 20));
+      return Number(readFileSync(pidFile, 'utf8'));
+    };
+    await expect(runGit(args, { cwd: dir, timeoutMs: 2000 })).rejects.toThrow(/timed out after 2000 ms/);
+    const first = await childOf();
+    await until('the child of the timed-out git to be gone', () => gone(first));
+    rmSync(pidFile);
+
+    const ctl = new AbortController();
+    const running = runGit(args, { cwd: dir, signal: ctl.signal, timeoutMs: 0 });
+    const second = await childOf();
+    ctl.abort();
+    await expect(running).rejects.toThrow(/stopped, the sweep was stopped/);
+    await until('the child of the stopped git to be gone', () => gone(second));
   });
 });
