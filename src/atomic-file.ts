@@ -127,8 +127,12 @@ export function appendLineDurable(file: string, line: string): void {
   }
 }
 
-/** Removes temp files a killed writer left beside `file` (call only while holding the file's lock). */
+/**
+ * Removes temp files a killed writer left beside `file`. A temp file names its writer's pid: one of a live
+ * process other than this one may be in use (a racer about to link a lock into place) and is kept.
+ */
 export function removeStaleTemps(file: string): void {
+  // Exactly `.<name>.<pid>.<hex>.tmp`: not the temp files of other names that merely start alike.
   const prefix = `.${path.basename(file)}.`;
   let names: string[];
   try {
@@ -137,7 +141,21 @@ export function removeStaleTemps(file: string): void {
     return;
   }
   for (const name of names) {
-    if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(path.join(path.dirname(file), name), { force: true });
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid > 0 && pid !== process.pid && pidExists(pid)) continue;
+    rmSync(path.join(path.dirname(file), name), { force: true });
+  }
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { createExclusive, fsyncDir, writeFileAtomic } from './atomic-file.js';
+import { createExclusive, fsyncDir, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 import { LockedError } from './errors.js';
 import type { Checkout } from './git.js';
 import type { Logger } from './log.js';
@@ -252,6 +252,7 @@ function removeMarkers(file: string, markerBase: string): void {
 }
 
 function makeLock(file: string, info: LockInfo): Lock {
+  removeStaleTemps(file); // of lock writers killed before linking theirs into place
   let released = false;
   return {
     file,

@@ -99,6 +99,20 @@ describe('locks that cannot lie', () => {
     expect(harnessAlive({ pid: dead, pidStart: '1' })).toBe(false);
   });
 
+  it('a taker that died mid-takeover (its marker left) blocks nobody; its leftovers are cleaned up', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+    const lock = path.join(sb.stateDir, '.sweep.lock');
+    const dead = deadPid();
+    writeFileSync(lock, JSON.stringify({ pid: dead, pidStart: '1', startedAt: '2026-01-01T00:00:00Z', command: 'crashed', by: 'timer', nonce: 'abcdef0123456789' }));
+    // A sweep that died while taking it over, and one killed between writing its lock and linking it.
+    writeFileSync(`${lock}.takeover.nabcdef0123456789.0`, JSON.stringify({ pid: dead, pidStart: '1', startedAt: '2026-01-01T00:00:01Z', command: 'taking over', by: 'timer' }));
+    writeFileSync(path.join(sb.stateDir, `..sweep.lock.${dead}.0badc0de.tmp`), '{"pid":');
+    const { r, doc } = await cliJson(sb, ['run']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(doc.recipes[0].outcome).toBe('promoted');
+    expect(readdirSync(sb.stateDir).filter((f) => f.includes('lock'))).toEqual([]);
+  });
+
   it('of many sweeps racing to take over one stale lock, exactly one wins (real processes)', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ccci-lock-race-'));
     const lockModule = pathToFileURL(path.resolve(import.meta.dirname, '../dist/lock.js')).href;
