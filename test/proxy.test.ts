@@ -2,8 +2,9 @@
 // for an http API, https_proxy for an https one, no_proxy for exceptions. Through the built CLI, with a
 // loopback proxy that forwards plain requests and CONNECT tunnels and records what it carried.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,5 +80,32 @@ describe('Gitea API calls and the proxy settings', () => {
     expect(other.doc.recipes[0]).toMatchObject({ outcome: 'in-sync' });
     expect(w.gitea.requests).toHaveLength(2);
     expect(w.proxy.seen).toEqual([]);
+  });
+
+  it('tunnel through https_proxy (CONNECT) for an https API, and ignore http_proxy for it', async () => {
+    const w = await world();
+    // A self-signed loopback Gitea over TLS that the CLI trusts through NODE_EXTRA_CA_CERTS.
+    const key = path.join(w.sb.root, 'key.pem');
+    const cert = path.join(w.sb.root, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const seen: string[] = [];
+    const tls = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization === 'token tok-proxy-test-5678' ? 'auth' : 'no-auth'}`);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'X-Total-Count': '0' }).end('[]');
+    });
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => { tls.closeAllConnections(); tls.close(() => r()); }));
+    const api = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/api/v1`;
+    const env = { ...w.env, CCCI_GITEA_API: api, NODE_EXTRA_CA_CERTS: cert };
+
+    const direct = await cliJson(w.sb, ['sync'], { ...env, http_proxy: w.proxy.url });
+    expect(direct.doc.recipes[0]).toMatchObject({ outcome: 'in-sync' });
+    expect(w.proxy.seen).toEqual([]);
+
+    const tunnelled = await cliJson(w.sb, ['sync'], { ...env, https_proxy: w.proxy.url });
+    expect(tunnelled.doc.recipes[0]).toMatchObject({ outcome: 'in-sync' });
+    expect(w.proxy.seen).toEqual([`CONNECT ${new URL(api).host}`]);
+    expect(seen).toEqual(['GET /api/v1/repos/maintainers/gitea/pulls?state=open&page=1&limit=50 auth', 'GET /api/v1/repos/maintainers/gitea/pulls?state=open&page=1&limit=50 auth']);
   });
 });
