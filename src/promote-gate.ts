@@ -68,18 +68,25 @@ const COLD_MODES = ['cold', 'full'];
 export function resultsBlock(results: RunResults, tag: string, commit: string): string | null {
   if (results.kind === 'absent') return null;
   if (results.kind === 'unreadable') return `results.json unreadable (${results.why})`;
-  const r = results.fields;
-  const show = (v: unknown) => JSON.stringify(v);
-  if (!unset(r.quick)) return `quick run ("quick": ${show(r.quick)}): only a cold run can promote`;
-  if (r.mode !== undefined && r.mode !== null && r.mode !== '') {
-    const mode = typeof r.mode === 'string' ? r.mode.trim().toLowerCase() : null;
+  // Keys are matched whatever their case (`"Quick"`, `"MODE"`), and every spelling present is checked.
+  const all = Object.entries(results.fields);
+  const markers = (name: string) => all.filter(([k]) => k.trim().toLowerCase() === name);
+  const show = (k: string, v: unknown) => `"${k}": ${JSON.stringify(v)}`;
+  for (const [k, v] of markers('quick')) {
+    if (!unset(v)) return `quick run (${show(k, v)}): only a cold run can promote`;
+  }
+  for (const [k, v] of markers('mode')) {
+    if (v === undefined || v === null || v === '') continue;
+    const mode = typeof v === 'string' ? v.trim().toLowerCase() : null;
     if (mode === null || !COLD_MODES.includes(mode)) {
-      return `quick or unknown run mode ("mode": ${show(r.mode)}): only a cold run (${COLD_MODES.join(' or ')}) can promote`;
+      return `quick or unknown run mode (${show(k, v)}): only a cold run (${COLD_MODES.join(' or ')}) can promote`;
     }
   }
-  if (!unset(r.pr)) return `run tested pull request ${show(r.pr)}`;
-  if (r.ref !== undefined && r.ref !== null && r.ref !== '' && !refIsTag(r.ref, tag, commit)) {
-    return `run tested ref ${show(r.ref)}, not tag ${tag}`;
+  for (const [k, v] of markers('pr')) {
+    if (!unset(v)) return `run tested pull request (${show(k, v)})`;
+  }
+  for (const [k, v] of markers('ref')) {
+    if (v !== undefined && v !== null && v !== '' && !refIsTag(v, tag, commit)) return `run tested ref (${show(k, v)}), not tag ${tag}`;
   }
   return null;
 }

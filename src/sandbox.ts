@@ -39,7 +39,8 @@ export interface Sandbox {
    * during the test, as `abra app deploy <version>` does>", "fill": { "file": "<path>", "leaveBytes": 0 }
    * (fills that file system while testing, then frees leaveBytes), "print": "<text printed>", "printBytes":
    * N (lines of output), "bigLineBytes": N (one line, no newline), "leaveChild": "group" | "setsid" (a
-   * `sleep` left holding stdout), "seedSleepMs": 0 } }. Signals it receives are appended to
+   * `sleep` left holding stdout), "seedSleepMs": 0, "write": { "path": "<any file>", "text": "..." } (written
+   * while testing) } }. Signals it receives are appended to
    * `<harnessLog>.signals`, the pids of children it leaves to `<harnessLog>.children`, and one line per run
    * that reached its end to `<harnessLog>.ends`.
    */
@@ -108,6 +109,7 @@ if (!seeding && control.fill) {
 }
 // Leftovers in the clone, as a careless harness might leave (they can block putting the checkout back).
 if (!seeding && control.dirty) fs.writeFileSync(path.join(clone, control.dirty), 'harness leftovers\\n');
+if (!seeding && control.write) fs.writeFileSync(control.write.path, control.write.text);
 if (!seeding && control.checkout) git('-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', control.checkout);
 const resultsText = control.resultsText ?? (control.results === undefined ? undefined : JSON.stringify(control.results));
 if (!seeding && resultsText !== undefined && process.env.CCCI_RUNS_DIR) {

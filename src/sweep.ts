@@ -520,7 +520,10 @@ async function testRecipe(
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: seed ? 'promote-failed' : 'interrupted', detail: why });
       return withLogProblem(result(seed ? 'promote-failed' : 'interrupted', { ...more, detail: why }));
     }
-    const record = promotedRecord(p.record, { recipe: p.recipe, tag, commit, ccciCommit: o.ccciCommit, at: ctx.now() });
+    // Read again right before it is replaced: a record that became unreadable during the test (a hand edit,
+    // a bad restore) is never overwritten; the StateError makes this recipe an error and leaves the file.
+    const current = readCanonical(ctx.config.stateDir, p.recipe);
+    const record = promotedRecord(current, { recipe: p.recipe, tag, commit, ccciCommit: o.ccciCommit, at: ctx.now() });
     await ctx.writer.act(`write canonical ${tag} for ${p.recipe}`, async () =>
       writeCanonical(ctx.config.stateDir, record, () => crashPoint('during-record-write', ctx.env)),
     );
@@ -529,7 +532,7 @@ async function testRecipe(
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'promoted' });
       crashPoint('before-history', ctx.env);
       appendHistory(ctx.config.stateDir, {
-        type: 'promotion', recipe: p.recipe, version: tag, commit, previousVersion: p.record?.version ?? null,
+        type: 'promotion', recipe: p.recipe, version: tag, commit, previousVersion: current?.version ?? null,
         ccciCommit: o.ccciCommit, promotedAt: record.promotedAt,
       });
     } catch (err) {

@@ -88,3 +88,18 @@ describe('a large canonical.json', () => {
     expect(rec.previous).toEqual({ recipe: 'gitea', version: '1.0.0', commit, status: 'idle', ts: '20250101T000000Z' });
   });
 });
+
+describe('a canonical.json that becomes invalid during the test', () => {
+  it('is not overwritten by the promotion: the recipe is an error and the file is left as it is', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+    expect((await cli(sb, ['run'])).exitCode).toBe(0);
+    await addRelease(sb, 'gitea', { tag: '1.1.0' });
+    const file = path.join(sb.stateDir, 'gitea', 'canonical.json');
+    const { control } = await import('./helpers/cli.js');
+    control(sb, { gitea: { write: { path: file, text: '{"version": "1.0.0", "commit": "hand-edited"}' } } });
+    const { r, doc } = await cliJson(sb, ['run']);
+    expect(r.exitCode).toBe(1);
+    expect(doc.recipes[0]).toMatchObject({ tag: '1.1.0', outcome: 'error', detail: expect.stringMatching(/canonical\.json has a "commit" that is not a hex commit hash; it is left untouched/) });
+    expect(readFileSync(file, 'utf8')).toBe('{"version": "1.0.0", "commit": "hand-edited"}');
+  });
+});

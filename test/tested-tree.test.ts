@@ -82,7 +82,7 @@ describe('results.json', () => {
     expect(r.exitCode).toBe(1);
     expect(doc.recipes.map((x: any) => [x.recipe, x.outcome, x.detail])).toEqual([
       ['gitea', 'not-promoted', 'results.json unreadable (not valid JSON)'],
-      ['mr', 'not-promoted', 'run tested ref "refs/merge-requests/5/head", not tag 1.0.0'],
+      ['mr', 'not-promoted', 'run tested ref ("ref": "refs/merge-requests/5/head"), not tag 1.0.0'],
     ]);
     expect(existsSync(canonical(sb))).toBe(false);
     expect(existsSync(canonical(sb, 'mr'))).toBe(false);
