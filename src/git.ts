@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setMaxListeners } from 'node:events';
 import { execa } from 'execa';
 import { ConfigError, GitError } from './errors.js';
 import type { Logger } from './log.js';
@@ -202,6 +203,8 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<Git
   const onAbort = () => stop('signal');
   if (pid !== undefined) {
     liveGroups.add(pid);
+    // Every concurrent git of a sweep listens to the one stop signal: that is by design, not a leak.
+    if (call.signal) setMaxListeners(0, call.signal);
     call.signal?.addEventListener('abort', onAbort, { once: true });
   }
   const r = await sub;

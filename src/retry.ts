@@ -1,6 +1,7 @@
 // Retry with exponential backoff for transient network failures (connection errors, HTTP 5xx/429, timeouts).
 // A 4xx, a rejected push or a dry-run refusal is final: retrying cannot change the answer. A stopped sweep
 // (aborted signal) never retries and never sleeps out a backoff.
+import { setMaxListeners } from 'node:events';
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { SweepError, messageOf } from './errors.js';
@@ -49,6 +50,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
       resolve();
     };
     const timer = setTimeout(done, ms);
+    if (signal) setMaxListeners(0, signal); // shared by every concurrent call of the sweep
     signal?.addEventListener('abort', done, { once: true });
   });
 }

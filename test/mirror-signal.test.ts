@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { launches, sandbox, startCli, until } from './helpers/cli.js';
+import { cli, launches, sandbox, startCli, until } from './helpers/cli.js';
 
 /** Accepts every request and never answers. */
 async function stalledServer() {
@@ -97,6 +97,17 @@ describe('a signal during mirror-sync', () => {
       const doc = JSON.parse(String((await p).stdout));
       expect(doc.recipes[0]).toMatchObject({ recipe: 'gitea', outcome: 'interrupted' });
       expect(launches(sb)).toEqual([]);
+    } finally {
+      rmSync(sb.root, { recursive: true, force: true });
+    }
+  });
+
+  it('many recipes share the stop signal without a listener-leak warning', async () => {
+    const sb = await sandbox(Array.from({ length: 12 }, (_, i) => ({ name: `r${i}`, releases: [{ tag: '1.0.0' }] })));
+    try {
+      const r = await cli(sb, ['run', '--json', '--jobs', '4']);
+      expect(r.exitCode).toBe(0);
+      expect(r.stderr).not.toContain('MaxListenersExceededWarning');
     } finally {
       rmSync(sb.root, { recursive: true, force: true });
     }

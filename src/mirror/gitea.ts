@@ -2,6 +2,7 @@
 // Every call has a timeout and stops with the sweep's signal; transient failures (network, 5xx, 429) are
 // retried, a 4xx is final. Calls go through the proxy the environment names (https_proxy, http_proxy,
 // no_proxy, upper or lower case), as git's own do: Node's built-in fetch ignores those variables.
+import { setMaxListeners } from 'node:events';
 import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { MirrorError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -36,6 +37,7 @@ export function giteaClient(opts: {
   env?: NodeJS.ProcessEnv;
 }): GiteaClient {
   const dispatcher = proxyDispatcher(opts.env ?? process.env, opts.api);
+  if (opts.signal) setMaxListeners(0, opts.signal); // shared by every concurrent call of the sweep
   const base = `${opts.api.replace(/\/+$/, '')}/repos/${encodeURIComponent(opts.owner)}/${encodeURIComponent(opts.repo)}`;
 
   async function once(method: string, path: string, body?: unknown): Promise<Response> {
