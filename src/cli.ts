@@ -417,7 +417,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .description('build a throwaway sandbox and run a real plan and run in it')
     .action(async () => {
       const { runDemo } = await import('./demo.js');
-      done(await runDemo(io));
+      done(await runDemo(io, main));
     });
   return program;
 }

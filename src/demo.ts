@@ -12,7 +12,10 @@ interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-export async function runDemo(io: Io): Promise<number> {
+/** The CLI's entry, passed in by the CLI itself: the demo never imports the CLI (no cycle). */
+type Main = (argv: string[], io: Io) => Promise<number>;
+
+export async function runDemo(io: Io, main: Main): Promise<number> {
   const root = mkdtempSync(path.join(tmpdir(), 'ccci-sweep-demo-'));
   const say = (t: string) => io.stdout(`\n== ${t}\n`);
   try {
@@ -31,7 +34,6 @@ export async function runDemo(io: Io): Promise<number> {
       status: 'idle', ts: '20260101T020000Z', domain: 'nextcloud.ci.example',
     });
 
-    const { main } = await import('./cli.js');
     const env = { ...io.env, ...sb.env, CCCI_LOG_FORMAT: io.env.CCCI_LOG_FORMAT ?? 'pretty' };
     const cli = (args: string[]) => {
       io.stdout(`\n$ ccci-sweep ${args.join(' ')}\n`);

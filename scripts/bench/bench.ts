@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { startGitHttpServer, type GitHttpServer } from '../../test/helpers/git-http-server.js';
 import {
   buildCatalogue, buildCcciRepo, buildTemplate, ensureUpstream, kindOf, ODD_TAGS, recipeName, releaseTags,
-  type Catalogue, type SandboxModule,
+  type SandboxModule,
 } from './catalogue.js';
 import { linearFit, stats, timed, timeInProcess, haveGnuTime, type Stats, type Timed } from './measure.js';
 

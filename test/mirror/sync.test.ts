@@ -2,10 +2,10 @@
 // needs to see the requests.
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createWriter } from '../../src/dry-run.js';
 import { syncMirror, type MirrorTarget } from '../../src/mirror/index.js';
-import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
+import { startGitHttpServer } from '../helpers/git-http-server.js';
 import { captureLogger, FAST_RETRY, git, makeScenario, refOf, setupGitEnv, type Scenario } from './fixtures.js';
 
 const { base } = setupGitEnv();

@@ -1,0 +1,62 @@
+// The linter for the whole tree, and the layer rules of the layout (README "Project layout"):
+// src/core and src/render are pure (no node:*, no process, no clock, no I/O library, nothing from the
+// layers above them), and no module imports itself back through a cycle anywhere.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+
+// What a pure module may not reach: Node's built-ins, libraries that do I/O, and the impure layers.
+const IMPURE_IMPORTS = {
+  patterns: [
+    { group: ['node:*'], message: 'core and render are pure: no node:* modules (do the I/O in src/adapters).' },
+    { group: ['execa', 'undici', 'pino', 'p-queue', 'commander'], message: 'core and render are pure: no I/O or process library.' },
+    {
+      group: ['**/adapters/**', '**/sweep/**', '**/cli/**', '**/sweep.js', '**/cli.js', '**/demo/**'],
+      message: 'core and render may not import adapters, orchestration (sweep) or the CLI: dependencies point inward.',
+    },
+  ],
+};
+// Bare built-in names (`fs`, `child_process`) are caught too, not only the node: spelling.
+const BUILTINS = ['fs', 'fs/promises', 'path', 'os', 'child_process', 'http', 'https', 'net', 'crypto', 'url', 'util', 'stream', 'events', 'process', 'timers'];
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'bench-out/', 'nix/', '**/*.d.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.js'],
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setImmediate: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', Buffer: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', fetch: 'readonly' } },
+    plugins: { 'import-x': importX },
+    settings: {
+      // The dependency graph is read from the .ts sources (imports say .js, as NodeNext wants).
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.test.json' })],
+    },
+    rules: {
+      // No import cycles anywhere: a cycle is a layer that points the wrong way.
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // House style: `_name` marks a deliberately unused binding (destructuring to drop a field).
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  {
+    // Tuned for tests: JSON documents read back from the CLI are `any` by nature, and the progress tests
+    // match terminal escape sequences.
+    files: ['test/**/*.ts', 'scripts/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-control-regex': 'off' },
+  },
+  {
+    files: ['src/core/**/*.ts', 'src/render/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: BUILTINS.map((name) => ({ name, message: 'core and render are pure: no Node built-ins.' })), ...IMPURE_IMPORTS }],
+      'no-restricted-globals': ['error', { name: 'process', message: 'core and render are pure: take env and argv as arguments.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'core and render are pure: take the time as an argument.' },
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'core and render are pure: take the time as an argument.' },
+      ],
+    },
+  },
+);
