@@ -505,10 +505,19 @@ export async function restoreCheckout(cloneDir: string, saved: Checkout, opts: {
  * so it never races a harness that uses git in the same clone.
  */
 export async function worktreeChanges(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string[]> {
-  const { stdout } = await runGit(['--no-optional-locks', 'status', '--porcelain', '--untracked-files=normal'], {
-    ...opts, repo: cloneDir, what: `cannot read the status of ${cloneDir}`,
-  });
-  return stdout.split('\n').map((l) => l.trimEnd()).filter(Boolean).map((l) => l.trim());
+  const call = { ...opts, repo: cloneDir, what: `cannot read the status of ${cloneDir}` };
+  const [status, flagged] = await Promise.all([
+    runGit(['--no-optional-locks', 'status', '--porcelain', '--untracked-files=normal'], call),
+    // Files git is told not to look at (`update-index --assume-unchanged` / `--skip-worktree`) can hide
+    // local edits from status; they count as changes too. `ls-files -v` tags them lower-case or `S`.
+    runGit(['ls-files', '-v', '-z'], call),
+  ]);
+  const changes = status.stdout.split('\n').map((l) => l.trimEnd()).filter(Boolean).map((l) => l.trim());
+  for (const entry of flagged.stdout.split('\0')) {
+    const tag = entry.slice(0, 1);
+    if (tag === 'S' || (tag !== '' && tag !== tag.toUpperCase())) changes.push(`${tag === 'S' ? 'skip-worktree' : 'assume-unchanged'} ${entry.slice(2)}`);
+  }
+  return changes;
 }
 
 /** The text of those of `names` (top-level files) that exist in `commit`, read from git, not from disk. */

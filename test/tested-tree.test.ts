@@ -36,6 +36,20 @@ describe('a dirty clone is not tested as a release', () => {
     expect(git(clone, 'symbolic-ref', '--short', 'HEAD')).toBe('main');
   });
 
+  it('counts files hidden from status (assume-unchanged, skip-worktree) as changes', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+    const clone = path.join(sb.recipesDir, 'gitea');
+    git(sb.root, 'clone', '-q', path.join(sb.upstreamDir, 'gitea.git'), clone);
+    git(clone, 'update-index', '--skip-worktree', 'compose.yml');
+    git(clone, 'update-index', '--assume-unchanged', 'README.md');
+    writeFileSync(path.join(clone, 'compose.yml'), 'operator override\n');
+    expect(git(clone, 'status', '--porcelain')).toBe('');
+    const { doc } = await cliJson(sb, ['run']);
+    expect(doc.recipes[0]).toMatchObject({ outcome: 'error', detail: expect.stringMatching(/has local changes \(assume-unchanged README\.md, skip-worktree compose\.yml\)/) });
+    expect(readFileSync(path.join(clone, 'compose.yml'), 'utf8')).toBe('operator override\n');
+    expect(launches(sb)).toEqual([]);
+  });
+
   it('does not count ignored files as changes', async () => {
     const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
     const clone = path.join(sb.recipesDir, 'gitea');
