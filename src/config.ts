@@ -227,6 +227,10 @@ export function resolveConfig(
       throw new ConfigError(`${origin} (${value}) has no {recipe}: every recipe would be fetched from one repository; put {recipe} where the recipe name goes`);
     }
     const isPath = spec.kind === 'dir' || spec.kind === 'file' || (spec.kind === 'command' && value?.includes('/'));
+    // Nothing expands `~` here (not TOML, not `--state-dir=~/x`): it would become a folder named `~`.
+    if (value !== undefined && isPath && /^~(\/|$)/.test(value)) {
+      throw new ConfigError(`${origin} (${value}) starts with ~, which is not expanded here; write the full path`);
+    }
     out[spec.key] = value !== undefined && isPath ? path.resolve(base, value) : value;
   }
   return out as Config;

@@ -49,6 +49,12 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ [key]: '  ' }, {}, null, '/')).toThrow(`${flag} is empty`);
   });
 
+  it('refuses a path starting with ~, which nothing expands', () => {
+    expect(() => resolveConfig({ stateDir: '~/state' }, {}, null, '/')).toThrow('--state-dir (~/state) starts with ~, which is not expanded here; write the full path');
+    expect(() => resolveConfig({}, {}, settings({ recipesDir: '~' }, '/s.toml'), '/')).toThrow(/\[sweep\] recipes-dir \(~\) starts with ~/);
+    expect(resolveConfig({ stateDir: '/srv/~state' }, {}, null, '/').stateDir).toBe('/srv/~state');
+  });
+
   it('treats an empty environment variable as unset', () => {
     expect(resolveConfig({}, { CCCI_STATE_DIR: '' }, null, '/w').stateDir).toBe('/var/lib/ci-warm');
   });
