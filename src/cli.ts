@@ -9,6 +9,7 @@ import { ConfigError, EXIT, UsageError, exitCodeFor, messageOf } from './errors.
 import { parseDuration, timerProblem } from './duration.js';
 import type { CadenceFilter } from './enrolment.js';
 import type { Logger } from './log.js';
+import type { CrashHook } from './sweep/faults.js';
 import { guardStream } from './stream-guard.js';
 
 interface Io {
@@ -17,6 +18,8 @@ interface Io {
   env: NodeJS.ProcessEnv;
   /** stderr is a terminal: show live progress there. */
   stderrTty?: boolean;
+  /** Test-only crash points, passed into the sweep's context (test/support/crash-cli.ts); never set here. */
+  crash?: CrashHook;
 }
 
 // A reader that goes away (`| head`, quitting `less`, a dropped ssh session) or a full disk must never end
@@ -24,7 +27,7 @@ interface Io {
 const stdoutGuard = guardStream(process.stdout);
 const stderrGuard = guardStream(process.stderr);
 
-const defaultIo: Io = {
+export const defaultIo: Io = {
   stdout: (t) => stdoutGuard.write(t),
   stderr: (t) => stderrGuard.write(t),
   env: process.env,
@@ -105,7 +108,7 @@ async function context(config: Config, io: Io, opts: { dryRun: boolean; signal?:
     const { registerTokenFileSecret } = await import('./mirror/token.js');
     registerTokenFileSecret(config.mirrorTokenFile);
   }
-  return { config, log, writer: createWriter(opts.dryRun, log), env: io.env, now: () => new Date(), signal: opts.signal, mirror };
+  return { config, log, writer: createWriter(opts.dryRun, log), env: io.env, now: () => new Date(), signal: opts.signal, mirror, crash: io.crash };
 }
 
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: EXIT.sigint, SIGTERM: EXIT.sigterm, SIGHUP: EXIT.sighup };
@@ -416,7 +419,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .command('demo')
     .description('build a throwaway sandbox and run a real plan and run in it')
     .action(async () => {
-      const { runDemo } = await import('./demo.js');
+      const { runDemo } = await import('./demo/run-demo.js');
       done(await runDemo(io, main));
     });
   return program;

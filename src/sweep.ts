@@ -25,7 +25,7 @@ import {
 import { HARNESS_EXIT, harnessEnv, resolveExecutable, runHarness, type HarnessResult } from './harness.js';
 import { scrub, type Logger } from './log.js';
 import type { SweepEvent, SweepListener } from './events.js';
-import { crashPoint } from './fault.js';
+import type { CrashHook } from './sweep/faults.js';
 import { orphanedHarness, processStart, recipeBusy, recipeLockPath, tryLock, type Lock, type LockInfo } from './lock.js';
 import {
   giteaApiFor, mirrorState, readTokenFile, syncMirror, type MirrorState, type RemoteRefs, type SyncResult,
@@ -45,6 +45,8 @@ export interface SweepContext {
   mirror?: MirrorSetup | null;
   /** Told of every recipe state change (progress display). */
   onEvent?: SweepListener;
+  /** Test-only crash points (src/sweep/faults.ts); never set by the shipped CLI. */
+  crash?: CrashHook;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -467,7 +469,7 @@ async function testRecipe(
     if (ctx.signal?.aborted) return result('interrupted', { commit, detail: 'sweep was stopped before the harness started' });
     log.info({ log: logFile }, 'launching harness');
     testing();
-    crashPoint('uncaught-while-testing', ctx.env);
+    ctx.crash?.('uncaught-while-testing');
     const startedAt = new Date();
     launched = { tag, tagCommit: commit, log: logFile, startedAt: startedAt.toISOString() };
     const h = await ctx.writer.act(`run ${o.ccciRun} ${ctx.config.harnessScript} for ${p.recipe} ${tag}`, () =>
@@ -512,9 +514,9 @@ async function testRecipe(
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'interrupted' });
       return withLogProblem(result('interrupted', { ...more, detail: 'stopped before promotion' }));
     }
-    crashPoint('before-seed', ctx.env);
+    ctx.crash?.('before-seed');
     const seed = await seedCanonical(ctx, p, o, { env, runsDir, tag, commit, log, tracked }, (why) => { logProblem ??= why.replace('harness.log', 'seed.log'); });
-    crashPoint('after-seed', ctx.env);
+    ctx.crash?.('after-seed');
     if (seed !== null || ctx.signal?.aborted) {
       const why = seed ?? 'stopped during the seed script';
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: seed ? 'promote-failed' : 'interrupted', detail: why });
@@ -525,12 +527,12 @@ async function testRecipe(
     const current = readCanonical(ctx.config.stateDir, p.recipe);
     const record = promotedRecord(current, { recipe: p.recipe, tag, commit, ccciCommit: o.ccciCommit, at: ctx.now() });
     await ctx.writer.act(`write canonical ${tag} for ${p.recipe}`, async () =>
-      writeCanonical(ctx.config.stateDir, record, () => crashPoint('during-record-write', ctx.env)),
+      writeCanonical(ctx.config.stateDir, record, () => ctx.crash?.('during-record-write')),
     );
-    crashPoint('after-rename', ctx.env);
+    ctx.crash?.('after-rename');
     try {
       appendHistory(ctx.config.stateDir, { ...attempt, outcome: 'promoted' });
-      crashPoint('before-history', ctx.env);
+      ctx.crash?.('before-history');
       appendHistory(ctx.config.stateDir, {
         type: 'promotion', recipe: p.recipe, version: tag, commit, previousVersion: current?.version ?? null,
         ccciCommit: o.ccciCommit, promotedAt: record.promotedAt,

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'no
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Sandbox } from '../src/sandbox.js';
+import type { Sandbox } from './support/sandbox.js';
 import { BIN, cli, cliEnv, cliJson, launches, readJson, sandbox } from './helpers/cli.js';
 
 const settings = (sb: Sandbox, text: string) => writeFileSync(sb.env.CCCI_SETTINGS!, text);

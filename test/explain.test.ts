@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addRelease } from '../src/sandbox.js';
+import { addRelease } from './support/sandbox.js';
 import { cli, cliJson, control, launches, sandbox } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 

@@ -4,9 +4,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CrashStep } from '../src/fault.js';
-import { addRelease } from '../src/sandbox.js';
-import { cli, cliJson, control, readJson, sandbox } from './helpers/cli.js';
+import type { CrashStep } from '../src/sweep/faults.js';
+import { addRelease } from './support/sandbox.js';
+import { cli, cliJson, control, crashCli, readJson, sandbox } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 
 const STEPS: { step: CrashStep; promoted: boolean }[] = [
@@ -32,7 +32,7 @@ describe('kill -9 during promotion', () => {
     await addRelease(sb, 'gitea', { tag: '1.1.0+1' });
     const newCommit = git(path.join(sb.upstreamDir, 'gitea.git'), 'rev-parse', '1.1.0+1^{commit}');
 
-    const crashed = await cli(sb, ['run'], { CCCI_CRASH_AT: step });
+    const crashed = await crashCli(sb, step, ['run']);
     expect(crashed.exitCode).toBe(-1); // killed by a signal: no exit code at all
     expect(crashed.stdout).toBe('');
 
@@ -61,6 +61,20 @@ describe('kill -9 during promotion', () => {
   });
 });
 
+describe('the shipped CLI has no crash points', () => {
+  it('ignores CCCI_CRASH_AT (it was once read from the environment): the run promotes and exits 0', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0+1' }] }]);
+    const r = await cliJson(sb, ['run'], { CCCI_CRASH_AT: 'after-rename' });
+    expect(r.r.exitCode, r.r.stderr).toBe(0);
+    expect(r.doc.recipes[0].outcome).toBe('promoted');
+    // Nothing test-only is built into dist/: no fault injection, no stand-in harness.
+    const dist = path.resolve(import.meta.dirname, '../dist');
+    const shipped = readdirSync(dist, { recursive: true }).map(String).filter((f) => f.endsWith('.js'));
+    expect(shipped.filter((f) => /(^|\/)(fault|sandbox)\.js$/.test(f) && !f.startsWith('demo'))).toEqual([]);
+    for (const f of shipped) expect(readFileSync(path.join(dist, f), 'utf8'), f).not.toContain('CCCI_CRASH_AT');
+  });
+});
+
 describe('a checkout that cannot be put back', () => {
   it('keeps the recipe lock with what to restore, and the next run restores it first', async () => {
     const sb = await sandbox([
@@ -79,7 +93,7 @@ describe('a checkout that cannot be put back', () => {
     expect(readJson(lockFile)).toMatchObject({ clone, saved: { branch: 'main' } });
 
     // Still blocked: that recipe is an error naming the cause, the others are swept, nothing crashes.
-    const { addRelease } = await import('../src/sandbox.js');
+    const { addRelease } = await import('./support/sandbox.js');
     await addRelease(sb, 'other', { tag: '1.1.0' });
     const blocked = await cliJson(sb, ['run']);
     const by = Object.fromEntries(blocked.doc.recipes.map((x: any) => [x.recipe, x]));

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addRelease, type Sandbox } from '../src/sandbox.js';
+import { addRelease, type Sandbox } from './support/sandbox.js';
 import { cli, cliJson, control, sandbox } from './helpers/cli.js';
 
 const isRoot = process.getuid?.() === 0;

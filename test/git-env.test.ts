@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addRelease, type Sandbox } from '../src/sandbox.js';
+import { addRelease, type Sandbox } from './support/sandbox.js';
 import { cliJson, launches, sandbox, snapshot } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { harnessEnv, harnessVisibleEnv } from '../src/harness.js';
 import { MAX_TIMER_MS, timerProblem } from '../src/duration.js';
-import type { Sandbox } from '../src/sandbox.js';
-import { addRelease } from '../src/sandbox.js';
+import type { Sandbox } from './support/sandbox.js';
+import { addRelease } from './support/sandbox.js';
 import { cli, cliJson, control, launches, readJson, sandbox, startCli, until } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 

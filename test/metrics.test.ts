@@ -6,7 +6,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { describe, expect, it } from 'vitest';
 import { renderMetrics } from '../src/metrics.js';
 import { cli, control, sandbox } from './helpers/cli.js';
-import { addRelease } from '../src/sandbox.js';
+import { addRelease } from './support/sandbox.js';
 
 interface Family { name: string; type: string; metrics: { value: string; labels?: Record<string, string> }[] }
 const parse = (text: string): Map<string, Family> =>

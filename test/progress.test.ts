@@ -11,7 +11,7 @@ import type { Logger } from '../src/log.js';
 import {
   applyEvent, createProgress, formatClock, overallEta, renderProgress, type RecipeProgress,
 } from '../src/progress.js';
-import { addRelease } from '../src/sandbox.js';
+import { addRelease } from './support/sandbox.js';
 import { BIN, cli, control, sandbox } from './helpers/cli.js';
 
 const S = 1000;

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stamp } from '../src/canonical.js';
-import { addRelease } from '../src/sandbox.js';
+import { addRelease } from './support/sandbox.js';
 import { cli, cliJson, control, readJson, sandbox } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 

@@ -3,7 +3,7 @@
 import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addRelease } from '../src/sandbox.js';
+import { addRelease } from './support/sandbox.js';
 import { cli, cliJson, launches, readJson, sandbox } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 

@@ -5,10 +5,10 @@ import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Sandbox } from '../src/sandbox.js';
-import { addRelease } from '../src/sandbox.js';
+import type { Sandbox } from './support/sandbox.js';
+import { addRelease } from './support/sandbox.js';
 import { streamScrubber } from '../src/harness.js';
-import { BIN, cli, cliEnv, cliJson, control, launches, readJson, sandbox, startCli, until } from './helpers/cli.js';
+import { BIN, cli, cliEnv, cliJson, control, crashCli, launches, readJson, sandbox, startCli, until } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 
 // Every sandbox and mount made here is removed after each test, whatever happened.
@@ -157,7 +157,7 @@ describe('the last resort', () => {
   it('an error nothing caught while the harness runs: one line, harness stopped, clone restored, exit 70', async () => {
     const sb = await box();
     control(sb, { gitea: { sleepMs: 600_000 } });
-    const r = await cli(sb, ['run', '--json'], { CCCI_CRASH_AT: 'uncaught-while-testing' });
+    const r = await crashCli(sb, 'uncaught-while-testing', ['run', '--json']);
     expect(r.exitCode).toBe(70);
     expect(r.stderr).not.toMatch(STACK);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('ccci-sweep: '))).toEqual(['ccci-sweep: internal error: injected fault at uncaught-while-testing']);

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseLsRemote, tagObjects, tagTargets, UPSTREAM_TAGS } from '../src/git.js';
-import { addRelease } from '../src/sandbox.js';
+import { addRelease } from './support/sandbox.js';
 import { cli, cliJson, launches, sandbox } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 

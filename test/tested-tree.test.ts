@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMPOSE_FILES } from '../src/compose.js';
 import { filesAtCommit } from '../src/git.js';
-import { addRelease, type Sandbox } from '../src/sandbox.js';
+import { addRelease, type Sandbox } from './support/sandbox.js';
 import { cli, cliJson, control, launches, readJson, sandbox } from './helpers/cli.js';
 import { git } from './helpers/git.js';
 

@@ -238,7 +238,7 @@ interface PlanDoc {
 
 export async function bench(o: BenchOptions): Promise<{ doc: Record<string, unknown>; table: string }> {
   if (!existsSync(path.join(REPO, 'dist', 'cli.js'))) throw new UsageError('dist/ is missing: run `npm run build` first (npm run bench does)');
-  const sb = (await import(pathToFileURL(path.join(REPO, 'dist', 'sandbox.js')).href)) as SandboxModule;
+  const sb: SandboxModule = await import('../../test/support/sandbox.js');
   const version = (await import(pathToFileURL(path.join(REPO, 'dist', 'version.js')).href)) as VersionModule;
   const root = mkdtempSync(path.join(tmpdir(), 'ccci-bench-'));
   const rows: Row[] = [];

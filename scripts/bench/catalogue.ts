@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-/** The helpers of src/sandbox.ts, loaded from the build (dist/) so the bench exercises what ships. */
-export type SandboxModule = typeof import('../../src/sandbox.js');
+/** The test sandbox's helpers (compose file and recipe_meta.py text), test/support/sandbox.ts. */
+export type SandboxModule = typeof import('../../test/support/sandbox.js');
 
 const IDENT = 'bench <bench@example.invalid>';
 const GIT_ENV = {

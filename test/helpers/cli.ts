@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, lstatSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { buildSandbox, type RecipeSpec, type Sandbox } from '../../src/sandbox.js';
+import type { CrashStep } from '../../src/sweep/faults.js';
+import { buildSandbox, type RecipeSpec, type Sandbox } from '../support/sandbox.js';
 
 export const BIN = path.resolve(import.meta.dirname, '../../bin/ccci-sweep.js');
 
@@ -51,6 +52,14 @@ export async function cliJson<T = any>(sb: Sandbox, args: string[], env?: Record
     throw new Error(`stdout is not JSON (exit ${r.exitCode}):\n${r.stdout}\n--- stderr:\n${r.stderr}`);
   }
   return { r, doc };
+}
+
+const CRASH_CLI = path.resolve(import.meta.dirname, '../support/crash-cli.ts');
+
+/** The CLI with a crash point armed (test/support/crash-cli.ts): the shipped binary has none. */
+export async function crashCli(sb: Sandbox, step: CrashStep, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const r = await execa('node', ['--import', 'tsx', CRASH_CLI, step, ...args], { env: cliEnv(sb, env), extendEnv: false, reject: false, stdin: 'ignore' });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 /** Starts the CLI without waiting for it (for signals and concurrent runs). */

@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { writeCanonical } from './canonical.js';
-import { buildSandbox, upstreamTagCommit } from './sandbox.js';
+import { writeCanonical } from '../canonical.js';
+import { buildDemoHost, upstreamTagCommit } from './sandbox.js';
 
 interface Io {
   stdout: (text: string) => void;
@@ -20,14 +20,14 @@ export async function runDemo(io: Io, main: Main): Promise<number> {
   const say = (t: string) => io.stdout(`\n== ${t}\n`);
   try {
     say(`building a sandbox CI host in ${root}`);
-    const sb = await buildSandbox(root, [
+    const sb = await buildDemoHost(root, [
       // A new release since nothing was ever promoted: tested and promoted.
       { name: 'gitea', cadence: 'nightly', releases: [{ tag: '2.9.0+1.22.1' }, { tag: '3.0.0+1.23.1' }], otherTags: ['latest'] },
       // Already canonical at its newest release; main moved on without a tag: skipped.
       { name: 'nextcloud', releases: [{ tag: '6.0.0+29.0.4' }], untaggedAfter: 2 },
       // Never released: skipped.
       { name: 'keycloak', releases: [] },
-    ]);
+    ], io.env);
     // nextcloud's canonical, as the old Python sweep wrote it.
     writeCanonical(sb.stateDir, {
       recipe: 'nextcloud', version: '6.0.0+29.0.4', commit: await upstreamTagCommit(sb, 'nextcloud', '6.0.0+29.0.4'),

@@ -1,9 +1,10 @@
 // A throwaway Co-op Cloud CI host in a folder: bare "upstream" recipe repos with annotated release tags
 // and compose labels, a cc-ci repo with recipe_meta.py files, and a stand-in cc-ci-run that follows the
-// harness contract. `ccci-sweep demo` runs in one; the integration tests and the benchmark build them too.
+// harness contract, steered per recipe by a control file. Test-only: the integration tests and the benchmark
+// build these; it is not shipped (the demo keeps its own small copy in src/demo/).
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runGit } from './git.js';
+import { runGit } from '../../src/git.js';
 
 export interface ReleaseSpec {
   tag: string;
