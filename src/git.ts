@@ -273,7 +273,7 @@ export interface Listing {
   defaultBranch?: string;
   /** Full ref name -> object id as advertised (an annotated tag maps to its tag object). */
   refs: Map<string, string>;
-  /** Full ref name -> the fully peeled object (the `^{}` lines): what a tag of a tag... finally names. */
+  /** Full ref name -> the fully peeled object (the `^{}` lines), through every tag object (a tag of a tag too). */
   peeled: Map<string, string>;
 }
 
