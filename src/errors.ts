@@ -68,6 +68,11 @@ export class MirrorError extends SweepError {
   override readonly name = 'MirrorError';
 }
 
+/** A CI server (Drone, Woodpecker) refused or failed a call, or is set up so a sweep build cannot run. */
+export class CiError extends SweepError {
+  override readonly name = 'CiError';
+}
+
 /** Exit code for an error that escaped to the CLI entry. */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError) return EXIT.usage;
