@@ -108,6 +108,10 @@ async function context(config: Config, io: Io, opts: { dryRun: boolean; signal?:
     const { registerTokenFileSecret } = await import('./mirror/token.js');
     registerTokenFileSecret(config.mirrorTokenFile);
   }
+  if (config.ciTokenFile) {
+    const { registerTokenFileSecret } = await import('./mirror/token.js');
+    registerTokenFileSecret(config.ciTokenFile, 'CI token');
+  }
   return { config, log, writer: createWriter(opts.dryRun, log), env: io.env, now: () => new Date(), signal: opts.signal, mirror, crash: io.crash };
 }
 
@@ -227,7 +231,7 @@ async function planCommand(opts: CommonOpts & { offline?: boolean; force?: boole
 
 type RunOpts = CommonOpts & {
   dryRun?: boolean; jobs?: number; force?: boolean; retry?: boolean; sync?: boolean; syncJobs?: number;
-  waitLock?: number; stopGrace?: number; testTimeout?: number; metricsFile?: string;
+  waitLock?: number; stopGrace?: number; testTimeout?: number; metricsFile?: string; ciPollInterval?: number;
 };
 
 async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number> {
@@ -236,6 +240,7 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
   const { run } = await import('./sweep.js');
   const { renderSummary, summaryJson, runSucceeded } = await import('./report.js');
   const enrolment = await selection(config, opts);
+  const ci = await ciClientFor(config, io);
   const startedAt = new Date();
   const stop = stopOnSignals(io);
   try {
@@ -245,10 +250,12 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
     const { createProgress } = await import('./progress.js');
     const progress = createProgress({ stream: process.stderr, tty: io.stderrTty ?? false, log: ctx.log, jobs: opts.jobs });
     try {
+      const ciSweep = ci ? await startCiSweep(ctx, ci, opts.ciPollInterval) : null;
       const results = await run({ ...ctx, onEvent: progress.listener }, enrolment, {
         jobs: opts.jobs, force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs,
-        testTimeoutMs: opts.testTimeout, stopGraceMs: opts.stopGrace,
+        testTimeoutMs: opts.testTimeout, stopGraceMs: opts.stopGrace, executor: ciSweep?.executor,
       });
+      ciSweep?.end();
       progress.stop();
       io.stdout(opts.json ? `${JSON.stringify(summaryJson(results), null, 2)}\n` : renderSummary(results));
       const recorded = await recordSweep(config, io, { startedAt, results, metricsFile: opts.metricsFile, argv: process.argv.slice(2) });
@@ -258,6 +265,121 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
       lock.release();
     }
   } finally {
+    stop.dispose();
+  }
+}
+
+/** The CI client when `--executor` is drone or woodpecker (null for local); config problems exit 2 here. */
+async function ciClientFor(config: Config, io: Io) {
+  if (!config.executor || config.executor === 'local') return null;
+  const need = (v: string | undefined, flag: string, env: string) => {
+    if (!v) throw new ConfigError(`--executor ${config.executor} needs ${flag} (or ${env}, or [sweep] ${flag.slice(2)})`);
+    return v;
+  };
+  const server = need(config.ciServer, '--ci-server', 'CCCI_CI_SERVER');
+  const repo = need(config.ciRepo, '--ci-repo', 'CCCI_CI_REPO');
+  const tokenFile = need(config.ciTokenFile, '--ci-token-file', 'CCCI_CI_TOKEN_FILE');
+  try {
+    new URL(server);
+  } catch {
+    throw new ConfigError(`--ci-server ${server} is not a URL; use https://ci.example.org`);
+  }
+  const { readTokenFile } = await import('./mirror/token.js');
+  const token = readTokenFile(tokenFile, 'CI token');
+  const { CiError } = await import('./errors.js');
+  const o = { server, repo, token, branch: config.ciBranch ?? 'main', env: io.env };
+  try {
+    if (config.executor === 'drone') return (await import('./adapters/ci/drone.js')).droneClient(o);
+    return (await import('./adapters/ci/woodpecker.js')).woodpeckerClient(o);
+  } catch (err) {
+    // A malformed --ci-repo is a configuration error, not a failed call.
+    if (err instanceof CiError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** A CI sweep's id (and the killed earlier sweep's, to adopt its builds), and its executor. */
+async function startCiSweep(
+  ctx: Awaited<ReturnType<typeof context>>, client: import('./adapters/ci/engine.js').CiClient, pollMs: number | undefined,
+) {
+  const { beginCiSweep, endCiSweep, ciExecutor } = await import('./sweep/ci-executor.js');
+  const { sweepId, previous } = beginCiSweep(ctx.config.stateDir, ctx.now());
+  ctx.log.info({ sweepId, executor: client.engine, adopting: previous }, 'dispatching tests as CI builds');
+  return {
+    executor: ciExecutor(ctx, { client, sweepId, previousSweepId: previous, pollMs }),
+    end: () => endCiSweep(ctx.config.stateDir, sweepId),
+  };
+}
+
+/** The pid of this process's parent right now (Linux /proc), or null when it cannot be read. */
+function parentPid(): number | null {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isInteger(ppid) ? ppid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Drone's exec runner cancels a build by SIGKILL to the step's shell alone: this worker is orphaned and
+ * would test on. Noticing the parent is gone, it stops as on SIGTERM (harness group stopped, clone put back).
+ */
+function stopWhenOrphaned(io: Io): () => void {
+  const first = parentPid();
+  if (first === null) return () => undefined;
+  const timer = setInterval(() => {
+    const now = parentPid();
+    if (now === null || now === first) return;
+    clearInterval(timer);
+    io.stderr('ccci-sweep: worker: the build step that started this worker is gone (cancelled?); stopping the test\n');
+    process.kill(process.pid, 'SIGTERM');
+  }, 250);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+type WorkerOpts = { testTimeout?: number; stopGrace?: number };
+
+async function workerCommand(opts: WorkerOpts, config: Config, io: Io): Promise<number> {
+  const { workerVars, runWorker } = await import('./sweep/worker.js');
+  const { resultLine } = await import('./core/executor-result.js');
+  const { assertWritableStateDir } = await import('./config.js');
+  // Whatever goes wrong before the test, the coordinator gets a result line saying it (when it can be
+  // addressed: recipe and sweep id known), besides the one line on stderr and exit 2.
+  const say = (outcome: string, detail: string) => {
+    if (io.env.RECIPE && io.env.CCCI_SWEEP_ID) {
+      io.stdout(`${resultLine({
+        recipe: io.env.RECIPE.trim(), sweepId: io.env.CCCI_SWEEP_ID.trim(), tag: io.env.CCCI_SWEEP_TAG?.trim() || null,
+        outcome, exitCode: null, durationMs: 0, log: null, detail,
+      })}\n`);
+    }
+  };
+  let setup;
+  try {
+    const v = workerVars(io.env);
+    const enrolment = await selection(config, { recipe: [v.recipe] });
+    const enrolled = enrolment.recipes[0];
+    if (!enrolled) throw new ConfigError(`worker: recipe ${v.recipe} is not enrolled here: ${enrolment.problems[0]?.problem ?? 'see plan'}`);
+    assertWritableStateDir(config.stateDir);
+    setup = { v, cadence: enrolled.cadence };
+  } catch (err) {
+    const { scrub } = await import('./log.js');
+    say('error', `the runner's host refused the build: ${scrub(messageOf(err))}`);
+    throw err;
+  }
+  const stop = stopOnSignals(io);
+  const unwatch = stopWhenOrphaned(io);
+  try {
+    // The coordinator's CCCI_UPGRADE_BASE is passed on explicitly (unset when empty), never inherited as is.
+    const { CCCI_UPGRADE_BASE: _base, ...env } = io.env;
+    const ctx = await context(config, { ...io, env }, { dryRun: false, signal: stop.signal, mirror: false });
+    const result = await runWorker(ctx, setup.v, { cadence: setup.cadence, testTimeoutMs: opts.testTimeout, stopGraceMs: opts.stopGrace });
+    io.stdout(`${resultLine(result)}\n`);
+    return stop.exitCode() ?? (result.outcome === 'promoted' ? EXIT.ok : EXIT.failed);
+  } finally {
+    unwatch();
     stop.dispose();
   }
 }
@@ -380,7 +502,13 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--stop-grace <duration>', 'after SIGTERM, how long the harness may tear down before SIGKILL (0: at once)', duration, 120_000)
     .option('--test-timeout <duration>', 'per harness run and seed script; then it is stopped like on SIGTERM (outcome timeout); 0: none', duration, DEFAULT_TEST_TIMEOUT_MS)
     .option('--metrics-file <path>', 'write Prometheus metrics here (node_exporter textfile collector), atomically', pathArg('--metrics-file'))
+    .option('--ci-poll-interval <duration>', 'with a CI executor: how often each build is polled (with jitter)', duration, 15_000)
     .action(act(runCommand));
+
+  withGlobals(program.command('worker').description('inside a CI build: test the recipe the build names (RECIPE, CCCI_SWEEP_*) and print its result line'))
+    .option('--stop-grace <duration>', 'after SIGTERM, how long the harness may tear down before SIGKILL (0: at once)', duration, 120_000)
+    .option('--test-timeout <duration>', 'per harness run and seed script; then it is stopped like on SIGTERM (outcome timeout); 0: none', duration, DEFAULT_TEST_TIMEOUT_MS)
+    .action(act(workerCommand));
 
   withSelection(withGlobals(program.command('sync').description("mirror-sync alone: upstream's branch and tags to each recipe's mirror")), false)
     .option('--dry-run', 'read both sides and say what would be pushed or closed; write nothing')

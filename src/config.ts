@@ -22,7 +22,17 @@ export interface Config {
   mirrorUrl: string | undefined;
   giteaApi: string | undefined;
   mirrorTokenFile: string | undefined;
+  /** Where tests run: `local` (this host, default) or as builds of a CI engine. */
+  executor?: Executor;
+  /** The CI executors' server, token file, repo (Drone `owner/name`; Woodpecker id or `owner/name`), branch. */
+  ciServer?: string;
+  ciTokenFile?: string;
+  ciRepo?: string;
+  ciBranch?: string;
 }
+
+export const EXECUTORS = ['local', 'drone', 'woodpecker'] as const;
+export type Executor = (typeof EXECUTORS)[number];
 
 export type ConfigKey = keyof Config;
 
@@ -32,7 +42,7 @@ export type ConfigKey = keyof Config;
  * path when it has a `/`, else looked up on PATH; `script` stays relative to the cc-ci repo; `template`
  * must contain {recipe}.
  */
-export type OptionKind = 'dir' | 'file' | 'command' | 'script' | 'template' | 'url';
+export type OptionKind = 'dir' | 'file' | 'command' | 'script' | 'template' | 'url' | 'word';
 
 export interface OptionSpec {
   key: ConfigKey;
@@ -44,6 +54,8 @@ export interface OptionSpec {
   description: string;
   /** Default from the environment the sweep runs in; undefined means "no default". */
   fallback: (env: NodeJS.ProcessEnv) => string | undefined;
+  /** The only values allowed (a `word` setting). */
+  choices?: readonly string[];
 }
 
 export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
@@ -97,6 +109,27 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     key: 'mirrorTokenFile', kind: 'file', flag: 'mirror-token-file', arg: 'PATH', env: 'CCCI_MIRROR_TOKEN_FILE',
     description: 'file holding the mirror token (default $CREDENTIALS_DIRECTORY/mirror-token)',
     fallback: (env) => (env.CREDENTIALS_DIRECTORY ? path.join(env.CREDENTIALS_DIRECTORY, 'mirror-token') : undefined),
+  },
+  {
+    key: 'executor', kind: 'word', flag: 'executor', arg: 'local|drone|woodpecker', env: 'CCCI_EXECUTOR',
+    description: 'where `run` tests: on this host, or as builds of the CI engine', fallback: () => 'local', choices: EXECUTORS,
+  },
+  {
+    key: 'ciServer', kind: 'url', flag: 'ci-server', arg: 'URL', env: 'CCCI_CI_SERVER',
+    description: 'the Drone or Woodpecker server (https://ci.example.org)', fallback: () => undefined,
+  },
+  {
+    key: 'ciTokenFile', kind: 'file', flag: 'ci-token-file', arg: 'PATH', env: 'CCCI_CI_TOKEN_FILE',
+    description: 'file holding the CI API token (default $CREDENTIALS_DIRECTORY/ci-token)',
+    fallback: (env) => (env.CREDENTIALS_DIRECTORY ? path.join(env.CREDENTIALS_DIRECTORY, 'ci-token') : undefined),
+  },
+  {
+    key: 'ciRepo', kind: 'word', flag: 'ci-repo', arg: 'REPO', env: 'CCCI_CI_REPO',
+    description: 'the cc-ci repo on the CI server (Drone: owner/name; Woodpecker: repo id or owner/name)', fallback: () => undefined,
+  },
+  {
+    key: 'ciBranch', kind: 'word', flag: 'ci-branch', arg: 'BRANCH', env: 'CCCI_CI_BRANCH',
+    description: 'branch of the cc-ci repo the sweep builds run on', fallback: () => 'main',
   },
 ];
 
@@ -225,6 +258,9 @@ export function resolveConfig(
     }
     if (value !== undefined && spec.kind === 'template' && !value.includes('{recipe}')) {
       throw new ConfigError(`${origin} (${value}) has no {recipe}: every recipe would be fetched from one repository; put {recipe} where the recipe name goes`);
+    }
+    if (value !== undefined && spec.choices && !spec.choices.includes(value)) {
+      throw new ConfigError(`${origin} is ${JSON.stringify(value)}; use one of ${spec.choices.join(', ')}`);
     }
     const isPath = spec.kind === 'dir' || spec.kind === 'file' || (spec.kind === 'command' && value?.includes('/'));
     // Nothing expands `~` here (not TOML, not `--state-dir=~/x`): it would become a folder named `~`.

@@ -32,6 +32,7 @@ import {
 } from './mirror/index.js';
 import { parseRunResults, promoteGate, type RunResults, type TreeAfter } from './promote-gate.js';
 import { classifyTags } from './version.js';
+import type { Executor } from './sweep/executor.js';
 
 export interface SweepContext {
   config: Config;
@@ -297,6 +298,8 @@ export interface RunResult {
   restoreError?: string;
   /** harness.log (or seed.log) misses output: writing it failed, e.g. the disk was full. */
   logIncomplete?: true;
+  /** The CI build that ran the test, when a CI executor did. */
+  build?: { engine: string; number: number; url: string };
 }
 
 export interface RunOptions extends PlanOptions, SyncOptionsCli {
@@ -305,15 +308,24 @@ export interface RunOptions extends PlanOptions, SyncOptionsCli {
   jobs?: number;
   testTimeoutMs?: number;
   stopGraceMs?: number;
+  /** Where each recipe's test runs (default: this host, through runRecipe). */
+  executor?: Executor;
+}
+
+/** Today's path: each recipe checked out, tested and promoted on this host. */
+export function localExecutor(ctx: SweepContext): Executor {
+  return { remote: false, launch: (p, o, testing) => runRecipe(ctx, p, o, testing) };
 }
 
 export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOptions = {}): Promise<RunResult[]> {
   const emit = (recipe: string, state: SweepEvent['state'], more: Partial<SweepEvent> = {}) =>
     ctx.onEvent?.({ recipe, state, at: Date.now(), ...more });
+  const executor = opts.executor ?? localExecutor(ctx);
   // Fail before touching anything if the harness wrapper is missing: every launch would fail the same way,
-  // and a timer sweep with nothing new to test should still say the host is broken.
-  const ccciRun = resolveExecutable(ctx.config.ccciRun, ctx.env);
-  const unrecovered = await recoverCrashedRecipes(ctx, enrolment);
+  // and a timer sweep with nothing new to test should still say the host is broken. A CI executor's
+  // builds run cc-ci-run on the runner's host, and this host checks nothing out.
+  const ccciRun = executor.remote ? ctx.config.ccciRun : resolveExecutable(ctx.config.ccciRun, ctx.env);
+  const unrecovered = executor.remote ? new Map<string, string>() : await recoverCrashedRecipes(ctx, enrolment);
   for (const r of enrolment.recipes) {
     emit(r.recipe, 'queued', { expectedMs: medianDurationMs(readHistory(ctx.config.stateDir, r.recipe).entries) });
   }
@@ -342,10 +354,11 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
     byRecipe.set(p.recipe, notRun(p));
     emit(p.recipe, 'done', { tag: p.latest, outcome: byRecipe.get(p.recipe)!.outcome });
   }
+  await executor.prepare?.(toRun);
   await Promise.all(
     toRun.map((p) =>
       queue.add(async () => {
-        const r = await runRecipe(ctx, p, { ...opts, ccciRun, ccciCommit: conditions.ccciCommit }, () =>
+        const r = await executor.launch(p, { ...opts, ccciRun, ccciCommit: conditions.ccciCommit }, () =>
           emit(p.recipe, 'testing', { tag: p.latest, expectedMs: medianDurationMs(p.history) }),
         );
         byRecipe.set(p.recipe, r);
@@ -360,7 +373,7 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
   });
 }
 
-function notRun(p: Planned): RunResult {
+export function notRun(p: Planned): RunResult {
   return {
     recipe: p.recipe, decision: p.decision, reason: p.reason, tag: p.latest,
     outcome: p.decision === 'error' ? 'error' : 'skipped', exitCode: null, durationMs: 0, log: null,
@@ -368,16 +381,20 @@ function notRun(p: Planned): RunResult {
   };
 }
 
-interface RecipeRun extends RunOptions {
+export interface RecipeRun extends RunOptions {
   ccciRun: string;
   ccciCommit: string | null;
+  /** The upgrade base the harness gets, when not this host's canonical (a CI worker is told it). */
+  upgradeBase?: string | null;
+  /** Fields every history line of this run carries (a CI worker's sweep id and build). */
+  attemptExtra?: Record<string, unknown>;
 }
 
 /**
  * One recipe's checkout+test+promote. A clone that cannot be put back afterwards is not success, whatever
  * the test said: the result says so (`restoreError`, git's full reason) and the run exits 1.
  */
-async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: () => void): Promise<RunResult> {
+export async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: () => void): Promise<RunResult> {
   const restore: { error?: string } = {};
   const r = await testRecipe(ctx, p, o, testing, restore);
   return restore.error === undefined ? r : { ...r, restoreError: restore.error };
@@ -463,7 +480,7 @@ async function testRecipe(
     const logFile = path.join(runsDir, 'harness.log');
     const env = harnessEnv(ctx.env, {
       recipe: p.recipe, ccciRepo: ctx.config.ccciRepo, recipesDir: ctx.config.recipesDir, tag,
-      upgradeBase: p.record?.version ?? null, runsDir,
+      upgradeBase: o.upgradeBase !== undefined ? o.upgradeBase : (p.record?.version ?? null), runsDir,
     });
     // A stop that arrived during the fetch or checkout: launch nothing (the clone is put back below).
     if (ctx.signal?.aborted) return result('interrupted', { commit, detail: 'sweep was stopped before the harness started' });
@@ -487,7 +504,7 @@ async function testRecipe(
       type: 'attempt' as const, recipe: p.recipe, tag, tagCommit: commit, ccciCommit: o.ccciCommit,
       ccciRun: o.ccciRun, exitCode: h.exitCode, durationMs: h.durationMs, log: logFile,
       startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), by: startedBy(ctx.env),
-      ...(level !== undefined ? { level } : {}), testTimeoutMs: effectiveTimeout(o.testTimeoutMs),
+      ...(level !== undefined ? { level } : {}), testTimeoutMs: effectiveTimeout(o.testTimeoutMs), ...o.attemptExtra,
     };
     const more = { exitCode: h.exitCode, log: logFile, commit };
     if (outcome !== 'green') {
@@ -535,7 +552,7 @@ async function testRecipe(
       ctx.crash?.('before-history');
       appendHistory(ctx.config.stateDir, {
         type: 'promotion', recipe: p.recipe, version: tag, commit, previousVersion: current?.version ?? null,
-        ccciCommit: o.ccciCommit, promotedAt: record.promotedAt,
+        ccciCommit: o.ccciCommit, promotedAt: record.promotedAt, ...o.attemptExtra,
       });
     } catch (err) {
       // The record is in place, its story is not (a full disk): say both, and do not record a second attempt.
@@ -555,7 +572,7 @@ async function testRecipe(
         appendHistory(ctx.config.stateDir, {
           type: 'attempt', recipe: p.recipe, ...launched, ccciCommit: o.ccciCommit, ccciRun: o.ccciRun, outcome: 'error',
           exitCode: null, durationMs: Date.now() - Date.parse(launched.startedAt), endedAt: new Date().toISOString(),
-          by: startedBy(ctx.env), detail,
+          by: startedBy(ctx.env), detail, ...o.attemptExtra,
         });
       } catch (histErr) {
         log.error({ err: messageOf(histErr) }, 'could not record the attempt in history.jsonl');

@@ -41,7 +41,7 @@ export interface Sandbox {
    * (fills that file system while testing, then frees leaveBytes), "print": "<text printed>", "printBytes":
    * N (lines of output), "bigLineBytes": N (one line, no newline), "leaveChild": "group" | "setsid" (a
    * `sleep` left holding stdout), "seedSleepMs": 0, "write": { "path": "<any file>", "text": "..." } (written
-   * while testing) } }. Signals it receives are appended to
+   * while testing), "waitFor": "<file>" (the test is held until it exists) } }. Signals it receives are appended to
    * `<harnessLog>.signals`, the pids of children it leaves to `<harnessLog>.children`, and one line per run
    * that reached its end to `<harnessLog>.ends`.
    */
@@ -137,10 +137,14 @@ if (!seeding && control.leaveChild) {
   c.unref();
   fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG + '.children', JSON.stringify({ recipe, pid: c.pid, how: control.leaveChild }) + '\\n');
 }
-setTimeout(() => {
+const finish = () => setTimeout(() => {
   fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG + '.ends', JSON.stringify({ recipe, script, exit }) + '\\n');
   process.exit(exit);
 }, seeding ? (control.seedSleepMs ?? 0) : (control.sleepMs ?? 0));
+// Held until a test lets it go (an event, not a sleep): the file control.waitFor appears.
+if (!seeding && control.waitFor) {
+  const t = setInterval(() => { if (fs.existsSync(control.waitFor)) { clearInterval(t); finish(); } }, 20);
+} else finish();
 `;
 
 /** git in `dir`, through the sweep's own adapter, with a fixed identity. */
