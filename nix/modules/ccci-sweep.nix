@@ -35,7 +35,16 @@ let
     CCCI_RUN = lib.getExe harness.package;
   }
   // optionalAttrs (cfg.recipesDir != null) { CCCI_RECIPES_DIR = cfg.recipesDir; }
-  // optionalAttrs (cfg.mirrorUrl != null) { CCCI_MIRROR_URL = cfg.mirrorUrl; };
+  // optionalAttrs (cfg.mirrorUrl != null) { CCCI_MIRROR_URL = cfg.mirrorUrl; }
+  // optionalAttrs usesCi ({ CCCI_EXECUTOR = cfg.executor; CCCI_CI_BRANCH = cfg.ci.branch; }
+    // optionalAttrs (cfg.ci.server != null) { CCCI_CI_SERVER = cfg.ci.server; }
+    // optionalAttrs (cfg.ci.repo != null) { CCCI_CI_REPO = cfg.ci.repo; });
+
+  # Tests as builds of the host's CI engine (README: Running tests as CI builds).
+  usesCi = cfg.executor != "local";
+  # Credentials the services get: %d/<name> in the unit (systemd.exec(5) LoadCredential=).
+  credentials = optional (cfg.mirrorTokenFile != null) "mirror-token:${unitValue cfg.mirrorTokenFile}"
+    ++ optional (usesCi && cfg.ci.tokenFile != null) "ci-token:${unitValue cfg.ci.tokenFile}";
 
   execStart = cadence: lib.concatStringsSep " " (
     [
@@ -54,6 +63,7 @@ let
     # %d is the unit's credentials directory, where LoadCredential= below puts the token. Naming it
     # explicitly keeps a mirror-token-file in the settings file from overriding the credential.
     ++ optional (cfg.mirrorTokenFile != null) "--mirror-token-file %d/mirror-token"
+    ++ optional (usesCi && cfg.ci.tokenFile != null) "--ci-token-file %d/ci-token"
     ++ optional (cfg.extraArgs != [ ]) (utils.escapeSystemdExecArgs cfg.extraArgs)
   );
 
@@ -94,8 +104,9 @@ let
       StateDirectory = lib.removePrefix "/var/lib/" defaultStateDir;
       StateDirectoryMode = "0750";
     }
-    // optionalAttrs (cfg.mirrorTokenFile != null) {
-      LoadCredential = "mirror-token:${unitValue cfg.mirrorTokenFile}";
+    // optionalAttrs (credentials != [ ]) {
+      # One credential stays a plain string (as before); two are a list, one LoadCredential= line each.
+      LoadCredential = if builtins.length credentials == 1 then builtins.head credentials else credentials;
     };
   };
 
@@ -118,7 +129,8 @@ let
     name = "ccci-sweep";
     runtimeEnv = environment
       // { inherit (config.systemd.services.${unitName "nightly"}.environment) PATH; }
-      // optionalAttrs (cfg.mirrorTokenFile != null) { CCCI_MIRROR_TOKEN_FILE = cfg.mirrorTokenFile; };
+      // optionalAttrs (cfg.mirrorTokenFile != null) { CCCI_MIRROR_TOKEN_FILE = cfg.mirrorTokenFile; }
+      // optionalAttrs (usesCi && cfg.ci.tokenFile != null) { CCCI_CI_TOKEN_FILE = cfg.ci.tokenFile; };
     text = ''
       if [ "$(id -un)" != ${lib.escapeShellArg user} ]; then
         echo "ccci-sweep: run this as ${user}, the user of the sweep services (sudo -u ${user} ccci-sweep ...)" >&2
@@ -235,6 +247,53 @@ in
       description = "TimeoutStopSec= of both services: long enough for the sweep to forward SIGTERM and let running harnesses tear down.";
     };
 
+    executor = mkOption {
+      type = types.enum [ "local" "drone" "woodpecker" ];
+      default = "local";
+      description = "Where the sweeps test: `local` (on this host), or as builds of the cc-ci repo on the Drone or Woodpecker server (ci.*). Passed as CCCI_EXECUTOR.";
+    };
+
+    ci = {
+      server = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "https://drone.example.org";
+        description = "The CI server the builds are dispatched to (CCCI_CI_SERVER).";
+      };
+      repo = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "coop-cloud/cc-ci";
+        description = "The cc-ci repo on the CI server: owner/name (Drone), or the repo id or owner/name (Woodpecker). CCCI_CI_REPO.";
+      };
+      branch = mkOption {
+        type = types.str;
+        default = "main";
+        description = "Branch of the cc-ci repo whose sweep pipeline the builds run (CCCI_CI_BRANCH).";
+      };
+      tokenFile = mkOption {
+        # A string, never a path literal: a path would be copied into the world-readable store.
+        type = types.nullOr types.str;
+        default = null;
+        example = "/run/secrets/ccci-ci-token";
+        description = "File on the host holding the CI API token (write access to the cc-ci repo), handed to the services with LoadCredential=.";
+      };
+    };
+
+    runnerWorker = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Put `ccci-sweep` (the admin wrapper: the services' environment and settings) on the PATH of this host's CI runner (services.ccci-drone-runner or services.ccci-woodpecker-agent), so sweep builds dispatched to this host can run `ccci-sweep worker`.";
+    };
+
+    wrapperPackage = mkOption {
+      type = types.package;
+      readOnly = true;
+      internal = true;
+      default = wrapper;
+      description = "The admin's `ccci-sweep` (the services' environment); the CI runner modules put it on their PATH for `ccci-sweep worker`.";
+    };
+
     extraArgs = mkOption {
       type = types.listOf types.str;
       default = [ ];
@@ -245,6 +304,10 @@ in
 
   config = mkIf cfg.enable {
     ccci.harness.enable = true;
+    assertions = map (o: {
+      assertion = !usesCi || cfg.ci.${o} != null;
+      message = "services.ccci-sweep.executor = \"${cfg.executor}\" needs services.ccci-sweep.ci.${o}";
+    }) [ "server" "repo" "tokenFile" ];
     systemd.services = forCadences cadences service;
     systemd.timers = forCadences withTimer timer;
     systemd.tmpfiles.rules = lib.optional (!usesStateDirectory) "d ${unitValue cfg.stateDir} 0750 ${user} - -";

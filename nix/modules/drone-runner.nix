@@ -15,6 +15,7 @@ let
   inherit (lib) mkOption mkEnableOption mkIf types literalExpression optionalAttrs;
   cfg = config.services.ccci-drone-runner;
   harness = config.ccci.harness;
+  sweepWorker = lib.optional (config.services.ccci-sweep.enable or false && config.services.ccci-sweep.runnerWorker) config.services.ccci-sweep.wrapperPackage;
 
   # Runner settings that would replace the PATH (or the environment) a step gets from the runner,
   # i.e. the one list (drone-runner-exec engine/compiler and daemon/config.go read them).
@@ -73,7 +74,9 @@ in
       after = [ "network-online.target" "docker.service" ];
       wants = [ "network-online.target" ];
 
-      path = [ harness.package ] ++ harness.tools;
+      # ccci-sweep (the admin wrapper, with the sweep services' environment) for the sweep pipeline's
+      # `ccci-sweep worker` step, when services.ccci-sweep.runnerWorker asks for it.
+      path = [ harness.package ] ++ harness.tools ++ sweepWorker;
       # `%` would be a systemd specifier in Environment=.
       environment = lib.mapAttrs (_: lib.replaceStrings [ "%" ] [ "%%" ]) cfg.settings;
 

@@ -15,6 +15,7 @@ let
   inherit (lib) mkOption mkEnableOption mkIf mkForce types;
   cfg = config.services.ccci-woodpecker-agent;
   harness = config.ccci.harness;
+  sweepWorker = lib.optional (config.services.ccci-sweep.enable or false && config.services.ccci-sweep.runnerWorker) config.services.ccci-sweep.wrapperPackage;
 in
 {
   imports = [ ./harness.nix ];
@@ -56,7 +57,8 @@ in
       enable = true;
       # `%` would be a systemd specifier in Environment= (nixpkgs' module writes values as given).
       environment = lib.mapAttrs (_: lib.replaceStrings [ "%" ] [ "%%" ]) cfg.environment // { WOODPECKER_BACKEND = "local"; };
-      path = [ harness.package ] ++ harness.tools;
+      # ccci-sweep (the admin wrapper) for the sweep workflow's `ccci-sweep worker` step (runnerWorker).
+      path = [ harness.package ] ++ harness.tools ++ sweepWorker;
       extraGroups = [ "docker" ];
       inherit (cfg) environmentFile;
     };

@@ -105,6 +105,7 @@ let
     str = mkType { name = "string"; check = isString; merge = mergeEqual; };
     bool = mkType { name = "boolean"; check = isBool; merge = mergeEqual; };
     int = mkType { name = "integer"; check = isInt; merge = mergeEqual; };
+    enum = values: mkType { name = "one of ${builtins.concatStringsSep ", " (map toString values)}"; check = x: elem x values; merge = mergeEqual; };
     strMatching = re: mkType { name = "string matching the pattern ${re}"; check = x: isString x && builtins.match re x != null; merge = mergeEqual; };
     # As in nixpkgs: a Nix path or a string holding an absolute path.
     path = mkType {
