@@ -49,12 +49,12 @@ describe('a clone that no longer exists', () => {
 describe('run folders', () => {
   it('never collide: a run in a second another run already used gets its own folder', async () => {
     const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
-    // Another run of this recipe used every stamp of the next minute, and left a results.json that would
-    // refuse promotion if this run read it.
+    // Another run of this recipe used every stamp of the next ten minutes (longer than this test may take),
+    // and left a results.json that would refuse promotion if this run read it.
     const runs = path.join(sb.stateDir, 'gitea', 'runs');
     const now = Date.now();
     const planted: string[] = [];
-    for (let s = -2; s <= 120; s++) {
+    for (let s = -5; s <= 600; s++) {
       const dir = path.join(runs, stamp(new Date(now + s * 1000)));
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, 'results.json'), JSON.stringify({ quick: true }));
@@ -67,6 +67,7 @@ describe('run folders', () => {
     const own = path.dirname(doc.recipes[0].log);
     expect(planted).not.toContain(own);
     expect(path.basename(own)).toMatch(/^\d{8}T\d{6}Z-2$/);
+    expect(planted).toContain(own.replace(/-2$/, ''));
     for (const dir of planted) expect(readFileSync(path.join(dir, 'harness.log'), 'utf8')).toBe('the other run\n');
     expect(readdirSync(runs)).toHaveLength(planted.length + 1);
   });
