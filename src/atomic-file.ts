@@ -5,9 +5,10 @@
 // rename itself survives a power cut. On any error the old file is kept and the temp file removed.
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, fstatSync, fsyncSync, ftruncateSync, linkSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync,
+  closeSync, fstatSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync,
 } from 'node:fs';
 import path from 'node:path';
+import { mayAct } from './adapters/effects.js';
 import { WriteError } from './errors.js';
 
 /** Writes all of `buf` at the fd's position, looping on short writes; a write of 0 bytes is an error. */
@@ -50,6 +51,7 @@ function writeTemp(file: string, content: string | Buffer): string {
 }
 
 export function writeFileAtomic(file: string, content: string, beforeRename?: () => void): void {
+  mayAct(`write ${file}`);
   // `x/` would put the temp file in the folder above and then fail the rename: refuse it up front.
   if (file.endsWith(path.sep) || isDirectory(file)) throw new WriteError(`cannot write ${file}: the path names a folder, not a file`);
   let tmp: string | undefined;
@@ -76,6 +78,7 @@ export function writeFileAtomic(file: string, content: string, beforeRename?: ()
  * already exists.
  */
 export function createExclusive(file: string, content: string): boolean {
+  mayAct(`create ${file}`);
   let tmp: string | undefined;
   try {
     tmp = writeTemp(file, content);
@@ -100,6 +103,7 @@ export function createExclusive(file: string, content: string): boolean {
  * we append. On a write error (a full disk) the file is cut back to its previous size: no torn line remains.
  */
 export function appendLineDurable(file: string, line: string): void {
+  mayAct(`append to ${file}`);
   let fd: number;
   try {
     fd = openSync(file, 'a+', 0o644);
@@ -132,6 +136,7 @@ export function appendLineDurable(file: string, line: string): void {
  * process other than this one may be in use (a racer about to link a lock into place) and is kept.
  */
 export function removeStaleTemps(file: string): void {
+  mayAct(`remove stale temp files beside ${file}`);
   // Exactly `.<name>.<pid>.<hex>.tmp`: not the temp files of other names that merely start alike.
   const prefix = `.${path.basename(file)}.`;
   let names: string[];
@@ -148,6 +153,18 @@ export function removeStaleTemps(file: string): void {
     if (pid > 0 && pid !== process.pid && pidExists(pid)) continue;
     rmSync(path.join(path.dirname(file), name), { force: true });
   }
+}
+
+/** Creates `dir` and its parents (nothing when it exists). */
+export function ensureDir(dir: string): void {
+  mayAct(`create folder ${dir}`);
+  mkdirSync(dir, { recursive: true });
+}
+
+/** Removes `file` (nothing when it is gone). */
+export function removeFile(file: string): void {
+  mayAct(`remove ${file}`);
+  rmSync(file, { force: true });
 }
 
 function pidExists(pid: number): boolean {

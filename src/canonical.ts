@@ -4,7 +4,7 @@
 // sweep are read as they are, and fields we do not know (e.g. domain) are carried forward.
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { appendLineDurable, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
+import { appendLineDurable, ensureDir, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 import { StateError } from './errors.js';
 import { assertRecipeName } from './enrolment.js';
 
@@ -102,7 +102,7 @@ export function stamp(date: Date): string {
  */
 export function createRunDir(stateDir: string, recipe: string, at: Date): string {
   const runs = path.join(recipeStateDir(stateDir, recipe), 'runs');
-  mkdirSync(runs, { recursive: true });
+  ensureDir(runs);
   const base = stamp(at);
   for (let n = 1; ; n++) {
     const dir = path.join(runs, n === 1 ? base : `${base}-${n}`);
@@ -158,7 +158,7 @@ export function promotedRecord(old: CanonicalRecord | null, p: Promotion): Canon
 
 export function writeCanonical(stateDir: string, record: CanonicalRecord, beforeRename?: () => void): void {
   const dir = recipeStateDir(stateDir, record.recipe);
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const file = canonicalPath(stateDir, record.recipe);
   removeStaleTemps(file);
   writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, beforeRename);
@@ -231,7 +231,7 @@ export function validateHistoryEntry(recipe: string, value: unknown): { entry: H
 }
 
 export function appendHistory(stateDir: string, entry: HistoryEntry): void {
-  mkdirSync(recipeStateDir(stateDir, entry.recipe), { recursive: true });
+  ensureDir(recipeStateDir(stateDir, entry.recipe));
   appendLineDurable(historyPath(stateDir, entry.recipe), JSON.stringify(entry));
 }
 

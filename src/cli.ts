@@ -220,11 +220,14 @@ async function planCommand(opts: CommonOpts & { offline?: boolean; force?: boole
   const { plan } = await import('./sweep.js');
   const { renderPlan, planJson } = await import('./report.js');
   const ctx = await context(config, io, { dryRun: true, mirror: !opts.offline });
-  const entries = await plan(ctx, await selection(config, opts), {
+  const { inDryRun } = await import('./adapters/effects.js');
+  const enrolment = await selection(config, opts);
+  // Plan only reads: every write below it is refused (src/adapters/effects.ts), whatever the code path.
+  const entries = await inDryRun(() => plan(ctx, enrolment, {
     offline: opts.offline, force: opts.force, retry: opts.retry, mirrorState: !opts.offline,
     // `run --dry-run --test-timeout X` shows what that run would do; plan shows the default run.
     testTimeoutMs: opts.testTimeout ?? DEFAULT_TEST_TIMEOUT_MS,
-  });
+  }));
   io.stdout(opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries));
   return entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok;
 }
@@ -433,7 +436,9 @@ async function syncCommand(opts: SyncOpts, config: Config, io: Io): Promise<numb
     const lock = opts.dryRun ? null : await hostLockUnlessStopped(ctx, 'sync', opts.waitLock ?? 0, stop, io);
     if (!opts.dryRun && !lock) return stop.exitCode()!;
     try {
-      const results = await syncMirrors(ctx, enrolment, { syncJobs: opts.syncJobs });
+      const { inDryRun } = await import('./adapters/effects.js');
+      const sync = () => syncMirrors(ctx, enrolment, { syncJobs: opts.syncJobs });
+      const results = await (opts.dryRun ? inDryRun(sync) : sync());
       io.stdout(opts.json ? `${JSON.stringify({ recipes: results }, null, 2)}\n` : renderSync(results));
       return stop.exitCode() ?? (results.some((r) => syncFailed(r)) ? EXIT.failed : EXIT.ok);
     } finally {
@@ -449,7 +454,10 @@ async function statusCommand(opts: CommonOpts, config: Config, io: Io): Promise<
   const { renderStatus } = await import('./report.js');
   const { createLogger } = await import('./log.js');
   const log = createLogger({ env: io.env });
-  const entries = status(config.stateDir, await selection(config, opts), Date.now(), (recipe, message) => log.warn({ recipe }, message));
+  const { inDryRun } = await import('./adapters/effects.js');
+  const enrolment = await selection(config, opts);
+  // status only reads the state dir: any write below it is refused.
+  const entries = inDryRun(() => status(config.stateDir, enrolment, Date.now(), (recipe, message) => log.warn({ recipe }, message)));
   io.stdout(opts.json ? `${JSON.stringify({ recipes: entries }, null, 2)}\n` : renderStatus(entries));
   return entries.some((e) => e.error) ? EXIT.failed : EXIT.ok;
 }
@@ -459,7 +467,8 @@ async function explainCommand(recipe: string, opts: { offline?: boolean; retry?:
   const enrolment = await selection(config, { recipe: [recipe] });
   const r = enrolment.recipes[0] ?? enrolment.problems[0]!;
   const ctx = await context(config, io, { dryRun: true, mirror: false });
-  const e = await explain(ctx, r.recipe, r.cadence, opts);
+  const { inDryRun } = await import('./adapters/effects.js');
+  const e = await inDryRun(() => explain(ctx, r.recipe, r.cadence, opts));
   io.stdout(opts.json ? `${JSON.stringify(e, null, 2)}\n` : renderExplain(e));
   return e.decision === 'error' ? EXIT.failed : EXIT.ok;
 }

@@ -1,6 +1,8 @@
-// Dry-run is enforced here and only here: every write the sweep makes (files, refs, remotes, the Gitea API,
-// launching a harness) goes through a Writer. In dry-run mode the Writer refuses to act and logs what it
-// would have done; read paths never need one, so they still run.
+// The sweep's named writes (fetch a release, check it out, push to the mirror, close a PR, launch a harness)
+// go through a Writer, which in dry-run logs what it would have done and refuses. That is the sweep's own
+// account of what it would do; the enforcement below it is src/adapters/effects.ts, where every adapter
+// primitive that writes refuses in a dry-run scope unless marked read-only, so a write that skips the
+// Writer is refused too.
 import type { Logger } from './log.js';
 import { DryRunRefusal } from './errors.js';
 

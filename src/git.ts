@@ -10,11 +10,13 @@
 //
 // The recipe clones on the host have inconsistent remotes (origin is the mirror in one, upstream in
 // another), so nothing here reads or writes a clone's configured remotes: fetches take a URL and refspecs.
-import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { execa } from 'execa';
+import { mayAct } from './adapters/effects.js';
+import { ensureDir } from './atomic-file.js';
 import { ConfigError, GitError } from './errors.js';
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
@@ -96,6 +98,8 @@ export interface GitCall {
   log?: Pick<Logger, 'warn'>;
   /** What the call does, for messages (default `git <subcommand>`). */
   what?: string;
+  /** The call only reads (ls-remote, cat-file, status): it also runs in dry-run. Unmarked calls do not. */
+  readOnly?: boolean;
 }
 
 export interface GitResult {
@@ -152,6 +156,7 @@ function isDirectory(p: string): boolean {
 /** Runs git once or, with `retry`, until a non-transient outcome. */
 export async function runGit(args: string[], call: GitCall = {}): Promise<GitResult> {
   const what = call.what ?? `git ${args[0] ?? ''}`;
+  mayAct(redact(`run ${what}`), call.readOnly ? 'read' : 'write');
   const once = () => runOnce(args, call, what);
   return call.retry ? withRetry(what, call.retry, call.log, once, call.signal) : once();
 }
@@ -325,7 +330,7 @@ export interface RemoteOpts {
 export async function lsRemote(url: string, opts: RemoteOpts & { symref?: boolean; tagsOnly?: boolean } = {}): Promise<Listing> {
   // '--' so a configured URL can never be read as an option.
   const args = ['ls-remote', ...(opts.symref ? ['--symref'] : []), ...(opts.tagsOnly ? ['--tags'] : []), '--', url];
-  const { stdout } = await runGit(args, { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote ${url}` });
+  const { stdout } = await runGit(args, { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote ${url}`, readOnly: true });
   return parseLsRemote(stdout);
 }
 
@@ -336,7 +341,7 @@ export async function lsRemoteTags(url: string, opts?: RemoteOpts): Promise<Map<
 
 /** Upstream's default branch, from `ls-remote --symref <url> HEAD`. */
 export async function remoteDefaultBranch(url: string, opts: RemoteOpts = {}): Promise<string> {
-  const { stdout } = await runGit(['ls-remote', '--symref', '--', url, 'HEAD'], { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote --symref ${url}` });
+  const { stdout } = await runGit(['ls-remote', '--symref', '--', url, 'HEAD'], { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote --symref ${url}`, readOnly: true });
   const branch = parseLsRemote(stdout).defaultBranch;
   if (!branch) throw new GitError(redact(`${url} does not advertise a default branch (HEAD symref)`));
   return branch;
@@ -355,7 +360,7 @@ export async function peel(repo: string, revisions: string[], opts: { env?: Node
   const out = new Map<string, { id: string; type: ObjectType }>();
   if (revisions.length === 0) return out;
   const { stdout } = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
-    ...opts, repo, input: `${revisions.map((r) => `${r}^{}`).join('\n')}\n`, what: `git cat-file in ${repo}`,
+    ...opts, repo, input: `${revisions.map((r) => `${r}^{}`).join('\n')}\n`, what: `git cat-file in ${repo}`, readOnly: true,
   });
   // One output line per input line, in order ("<rev>^{} missing" for what the clone lacks).
   const lines = stdout.split('\n');
@@ -368,7 +373,7 @@ export async function peel(repo: string, revisions: string[], opts: { env?: Node
 
 /** Tags of a local clone (tag -> commit), without the network; tags that are not commits are `notCommits`. */
 export async function localTags(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ tags: Map<string, string>; notCommits: string[] }> {
-  const { stdout } = await runGit(['for-each-ref', '--format=%(refname:strip=2)', 'refs/tags'], { ...opts, repo: cloneDir, what: `git for-each-ref in ${cloneDir}` });
+  const { stdout } = await runGit(['for-each-ref', '--format=%(refname:strip=2)', 'refs/tags'], { ...opts, repo: cloneDir, what: `git for-each-ref in ${cloneDir}`, readOnly: true });
   const names = stdout.split('\n').filter(Boolean);
   const peeled = await peel(cloneDir, names.map((n) => `refs/tags/${n}`), opts);
   const tags = new Map<string, string>();
@@ -387,7 +392,7 @@ export async function objectTypes(cloneDir: string, ids: string[], opts: { env?:
   if (ids.length === 0 || !existsSync(path.join(cloneDir, '.git'))) return types;
   try {
     const { stdout } = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
-      ...opts, repo: cloneDir, input: `${ids.join('\n')}\n`, what: `git cat-file in ${cloneDir}`,
+      ...opts, repo: cloneDir, input: `${ids.join('\n')}\n`, what: `git cat-file in ${cloneDir}`, readOnly: true,
     });
     for (const line of stdout.split('\n')) {
       const m = /^([0-9a-f]{40,64}) (commit|tree|blob|tag)$/.exec(line);
@@ -400,7 +405,7 @@ export async function objectTypes(cloneDir: string, ids: string[], opts: { env?:
 }
 
 export async function assertReadableClone(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
-  await runGit(['rev-parse', '--git-dir'], { ...opts, repo: cloneDir });
+  await runGit(['rev-parse', '--git-dir'], { ...opts, repo: cloneDir, readOnly: true });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -425,7 +430,7 @@ export interface FetchOpts extends RemoteOpts {
 export async function fetchRelease(cloneDir: string, url: string, tag: string, expected: string, opts: FetchOpts): Promise<string> {
   const net = { retry: DEFAULT_RETRY, ...opts };
   if (!isDirectory(cloneDir)) {
-    mkdirSync(path.dirname(cloneDir), { recursive: true });
+    ensureDir(path.dirname(cloneDir));
     await runGit(['clone', '--quiet', '--', url, path.resolve(cloneDir)], { ...net, what: `git clone ${url}` });
   }
   let known = await tagCommits(cloneDir, tag, opts);
@@ -480,7 +485,7 @@ export interface Checkout {
 
 export async function currentCheckout(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Checkout> {
   // One process: the commit, then the symbolic name (`HEAD` itself when detached).
-  const { stdout } = await runGit(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], { ...opts, repo: cloneDir, what: `cannot read HEAD of ${cloneDir}` });
+  const { stdout } = await runGit(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], { ...opts, repo: cloneDir, what: `cannot read HEAD of ${cloneDir}`, readOnly: true });
   const [commit = '', ref = ''] = stdout.trim().split('\n');
   if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new GitError(`cannot read HEAD of ${cloneDir}`);
   return { branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : null, commit };
@@ -505,7 +510,7 @@ export async function restoreCheckout(cloneDir: string, saved: Checkout, opts: {
  * so it never races a harness that uses git in the same clone.
  */
 export async function worktreeChanges(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string[]> {
-  const call = { ...opts, repo: cloneDir, what: `cannot read the status of ${cloneDir}` };
+  const call = { ...opts, repo: cloneDir, what: `cannot read the status of ${cloneDir}`, readOnly: true };
   const [status, flagged] = await Promise.all([
     runGit(['--no-optional-locks', 'status', '--porcelain', '--untracked-files=normal'], call),
     // Files git is told not to look at (`update-index --assume-unchanged` / `--skip-worktree`) can hide
@@ -524,7 +529,7 @@ export async function worktreeChanges(cloneDir: string, opts: { env?: NodeJS.Pro
 export async function filesAtCommit(
   cloneDir: string, commit: string, names: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {},
 ): Promise<Map<string, string>> {
-  const call = { ...opts, repo: cloneDir };
+  const call = { ...opts, repo: cloneDir, readOnly: true };
   const { stdout: listing } = await runGit(['ls-tree', '-z', commit, '--', ...names], { ...call, what: `cannot list ${commit} in ${cloneDir}` });
   const out = new Map<string, string>();
   for (const entry of listing.split('\0')) {
@@ -539,7 +544,7 @@ export async function filesAtCommit(
 /** HEAD of a repo, or null when the folder is not itself a git repo (the cc-ci repo may be a plain folder in tests). */
 export async function headCommit(dir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string | null> {
   try {
-    return (await runGit(['rev-parse', '--verify', 'HEAD'], { ...opts, repo: dir })).stdout.trim() || null;
+    return (await runGit(['rev-parse', '--verify', 'HEAD'], { ...opts, repo: dir, readOnly: true })).stdout.trim() || null;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     return null;

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, appendFileSync, constants, createWriteStream, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { mayAct } from './adapters/effects.js';
 import { timerProblem } from './duration.js';
 import { ConfigError, HarnessError, messageOf } from './errors.js';
 import { secretValues, type Logger } from './log.js';
@@ -137,6 +138,8 @@ export async function runHarness(h: HarnessRun): Promise<HarnessResult> {
     const problem = ms === undefined ? null : timerProblem(ms);
     if (problem) throw new ConfigError(`${what} ${ms} ms ${problem}`);
   }
+  // Launching a harness is never read-only: in dry-run it is refused here, whoever asked.
+  mayAct(`run ${h.ccciRun} ${h.script}`);
   mkdirSync(path.dirname(h.logFile), { recursive: true });
   const out = new HarnessOutput(h.logFile, h.log);
   const started = Date.now();

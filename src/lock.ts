@@ -9,9 +9,9 @@
 // only after checking, under the marker, that the file is still that instance. Of any number of sweeps
 // racing for one stale lock exactly one wins; the others then see a live holder.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createExclusive, fsyncDir, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
+import { createExclusive, ensureDir, fsyncDir, removeFile, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 import { LockedError } from './errors.js';
 import type { Checkout } from './git.js';
 import type { Logger } from './log.js';
@@ -188,7 +188,7 @@ export interface AcquireOptions {
 
 /** Takes the lock or returns the live holder's info. */
 export async function tryLock(file: string, o: AcquireOptions): Promise<Lock | LockInfo> {
-  mkdirSync(path.dirname(file), { recursive: true });
+  ensureDir(path.dirname(file));
   const info: LockInfo = {
     pid: process.pid, pidStart: processStart(process.pid), startedAt: new Date().toISOString(), command: o.command, by: o.by,
     nonce: randomBytes(8).toString('hex'),
@@ -245,7 +245,7 @@ function removeMarkers(file: string, markerBase: string): void {
   const dir = path.dirname(file);
   const prefix = path.basename(markerBase);
   try {
-    for (const name of readdirSync(dir)) if (name.startsWith(prefix)) rmSync(path.join(dir, name), { force: true });
+    for (const name of readdirSync(dir)) if (name.startsWith(prefix)) removeFile(path.join(dir, name));
   } catch {
     // a marker left behind costs nothing: the lock it names is gone
   }
@@ -267,7 +267,7 @@ function makeLock(file: string, info: LockInfo): Lock {
       // Only our own instance: never remove a lock someone else holds now.
       const held = readHeld(file);
       if (held && held.id !== `n${info.nonce}`) return;
-      rmSync(file, { force: true });
+      removeFile(file);
       try {
         fsyncDir(path.dirname(file));
       } catch {

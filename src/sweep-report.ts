@@ -1,8 +1,8 @@
 // The record of one sweep: `<state-dir>/sweeps/<stamp>.json` (the --json summary plus the config and
 // timings it ran with) and `last-sweep.json`, both written atomically.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { removeStaleTemps, writeFileAtomic } from './atomic-file.js';
+import { ensureDir, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 import { stamp } from './canonical.js';
 import type { Config } from './config.js';
 import { countOutcomes } from './report.js';
@@ -26,7 +26,7 @@ export function sweepReport(r: Omit<SweepReport, 'counts' | 'durationMs'>): Swee
 /** Writes the report; returns the path of `sweeps/<stamp>.json`. */
 export function writeSweepReport(stateDir: string, report: SweepReport): string {
   const dir = path.join(stateDir, 'sweeps');
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const base = stamp(new Date(report.startedAt));
   let file = path.join(dir, `${base}.json`);
   for (let n = 2; existsSync(file); n++) file = path.join(dir, `${base}-${n}.json`);

@@ -4,6 +4,7 @@
 // no_proxy, upper or lower case), as git's own do: Node's built-in fetch ignores those variables.
 import { setMaxListeners } from 'node:events';
 import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { mayAct } from '../adapters/effects.js';
 import { MirrorError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { scrub } from '../log.js';
@@ -72,8 +73,11 @@ export function giteaClient(opts: {
     throw new MirrorError(msg);
   }
 
-  const call = (method: string, path: string, body?: unknown): Promise<Response> =>
-    withRetry(`Gitea ${method} ${path}`, opts.retry, opts.log, () => once(method, path, body), opts.signal);
+  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
+    // A GET only reads; anything else changes the mirror (closing a PR) and is refused in dry-run.
+    mayAct(`Gitea ${method} ${path}`, method === 'GET' ? 'read' : 'write');
+    return withRetry(`Gitea ${method} ${path}`, opts.retry, opts.log, () => once(method, path, body), opts.signal);
+  };
 
   return {
     async listOpenPulls() {

@@ -21,7 +21,7 @@ export async function lsRemote(url: string, symref: boolean, opts: RemoteOpts): 
 /** The subset of `shas` that the clone's object store lacks. */
 export async function missingObjects(cloneDir: string, shas: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Set<string>> {
   if (shas.length === 0) return new Set();
-  const { stdout } = await runGit(['cat-file', '--batch-check'], { ...opts, repo: cloneDir, input: `${shas.join('\n')}\n` });
+  const { stdout } = await runGit(['cat-file', '--batch-check'], { ...opts, repo: cloneDir, input: `${shas.join('\n')}\n`, readOnly: true });
   const missing = new Set<string>();
   for (const line of stdout.split('\n')) {
     const m = /^(\S+) missing$/.exec(line);
@@ -32,7 +32,7 @@ export async function missingObjects(cloneDir: string, shas: string[], opts: { e
 
 /** Local refs under the given prefixes (or exact names): full name -> object id, unpeeled. */
 export async function localRefs(cloneDir: string, patterns: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Map<string, string>> {
-  const { stdout } = await runGit(['for-each-ref', '--format=%(objectname) %(refname)', ...patterns], { ...opts, repo: cloneDir });
+  const { stdout } = await runGit(['for-each-ref', '--format=%(objectname) %(refname)', ...patterns], { ...opts, repo: cloneDir, readOnly: true });
   const refs = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const i = line.indexOf(' ');
@@ -53,7 +53,7 @@ export async function ancestry(cloneDir: string, ancestor: string, tip: string, 
   const missing = await missingObjects(cloneDir, [ancestor, tip], opts);
   if (missing.has(tip)) return 'unknown';
   if (missing.has(ancestor)) return 'no';
-  const r = await runGit(['merge-base', '--is-ancestor', ancestor, tip], { ...opts, repo: cloneDir, okCodes: [1] });
+  const r = await runGit(['merge-base', '--is-ancestor', ancestor, tip], { ...opts, repo: cloneDir, okCodes: [1], readOnly: true });
   return r.exitCode === 0 ? 'yes' : 'no';
 }
 

@@ -1,8 +1,8 @@
 // syncMirror: make the recipe's mirror a faithful copy of upstream, fast-forward only, and close mirror PRs
 // that upstream already contains. The local clone is used for objects and ancestry, never for its remotes:
 // every network operation names its URL and refspecs explicitly.
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { ensureDir } from '../atomic-file.js';
 import type { Writer } from '../dry-run.js';
 import { DryRunRefusal, MirrorError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -132,7 +132,7 @@ export async function syncMirror(t: MirrorTarget, opts: SyncOptions): Promise<Sy
     step = 'fetch';
     if (!isClone(t.cloneDir)) {
       await act(`clone ${t.upstreamUrl} into ${t.cloneDir}`, async () => {
-        mkdirSync(path.dirname(t.cloneDir), { recursive: true });
+        ensureDir(path.dirname(t.cloneDir));
         await net('clone upstream', () =>
           runGit(['clone', '--quiet', '--', t.upstreamUrl, path.resolve(t.cloneDir)], { ...base, what: `git clone ${t.upstreamUrl}` }));
       });
