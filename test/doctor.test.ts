@@ -250,7 +250,10 @@ describe('runDoctor configuration checks', () => {
     const user = process.env.CCCI_TEST_USER ?? 'nobody';
     const id = (flag: string) => execFileSync('id', [flag, user], { encoding: 'utf8' }).trim();
     chmodSync(h.root, 0o755);
-    const r = await execa('setpriv', [`--reuid=${id('-u')}`, `--regid=${id('-g')}`, '--clear-groups', '--',
+    // It may read everything (CAP_DAC_READ_SEARCH: the checkout may sit in root's 0700 home), write nothing
+    // root's mode bits forbid it.
+    const r = await execa('setpriv', [`--reuid=${id('-u')}`, `--regid=${id('-g')}`, '--clear-groups',
+      '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search', '--',
       'node', CLI_BIN, 'doctor', '--json', '--ccci-repo', h.config.ccciRepo, '--state-dir', h.config.stateDir, '--cc-ci-run', h.config.ccciRun], {
       env: { ...h.env, LANG: 'C', CCCI_SETTINGS: path.join(h.root, 'none.toml') }, extendEnv: false, reject: false, stdin: 'ignore',
     });
