@@ -55,6 +55,13 @@ function duration(value: string): number {
   return ms;
 }
 
+/** A poll interval: 0 would ask the CI server without pause, so it is refused (exit 2). */
+function pollInterval(value: string): number {
+  const ms = duration(value);
+  if (ms === 0) throw new InvalidArgumentError('must be more than 0, like 15s');
+  return ms;
+}
+
 /** A path option: an empty value would silently mean the current directory, so it is refused (exit 2). */
 function pathArg(flag: string) {
   return (value: string): string => {
@@ -511,7 +518,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--stop-grace <duration>', 'after SIGTERM, how long the harness may tear down before SIGKILL (0: at once)', duration, 120_000)
     .option('--test-timeout <duration>', 'per harness run and seed script; then it is stopped like on SIGTERM (outcome timeout); 0: none', duration, DEFAULT_TEST_TIMEOUT_MS)
     .option('--metrics-file <path>', 'write Prometheus metrics here (node_exporter textfile collector), atomically', pathArg('--metrics-file'))
-    .option('--ci-poll-interval <duration>', 'with a CI executor: how often each build is polled (with jitter)', duration, 15_000)
+    .option('--ci-poll-interval <duration>', 'with a CI executor: how often each build is polled (with jitter)', pollInterval, 15_000)
     .action(act(runCommand));
 
   withGlobals(program.command('worker').description('inside a CI build: test the recipe the build names (RECIPE, CCCI_SWEEP_*) and print its result line'))

@@ -71,6 +71,10 @@ export class MirrorError extends SweepError {
 /** A CI server (Drone, Woodpecker) refused or failed a call, or is set up so a sweep build cannot run. */
 export class CiError extends SweepError {
   override readonly name = 'CiError';
+  /** The server's HTTP status, when it answered: a 4xx (but 429) will not change by asking again. */
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
 }
 
 /** Exit code for an error that escaped to the CLI entry. */

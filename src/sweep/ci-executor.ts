@@ -8,10 +8,10 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { effectiveTimeout } from '../attempts.js';
-import { appendHistory, promotedRecord, recipeStateDir, writeCanonical, type AttemptEntry } from '../canonical.js';
+import { appendHistory, promotedRecord, readCanonical, recipeStateDir, writeCanonical, type AttemptEntry } from '../canonical.js';
 import { findResult, jittered, noResultDetail, sweepVarsOf, type WorkerResult } from '../core/executor-result.js';
 import type { CiBuild, CiClient } from '../adapters/ci/engine.js';
-import { messageOf } from '../errors.js';
+import { CiError, messageOf } from '../errors.js';
 import { scrub } from '../log.js';
 import { startedBy, type Outcome, type Planned, type RecipeRun, type RunResult, type SweepContext } from '../sweep.js';
 import type { Executor } from './executor.js';
@@ -107,7 +107,9 @@ export function ciExecutor(ctx: SweepContext, o: CiExecutorOptions): Executor {
   };
 
   /** Follows a build until it ends, the test timeout passes (cancel: timeout) or the sweep stops (cancel). */
-  async function follow(b: CiBuild, since: number, timeoutMs: number | null): Promise<{ build: CiBuild; stopped: 'timeout' | 'interrupted' | null }> {
+  async function follow(
+    b: CiBuild, since: number, timeoutMs: number | null,
+  ): Promise<{ build: CiBuild; stopped: 'timeout' | 'interrupted' | null; lost?: string }> {
     let build = b;
     for (;;) {
       if (build.phase === 'ended') return { build, stopped: null };
@@ -125,6 +127,11 @@ export function ciExecutor(ctx: SweepContext, o: CiExecutorOptions): Executor {
       try {
         build = await o.client.get(build.number);
       } catch (err) {
+        // A refusal (revoked token, build deleted) will not pass by asking again; anything else may.
+        const status = err instanceof CiError ? err.status : undefined;
+        if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
+          return { build, stopped: null, lost: scrub(messageOf(err)) };
+        }
         // One failed poll is not the build's fault: ask again next time (the timeout still bounds it).
         ctx.log.warn({ build: build.number, err: messageOf(err) }, 'could not read the build; trying again');
       }
@@ -194,6 +201,8 @@ export function ciExecutor(ctx: SweepContext, o: CiExecutorOptions): Executor {
         r = fail('timeout', `test timeout reached: build ${build.number} cancelled: ${build.url}`, { commit, build: ref });
       } else if (followed.stopped === 'interrupted') {
         r = fail('interrupted', `sweep was stopped: build ${build.number} cancelled: ${build.url}`, { commit, build: ref });
+      } else if (followed.lost) {
+        r = fail('error', `cannot follow build ${build.number} (${followed.lost}); it may still run: ${build.url}`, { commit, build: ref });
       } else {
         const ended = followed.build;
         let found: ReturnType<typeof findResult>;
@@ -235,6 +244,8 @@ function record(
     rmSync(marker, { force: true });
     return r;
   }
+  // Nothing was tested (the worker decided again, e.g. the tag is not a commit): nothing to record.
+  if (r.outcome === 'skipped') return r;
   const tag = r.tag ?? p.latest!;
   const commit = r.commit ?? s.commit;
   const ccciCommit = s.worker?.ccciCommit !== undefined ? s.worker.ccciCommit : run.ccciCommit;
@@ -250,11 +261,13 @@ function record(
       appendHistory(ctx.config.stateDir, attempt);
       return r;
     }
-    const rec = promotedRecord(p.record, { recipe: p.recipe, tag, commit, ccciCommit, at: ctx.now() });
+    // Read again right before it is replaced: an invalid record is never overwritten (it throws).
+    const current = readCanonical(ctx.config.stateDir, p.recipe);
+    const rec = promotedRecord(current, { recipe: p.recipe, tag, commit, ccciCommit, at: ctx.now() });
     writeCanonical(ctx.config.stateDir, rec);
     appendHistory(ctx.config.stateDir, attempt);
     appendHistory(ctx.config.stateDir, {
-      type: 'promotion', recipe: p.recipe, version: tag, commit, previousVersion: p.record?.version ?? null,
+      type: 'promotion', recipe: p.recipe, version: tag, commit, previousVersion: current?.version ?? null,
       ccciCommit, promotedAt: rec.promotedAt!, ...extra,
     });
     return r;

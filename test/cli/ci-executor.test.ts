@@ -178,6 +178,20 @@ describe('run --executor drone', () => {
     assertNoToken(s, String(r.stdout), String(r.stderr));
   });
 
+  it('a build that can no longer be read (HTTP 404/401) is error at once, naming the build: not followed until the timeout', async () => {
+    const s = await setup('drone');
+    control(s.sb, { gitea: { waitFor: s.release } });
+    const child = startCli(s.sb, [...s.args, '--json']);
+    await s.ci.waitFor('started', 1);
+    s.ci.refuseReads = 404;
+    const r = await child;
+    expect(r.exitCode).toBe(1);
+    const entry = JSON.parse(String(r.stdout)).recipes[0];
+    expect(entry).toMatchObject({ outcome: 'error', build: { number: 1 } });
+    expect(entry.detail).toMatch(/^cannot follow build 1 \(Drone GET \/api\/repos\/coop\/cc-ci\/builds\/1: HTTP 404 .*\); it may still run: http/);
+    assertNoToken(s, String(r.stdout), String(r.stderr));
+  });
+
   it('a restarted coordinator adopts the running build of the killed sweep instead of dispatching twice', async () => {
     const s = await setup('drone');
     control(s.sb, { gitea: { waitFor: s.release } });

@@ -43,6 +43,8 @@ export class FakeCi extends EventEmitter {
   /** Most builds running at once, ever. */
   maxRunning = 0;
   accepts: boolean;
+  /** When set, reading one build answers this HTTP status (a revoked token, a deleted build). */
+  refuseReads: number | null = null;
   private queue: FakeBuild[] = [];
   private server: http.Server;
   url = '';
@@ -115,6 +117,7 @@ export class FakeCi extends EventEmitter {
         if (m[2] !== '1' || m[3] !== '1' || !this.ended(b) || b.proc === null) return this.json(res, 404, { message: 'Not Found' });
         return this.json(res, 200, b.output.map((out, pos) => ({ pos, out: `${out}\n`, time: 0 })));
       }
+      if (method === 'GET' && this.refuseReads) return this.json(res, this.refuseReads, { message: 'refused' });
       if (method === 'GET') return this.json(res, 200, this.droneBuild(b));
       if (method === 'DELETE') {
         this.cancel(b);

@@ -53,7 +53,7 @@ export function ciHttp(engine: string, o: CiHttpOptions): CiCall {
     if (!res.ok) {
       const said = scrub(text.slice(0, 200).replace(/\s+/g, ' ').trim());
       const hint = res.status === 401 || res.status === 403 ? ' (check the CI token and its access to the repo)' : '';
-      throw new CiError(`${what}: HTTP ${res.status}${said ? ` ${said}` : ''}${hint}`);
+      throw new CiError(`${what}: HTTP ${res.status}${said ? ` ${said}` : ''}${hint}`, res.status);
     }
     if (text.trim() === '') return { status: res.status, body: undefined };
     try {
