@@ -125,7 +125,8 @@ export function redact(text: string): string {
 
 /** A directory to run URL-only commands in. A TMPDIR that does not exist is named as the problem. */
 export function neutralDir(env: NodeJS.ProcessEnv = process.env): string {
-  const dir = tmpdir();
+  // The environment the sweep was given, not necessarily this process's own.
+  const dir = env.TMPDIR ? path.resolve(env.TMPDIR) : tmpdir();
   let ok = false;
   try {
     ok = statSync(dir).isDirectory();
