@@ -95,4 +95,20 @@ describe.skipIf(!isRoot)('a full disk (tmpfs; needs root to mount)', () => {
     expect(temps(sb.stateDir)).toEqual([]);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('a lock that cannot be written whole is not taken: one line, no lock file, no temp file', async () => {
+    const sb = await onTmpfs();
+    // The disk is full before the sweep starts.
+    const filler = path.join(sb.stateDir, 'filler');
+    try {
+      for (;;) appendFileSync(filler, Buffer.alloc(65536, 120));
+    } catch {
+      // ENOSPC: full
+    }
+    const r = await cli(sb, ['run']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^ccci-sweep: cannot create .*\/\.sweep\.lock \(ENOSPC: .*\)$/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(readdirSync(sb.stateDir).filter((f) => f !== 'filler')).toEqual([]);
+  });
 });
