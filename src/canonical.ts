@@ -197,7 +197,37 @@ export interface PromotionEntry {
   [other: string]: unknown;
 }
 
-export type HistoryEntry = AttemptEntry | PromotionEntry;
+/** An operator's `hold` (tag null: the whole recipe) or `release`, as history.jsonl records it. */
+export interface HoldEntry {
+  type: 'hold' | 'release';
+  recipe: string;
+  tag: string | null;
+  reason: string;
+  by: string;
+  at: string;
+  /** hold only: when it runs out (null: until released). */
+  until?: string | null;
+  [other: string]: unknown;
+}
+
+/** A quick re-check of the canonical (`verify`): outcome `verified` or `verify-failed`. */
+export interface VerifyEntry {
+  type: 'verify';
+  recipe: string;
+  tag: string;
+  tagCommit: string;
+  outcome: string;
+  exitCode: number | null;
+  durationMs: number;
+  log: string;
+  startedAt: string;
+  endedAt: string;
+  by: string;
+  detail?: string;
+  [other: string]: unknown;
+}
+
+export type HistoryEntry = AttemptEntry | PromotionEntry | HoldEntry | VerifyEntry;
 
 type FieldType = 'string' | 'string|null' | 'number' | 'number|null';
 const ATTEMPT_FIELDS: Record<string, FieldType> = {
@@ -205,8 +235,16 @@ const ATTEMPT_FIELDS: Record<string, FieldType> = {
   exitCode: 'number|null', durationMs: 'number', log: 'string', startedAt: 'string', endedAt: 'string', by: 'string',
 };
 const PROMOTION_FIELDS: Record<string, FieldType> = { version: 'string', commit: 'string', promotedAt: 'string' };
+const HOLD_FIELDS: Record<string, FieldType> = { tag: 'string|null', reason: 'string', by: 'string', at: 'string' };
+const VERIFY_FIELDS: Record<string, FieldType> = {
+  tag: 'string', tagCommit: 'string', outcome: 'string', exitCode: 'number|null', durationMs: 'number', log: 'string',
+  startedAt: 'string', endedAt: 'string', by: 'string',
+};
+const FIELDS_OF: Record<string, Record<string, FieldType>> = {
+  attempt: ATTEMPT_FIELDS, promotion: PROMOTION_FIELDS, hold: HOLD_FIELDS, release: HOLD_FIELDS, verify: VERIFY_FIELDS,
+};
 const OPTIONAL_FIELDS: Record<string, FieldType> = {
-  detail: 'string', previousVersion: 'string|null', ccciCommit: 'string|null', testTimeoutMs: 'number|null',
+  detail: 'string', previousVersion: 'string|null', ccciCommit: 'string|null', testTimeoutMs: 'number|null', until: 'string|null',
 };
 
 function fits(v: unknown, t: FieldType): boolean {
@@ -218,8 +256,8 @@ function fits(v: unknown, t: FieldType): boolean {
 /** Pure: a history line's parsed value as an entry of `recipe`'s history, or why it is not one. */
 export function validateHistoryEntry(recipe: string, value: unknown): { entry: HistoryEntry } | { problem: string } {
   if (!isObject(value)) return { problem: `is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not an entry` };
-  const fields = value.type === 'attempt' ? ATTEMPT_FIELDS : value.type === 'promotion' ? PROMOTION_FIELDS : null;
-  if (!fields) return { problem: `has type ${JSON.stringify(value.type)}, not "attempt" or "promotion"` };
+  const fields = typeof value.type === 'string' && Object.hasOwn(FIELDS_OF, value.type) ? FIELDS_OF[value.type]! : null;
+  if (!fields) return { problem: `has type ${JSON.stringify(value.type)}, not one of ${Object.keys(FIELDS_OF).map((t) => `"${t}"`).join(', ')}` };
   if (value.recipe !== recipe) return { problem: `names recipe ${JSON.stringify(value.recipe)}, not ${recipe}` };
   for (const [key, t] of Object.entries(fields)) {
     if (!fits(value[key], t)) return { problem: `has no ${t.replace('|', ' or ')} "${key}"` };

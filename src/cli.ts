@@ -11,8 +11,10 @@ import type { CadenceFilter } from './enrolment.js';
 import type { Logger } from './log.js';
 import type { CrashHook } from './sweep/faults.js';
 import { guardStream } from './stream-guard.js';
+import { registerOperatorCommands } from './cli/commands/index.js';
+import { operatorSettings, withDiskGuard, withNotify, withReleaseAge } from './cli/commands/operator-options.js';
 
-interface Io {
+export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
@@ -223,8 +225,11 @@ async function selection(config: Config, o: CommonOpts) {
   return selectRecipes(readEnrolment(config.ccciRepo), config.ccciRepo, o.recipe, o.cadence ?? 'all');
 }
 
-async function planCommand(opts: CommonOpts & { offline?: boolean; force?: boolean; retry?: boolean; testTimeout?: number }, config: Config, io: Io): Promise<number> {
+async function planCommand(
+  opts: CommonOpts & { offline?: boolean; force?: boolean; retry?: boolean; testTimeout?: number; tag?: string }, config: Config, io: Io,
+): Promise<number> {
   const { plan } = await import('./sweep.js');
+  const settings = await operatorSettings(opts, io.env);
   const { renderPlan, planJson } = await import('./report.js');
   const ctx = await context(config, io, { dryRun: true, mirror: !opts.offline });
   const { inDryRun } = await import('./adapters/effects.js');
@@ -232,6 +237,7 @@ async function planCommand(opts: CommonOpts & { offline?: boolean; force?: boole
   // Plan only reads: every write below it is refused (src/adapters/effects.ts), whatever the code path.
   const entries = await inDryRun(() => plan(ctx, enrolment, {
     offline: opts.offline, force: opts.force, retry: opts.retry, mirrorState: !opts.offline,
+    minReleaseAgeMs: settings.minReleaseAgeMs, requestedTag: opts.tag,
     // `run --dry-run --test-timeout X` shows what that run would do; plan shows the default run.
     testTimeoutMs: opts.testTimeout ?? DEFAULT_TEST_TIMEOUT_MS,
   }));
@@ -242,11 +248,15 @@ async function planCommand(opts: CommonOpts & { offline?: boolean; force?: boole
 type RunOpts = CommonOpts & {
   dryRun?: boolean; jobs?: number; force?: boolean; retry?: boolean; sync?: boolean; syncJobs?: number;
   waitLock?: number; stopGrace?: number; testTimeout?: number; metricsFile?: string; ciPollInterval?: number;
+  tag?: string; allowDowngrade?: boolean;
 };
 
 async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number> {
+  if (opts.tag !== undefined && opts.recipe.length !== 1) throw new UsageError('--tag needs exactly one --recipe: a tag is a release of one recipe');
+  if (opts.allowDowngrade && opts.tag === undefined) throw new UsageError('--allow-downgrade needs --tag: it allows testing that chosen older release');
   // `run --dry-run` is exactly `plan`: same reads, same output, no writes.
   if (opts.dryRun) return planCommand(opts, config, io);
+  const settings = await operatorSettings(opts, io.env);
   const { run } = await import('./sweep.js');
   const { renderSummary, summaryJson, runSucceeded } = await import('./report.js');
   const enrolment = await selection(config, opts);
@@ -264,11 +274,14 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
       const results = await run({ ...ctx, onEvent: progress.listener }, enrolment, {
         jobs: opts.jobs, force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs,
         testTimeoutMs: opts.testTimeout, stopGraceMs: opts.stopGrace, executor: ciSweep?.executor,
+        minReleaseAgeMs: settings.minReleaseAgeMs, recordSeenTags: true, requestedTag: opts.tag, allowDowngrade: opts.allowDowngrade,
+        diskGuard: await diskGuardFor(config, settings, io.env),
       });
       ciSweep?.end();
       progress.stop();
       io.stdout(opts.json ? `${JSON.stringify(summaryJson(results), null, 2)}\n` : renderSummary(results));
       const recorded = await recordSweep(config, io, { startedAt, results, metricsFile: opts.metricsFile, argv: process.argv.slice(2) });
+      await notifyAfterRun(ctx, settings, results);
       return stop.exitCode() ?? (runSucceeded(results) && recorded ? EXIT.ok : EXIT.failed);
     } finally {
       progress.stop();
@@ -427,6 +440,22 @@ async function recordSweep(
   return ok;
 }
 
+/** The disk guard a run checks before each harness launch (src/adapters/disk.ts). */
+async function diskGuardFor(config: Config, settings: import('./core/operator-settings.js').OperatorSettings, env: NodeJS.ProcessEnv) {
+  const { diskGuard } = await import('./adapters/disk.js');
+  return diskGuard(config.stateDir, settings, env);
+}
+
+/** Webhooks for recipes whose health changed; never fails the run (src/sweep/notify.ts). */
+async function notifyAfterRun(
+  ctx: { config: Config; log: Logger; env: NodeJS.ProcessEnv; signal?: AbortSignal }, settings: import('./core/operator-settings.js').OperatorSettings,
+  results: import('./sweep.js').RunResult[],
+): Promise<void> {
+  if (settings.notify.length === 0) return;
+  const { notifyChanges } = await import('./sweep/notify.js');
+  await notifyChanges(ctx, settings.notify, results);
+}
+
 type SyncOpts = CommonOpts & { dryRun?: boolean; syncJobs?: number; waitLock?: number };
 
 async function syncCommand(opts: SyncOpts, config: Config, io: Io): Promise<number> {
@@ -469,13 +498,16 @@ async function statusCommand(opts: CommonOpts, config: Config, io: Io): Promise<
   return entries.some((e) => e.error) ? EXIT.failed : EXIT.ok;
 }
 
-async function explainCommand(recipe: string, opts: { offline?: boolean; retry?: boolean; json?: boolean }, config: Config, io: Io): Promise<number> {
+async function explainCommand(
+  recipe: string, opts: { offline?: boolean; retry?: boolean; json?: boolean; minReleaseAge?: string }, config: Config, io: Io,
+): Promise<number> {
   const { explain, renderExplain } = await import('./explain.js');
   const enrolment = await selection(config, { recipe: [recipe] });
   const r = enrolment.recipes[0] ?? enrolment.problems[0]!;
   const ctx = await context(config, io, { dryRun: true, mirror: false });
   const { inDryRun } = await import('./adapters/effects.js');
-  const e = await inDryRun(() => explain(ctx, r.recipe, r.cadence, opts));
+  const settings = await operatorSettings(opts, io.env);
+  const e = await inDryRun(() => explain(ctx, r.recipe, r.cadence, { ...opts, minReleaseAgeMs: settings.minReleaseAgeMs }));
   io.stdout(opts.json ? `${JSON.stringify(e, null, 2)}\n` : renderExplain(e));
   return e.decision === 'error' ? EXIT.failed : EXIT.ok;
 }
@@ -485,6 +517,19 @@ async function doctorCommand(opts: { json?: boolean }, config: Config, io: Io): 
   const report = await runDoctor(config, io.env);
   io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctor(report));
   return report.ok ? EXIT.ok : EXIT.failed;
+}
+
+/** What a command in src/cli/commands/ needs from the entry: one kit, so each command stays in its own file. */
+export interface CommandKit {
+  io: Io;
+  done: (code: number) => void;
+  withGlobals: (cmd: Command) => Command;
+  configFrom: (opts: Record<string, unknown>) => Config;
+  selection: typeof selection;
+  context: typeof context;
+  hostLockUnlessStopped: typeof hostLockUnlessStopped;
+  stopOnSignals: typeof stopOnSignals;
+  recordSweep: typeof recordSweep;
 }
 
 export function buildProgram(io: Io, done: (code: number) => void): Command {
@@ -501,13 +546,16 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
       done(await fn(opts as never, configFrom(opts, io), io));
     };
 
-  withSelection(withGlobals(program.command('plan').description('preview the sweep: decisions only, nothing written')))
+  withReleaseAge(withSelection(withGlobals(program.command('plan').description('preview the sweep: decisions only, nothing written'))))
     .option('--offline', "use the local clones' tags instead of asking upstream")
     .option('--force', 'show what --force would run')
     .option('--retry', 'show what --retry would run')
     .action(act(planCommand));
 
-  withSelection(withGlobals(program.command('run').description('sweep: mirror-sync, then test each new release through cc-ci-run and promote it')))
+  withNotify(withDiskGuard(withReleaseAge(withSelection(withGlobals(
+    program.command('run').description('sweep: mirror-sync, then test each new release through cc-ci-run and promote it'))))))
+    .option('--tag <tag>', 'test this release of the one --recipe instead of the newest (reason requested)')
+    .option('--allow-downgrade', 'with --tag: a release at or below the canonical may be tested and, when green, become the canonical')
     .option('--dry-run', 'exactly `plan`: decide, write nothing')
     .option('--jobs <n>', 'recipes tested at once', positiveInt, 1)
     .option('--force', 'run the newest release even when the decision is skip')
@@ -532,7 +580,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
     .option('--wait-lock <duration>', 'wait this long for another sweep to finish (default: exit 3 at once)', duration)
     .action(act(syncCommand));
 
-  withGlobals(program.command('explain').description('every tag of a recipe, its rank, why the newest is newest, attempts and the decision'))
+  withReleaseAge(withGlobals(program.command('explain').description('every tag of a recipe, its rank, why the newest is newest, attempts and the decision')))
     .argument('<recipe>', 'an enrolled recipe')
     .option('--offline', "use the local clone's tags instead of asking upstream")
     .option('--retry', 'explain the decision as with --retry')
@@ -548,6 +596,11 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   withGlobals(program.command('doctor').description('check the configuration and probe every harness tool through cc-ci-run'))
     .option('--json', 'print the report as one JSON document')
     .action(act(doctorCommand));
+
+  const kit: CommandKit = {
+    io, done, withGlobals, configFrom: (opts) => configFrom(opts, io), selection, context, hostLockUnlessStopped, stopOnSignals, recordSweep,
+  };
+  registerOperatorCommands(program, kit, { duration, defaultTestTimeoutMs: DEFAULT_TEST_TIMEOUT_MS });
 
   program
     .command('completion')

@@ -3,7 +3,7 @@
 import { attempts, changedSince, DEFAULT_TEST_TIMEOUT_MS, knownRed, type Attempt } from './attempts.js';
 import type { Cadence } from './enrolment.js';
 import { table } from './report.js';
-import { planOne, sweepConditions, type SweepContext } from './sweep.js';
+import { planOne, sweepConditions, type PlanEntry, type SweepContext } from './sweep.js';
 import { classifyTags, whyNewer } from './version.js';
 
 export interface ExplainedTag {
@@ -34,12 +34,18 @@ export interface Explanation {
   error?: string;
   /** Worth a look, not an error: e.g. the canonical version is no longer a tag upstream. */
   warnings?: string[];
+  /** Operator controls in force, as in plan: the recipe's hold, held releases, a release still settling. */
+  hold?: PlanEntry['hold'];
+  heldTags?: PlanEntry['heldTags'];
+  pending?: PlanEntry['pending'];
 }
 
-export async function explain(ctx: SweepContext, recipe: string, cadence: Cadence, opts: { offline?: boolean; retry?: boolean } = {}): Promise<Explanation> {
+export async function explain(
+  ctx: SweepContext, recipe: string, cadence: Cadence, opts: { offline?: boolean; retry?: boolean; minReleaseAgeMs?: number } = {},
+): Promise<Explanation> {
   // explain has no --test-timeout: it explains what a run with the default would do.
   const conditions = await sweepConditions(ctx, DEFAULT_TEST_TIMEOUT_MS);
-  const p = await planOne(ctx, recipe, cadence, { offline: opts.offline, retry: opts.retry }, conditions);
+  const p = await planOne(ctx, recipe, cadence, { offline: opts.offline, retry: opts.retry, minReleaseAgeMs: opts.minReleaseAgeMs }, conditions);
   const set = classifyTags(p.tags.keys());
   const ranked = [...set.releases].reverse();
   const tags: ExplainedTag[] = [
@@ -72,6 +78,7 @@ export async function explain(ctx: SweepContext, recipe: string, cadence: Cadenc
     canonical: p.record ? { version: p.record.version, commit: p.record.commit, promotedAt: typeof p.record.promotedAt === 'string' ? p.record.promotedAt : null } : null,
     attemptsOfNewest, knownRed: red, decision: p.decision, reason: p.reason, ...(p.error ? { error: p.error } : {}),
     ...(p.warnings?.length ? { warnings: p.warnings } : {}),
+    ...(p.hold ? { hold: p.hold } : {}), ...(p.heldTags ? { heldTags: p.heldTags } : {}), ...(p.pending ? { pending: p.pending } : {}),
   };
 }
 
@@ -98,6 +105,9 @@ export function renderExplain(e: Explanation): string {
       ? 'known red: nothing changed since the last red attempt (tag commit, cc-ci commit, cc-ci-run); --retry runs it anyway'
       : `went red before, but since then: ${e.knownRed.changed.join('; ')}`);
   }
+  if (e.hold) out.push(`held: ${e.hold.reason} (by ${e.hold.by} since ${e.hold.since}, ${e.hold.until ? `until ${e.hold.until}` : 'until released'})`);
+  for (const t of e.heldTags ?? []) out.push(`held release ${t.tag}: ${t.reason} (by ${t.by} since ${t.since}, ${t.until ? `until ${t.until}` : 'until released'})`);
+  if (e.pending) out.push(`settling: ${e.pending.tag} becomes a candidate at ${e.pending.eligibleAt} (--min-release-age)`);
   for (const w of e.warnings ?? []) out.push(`warning: ${w}`);
   out.push(`decision: ${e.decision} (${e.reason})${e.error ? `: ${e.error}` : ''}`);
   return `${out.join('\n')}\n`;

@@ -26,10 +26,19 @@ export function renderPlan(entries: PlanEntry[]): string {
       e.canonical ? e.canonical.version : '-',
       e.latest ?? '-',
       e.decision,
-      (e.error ? `${e.reason}: ${e.error}` : e.reason) + (e.warnings?.length ? `; warning: ${e.warnings.join('; ')}` : ''),
+      (e.error ? `${e.reason}: ${e.error}` : e.reason) + (e.warnings?.length ? `; warning: ${e.warnings.join('; ')}` : '') + controlsNote(e),
       ...(withMirror ? [e.mirror?.state ?? '-'] : []),
     ]),
   );
+}
+
+/** Holds and a settling release, for the plan table's reason column. */
+function controlsNote(e: PlanEntry): string {
+  const parts: string[] = [];
+  if (e.hold) parts.push(`held: ${e.hold.reason}`);
+  if (e.heldTags?.length) parts.push(`held releases: ${e.heldTags.map((t) => t.tag).join(', ')}`);
+  if (e.pending) parts.push(`${e.pending.tag} settling until ${e.pending.eligibleAt}`);
+  return parts.length ? `; ${parts.join('; ')}` : '';
 }
 
 /** One line on what mirror-sync did or found. */
@@ -115,7 +124,14 @@ export function renderStatus(entries: StatusEntry[]): string {
   ]);
   const body = table(['RECIPE', 'CADENCE', 'CANONICAL', 'COMMIT', 'AGE', 'LAST ATTEMPT'], rows);
   const logs = entries.filter((e) => e.lastAttempt && e.lastAttempt.outcome !== 'promoted');
-  return logs.length === 0 ? body : `${body}\n${logs.map((e) => `${e.recipe}: ${e.lastAttempt!.log}`).join('\n')}\n`;
+  const until = (u: string | null) => (u ? `until ${u}` : 'until released');
+  const holds = entries.flatMap((e) => [
+    ...(e.hold ? [`${e.recipe}: held by ${e.hold.by} since ${e.hold.since}, ${until(e.hold.until)}: ${e.hold.reason}`] : []),
+    ...(e.heldTags ?? []).map((t) => `${e.recipe}: release ${t.tag} held by ${t.by} since ${t.since}, ${until(t.until)}: ${t.reason}`),
+    ...(e.expiredHolds ?? []).map((t) => `${e.recipe}: ${t.tag ? `hold of ${t.tag}` : 'hold'} expired at ${t.until} (${t.reason}); ccci-sweep release clears it`),
+  ]);
+  const tail = [...logs.map((e) => `${e.recipe}: ${e.lastAttempt!.log}`), ...holds];
+  return tail.length === 0 ? body : `${body}\n${tail.join('\n')}\n`;
 }
 
 /** Exit status of a run: 0 when every recipe was skipped or promoted and no mirror needs attention. */

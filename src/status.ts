@@ -4,6 +4,8 @@ import { attempts, lastPromotion } from './attempts.js';
 import { canonicalSince, readCanonical, readHistory } from './canonical.js';
 import type { Cadence, Enrolment } from './enrolment.js';
 import { messageOf } from './errors.js';
+import { activeHolds, type ActiveHolds, type HoldInfo, type TagHold } from './core/holds.js';
+import { readHolds } from './adapters/fs/holds-store.js';
 
 export interface StatusEntry {
   recipe: string;
@@ -16,6 +18,14 @@ export interface StatusEntry {
   lastTag: string | null;
   lastAttemptAt: string | null;
   lastLog: string | null;
+  /** The recipe's hold in force; absent when none. */
+  hold?: HoldInfo;
+  /** Its held releases in force; absent when none. */
+  heldTags?: TagHold[];
+  /** Holds that ran out (they no longer apply; `release` clears them); absent when none. */
+  expiredHolds?: ActiveHolds['expired'];
+  /** The last `verify` of the canonical; absent when never verified. */
+  lastVerify?: { tag: string; outcome: string; endedAt: string; log: string };
   error?: string;
 }
 
@@ -50,6 +60,16 @@ export function status(
       };
       Object.assign(entry, { lastOutcome: last.outcome, lastTag: last.tag, lastAttemptAt: last.endedAt, lastLog: last.log });
     }
+    try {
+      const holds = activeHolds(readHolds(stateDir, r.recipe), now);
+      if (holds.hold) entry.hold = holds.hold;
+      if (holds.heldTags.length) entry.heldTags = holds.heldTags;
+      if (holds.expired.length) entry.expiredHolds = holds.expired;
+    } catch (err) {
+      entry.error ??= messageOf(err);
+    }
+    const verify = history.filter((e) => e.type === 'verify').at(-1);
+    if (verify && verify.type === 'verify') entry.lastVerify = { tag: verify.tag, outcome: verify.outcome, endedAt: verify.endedAt, log: verify.log };
     const promo = lastPromotion(history);
     if (promo) {
       entry.lastPromotion = { version: promo.version, commit: promo.commit, promotedAt: promo.promotedAt };

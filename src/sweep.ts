@@ -13,10 +13,12 @@ import {
 } from './canonical.js';
 import { COMPOSE_FILES, versionLabelOfFiles } from './compose.js';
 import { urlFor, type Config } from './config.js';
-import { decide, type Decision, type Reason } from './decision.js';
+import { decide, requestedTagProblem, type Decision, type DecisionInput, type Reason } from './decision.js';
+import { decisionControls, type OperatorControls } from './sweep/controls.js';
+import type { HoldInfo, TagHold } from './core/holds.js';
 import type { Writer } from './dry-run.js';
 import type { Cadence, Enrolment } from './enrolment.js';
-import { messageOf } from './errors.js';
+import { messageOf, UsageError } from './errors.js';
 import {
   checkoutDetached, currentCheckout, fetchRelease, filesAtCommit, headCommit, localTags, lsRemote, NotACommitError, objectTypes,
   restoreCheckout, tagTargets, worktreeChanges,
@@ -31,7 +33,7 @@ import {
   giteaApiFor, mirrorState, readTokenFile, syncMirror, type MirrorState, type RemoteRefs, type SyncResult,
 } from './mirror/index.js';
 import { parseRunResults, promoteGate, type RunResults, type TreeAfter } from './promote-gate.js';
-import { classifyTags } from './version.js';
+import { classifyTags, compareReleases, parseRelease } from './version.js';
 import type { Executor } from './sweep/executor.js';
 
 export interface SweepContext {
@@ -67,6 +69,12 @@ export interface PlanEntry {
   mirror?: { state: MirrorState; detail: string };
   /** Worth a look but not an error, e.g. the canonical version is no longer a tag upstream. */
   warnings?: string[];
+  /** The recipe's hold in force (`ccci-sweep hold`); absent when none. */
+  hold?: HoldInfo;
+  /** Its held releases in force; absent when none. */
+  heldTags?: TagHold[];
+  /** A newer release that is no candidate yet only because it is younger than --min-release-age. */
+  pending?: { tag: string; eligibleAt: string };
 }
 
 /** A plan entry plus what `run` needs to act on it without asking the remote again. */
@@ -77,6 +85,8 @@ export interface Planned extends PlanEntry {
   /** Tags that point to a tree or blob, not a commit: never releases (also in ignoredTags). */
   notCommits: string[];
   history: HistoryEntry[];
+  /** Holds, release ages and a requested tag, as the decision took them (decided again with the same). */
+  controls?: OperatorControls;
 }
 
 export interface PlanOptions {
@@ -90,13 +100,19 @@ export interface PlanOptions {
   retry?: boolean;
   /** The test timeout runs get (default 90 min; 0: none); a `timeout` attempt is known-red only under it. */
   testTimeoutMs?: number;
+  /** A release is a candidate only once known this long (ms; 0 or absent: at once). */
+  minReleaseAgeMs?: number;
+  /** run only: record when each upstream tag was first seen (plan reads that record, never writes it). */
+  recordSeenTags?: boolean;
+  /** `run --tag`: test this release of the (one) selected recipe instead of the newest. */
+  requestedTag?: string;
 }
 
 export async function plan(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions = {}): Promise<PlanEntry[]> {
   return (await planAll(ctx, enrolment, opts, await sweepConditions(ctx, opts.testTimeoutMs))).map(publicEntry);
 }
 
-function publicEntry({ record: _r, tags: _t, history: _h, notCommits: _n, ...entry }: Planned): PlanEntry {
+function publicEntry({ record: _r, tags: _t, history: _h, notCommits: _n, controls: _c, ...entry }: Planned): PlanEntry {
   return entry;
 }
 
@@ -114,10 +130,12 @@ async function planAll(ctx: SweepContext, enrolment: Enrolment, opts: PlanOption
 
 function decideFor(
   tags: Map<string, string>, record: CanonicalRecord | null, history: HistoryEntry[], opts: PlanOptions, conditions: SweepConditions,
+  controls: Partial<DecisionInput> = {},
 ) {
   return decide({
     tags: tags.keys(), canonicalVersion: record?.version ?? null, force: opts.force, retry: opts.retry,
     isKnownRed: (tag) => knownRed(history, { tag, tagCommit: tags.get(tag), ...conditions }) !== null,
+    ...controls,
   });
 }
 
@@ -194,8 +212,17 @@ async function planRecipe(
     return { ...base, canonical, record, history, decision: 'error', reason: 'tags-unavailable', error: messageOf(err) };
   }
   notCommits.sort();
-  const d = decideFor(tags, record, history, opts, conditions);
-  const entry: Planned = { ...base, canonical, record, tags, notCommits, history, ...d, ignoredTags: [...d.ignoredTags, ...notCommits] };
+  let controls: OperatorControls;
+  try {
+    controls = decisionControls(ctx, recipe, tags, opts);
+  } catch (err) {
+    await mirror?.catch(() => undefined);
+    return { ...base, canonical, record, history, decision: 'error', reason: 'holds-unreadable', error: messageOf(err) };
+  }
+  const d = decideFor(tags, record, history, opts, conditions, controls.decision);
+  const entry: Planned = {
+    ...base, canonical, record, tags, notCommits, history, ...d, ignoredTags: [...d.ignoredTags, ...notCommits], controls, ...controls.shown,
+  };
   if (d.decision === 'error') entry.error = `canonical version ${record?.version} is not a release tag`;
   if (record && !tags.has(record.version)) {
     const where = opts.offline ? 'the clone' : 'upstream';
@@ -310,6 +337,10 @@ export interface RunOptions extends PlanOptions, SyncOptionsCli {
   stopGraceMs?: number;
   /** Where each recipe's test runs (default: this host, through runRecipe). */
   executor?: Executor;
+  /** `run --tag` on a release at or below the canonical: test it and, when green, make it the canonical. */
+  allowDowngrade?: boolean;
+  /** Checked right before each harness launch: why none may start now (a full disk), or null. */
+  diskGuard?: () => string | null;
 }
 
 /** Today's path: each recipe checked out, tested and promoted on this host. */
@@ -335,6 +366,7 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
   const syncOf = new Map(synced.map((r) => [r.recipe, r]));
   const conditions = await sweepConditions(ctx, opts.testTimeoutMs);
   const planned = await planAll(ctx, enrolment, { ...opts, mirrorState: false }, conditions);
+  if (opts.requestedTag !== undefined) assertRequestedTag(planned, opts);
   // A recipe whose clone is still left detached is not touched again until it is put back.
   for (const p of planned) {
     const why = unrecovered.get(p.recipe);
@@ -371,6 +403,17 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
     const sync = syncOf.get(r.recipe);
     return sync ? { ...r, sync } : r;
   });
+}
+
+/** `run --tag`: a tag that is not a release, is held, or is a downgrade without the flag is exit 2. */
+function assertRequestedTag(planned: Planned[], opts: RunOptions): void {
+  for (const p of planned) {
+    if (p.decision !== 'run' || p.reason !== 'requested') continue;
+    const problem = requestedTagProblem(p.recipe, opts.requestedTag!, p.tags.keys(), p.record?.version ?? null, {
+      allowDowngrade: opts.allowDowngrade, heldTags: p.controls?.decision.heldTags,
+    });
+    if (problem) throw new UsageError(problem);
+  }
 }
 
 export function notRun(p: Planned): RunResult {
@@ -447,7 +490,9 @@ async function testRecipe(
         log.warn(messageOf(err));
         p.tags.delete(tag);
         p.notCommits.push(tag);
-        const d = decideFor(p.tags, p.record, p.history, o, { ccciCommit: o.ccciCommit, ccciRun: o.ccciRun, testTimeoutMs: effectiveTimeout(o.testTimeoutMs) });
+        const d = decideFor(
+          p.tags, p.record, p.history, o, { ccciCommit: o.ccciCommit, ccciRun: o.ccciRun, testTimeoutMs: effectiveTimeout(o.testTimeoutMs) }, p.controls?.decision,
+        );
         Object.assign(p, d, { ignoredTags: [...d.ignoredTags, ...p.notCommits] });
         if (d.decision !== 'run' || !d.latest) return { ...notRun(p), durationMs: Date.now() - started };
         tag = d.latest;
@@ -475,12 +520,17 @@ async function testRecipe(
     // 4. The compose version label of the tag's commit (not of whatever is on disk).
     const label = versionLabelOfFiles(await filesAtCommit(cloneDir, commit, COMPOSE_FILES, { env: ctx.env }), `${tag} (${commit.slice(0, 10)})`);
 
-    // 5. The test, only through cc-ci-run.
+    // 5. The test, only through cc-ci-run, when the disks have room for it (else not a verdict on the release).
+    const low = o.diskGuard?.() ?? null;
+    if (low) {
+      log.error(low);
+      return result('error', { commit, detail: low });
+    }
     const runsDir = createRunDir(ctx.config.stateDir, p.recipe, ctx.now());
     const logFile = path.join(runsDir, 'harness.log');
     const env = harnessEnv(ctx.env, {
       recipe: p.recipe, ccciRepo: ctx.config.ccciRepo, recipesDir: ctx.config.recipesDir, tag,
-      upgradeBase: o.upgradeBase !== undefined ? o.upgradeBase : (p.record?.version ?? null), runsDir,
+      upgradeBase: o.upgradeBase !== undefined ? o.upgradeBase : upgradeBaseFor(p.record?.version ?? null, tag), runsDir,
     });
     // A stop that arrived during the fetch or checkout: launch nothing (the clone is put back below).
     if (ctx.signal?.aborted) return result('interrupted', { commit, detail: 'sweep was stopped before the harness started' });
@@ -662,6 +712,12 @@ async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolment): P
     }
   }
   return failed;
+}
+
+/** The canonical to upgrade from, unless the tag is older (a rollback or downgrade is tested cold). */
+function upgradeBaseFor(canonical: string | null, tag: string): string | null {
+  const [from, to] = [canonical === null ? null : parseRelease(canonical), parseRelease(tag)];
+  return from && to && compareReleases(to, from) < 0 ? null : canonical;
 }
 
 /** `exited 3`, or `killed by SIGKILL` when a signal ended it. */

@@ -100,7 +100,7 @@ describe('history.jsonl', () => {
     expect(read.invalid.map((x) => x.problem)).toEqual([
       'is null, not an entry', 'is a number, not an entry', 'is a string, not an entry', 'is an array, not an entry',
       'names recipe undefined, not gitea', 'has no string "tag"', 'has no number "durationMs"', 'has no string "tagCommit"',
-      'names recipe "other", not gitea', 'has no string "commit"', 'has type "note", not "attempt" or "promotion"',
+      'names recipe "other", not gitea', 'has no string "commit"', 'has type "note", not one of "attempt", "promotion", "hold", "release", "verify"',
       'has a "detail" that is not a string',
     ]);
     expect(read.warning).toBe(`${file} has 12 invalid lines (line 2 is null, not an entry; line 3 is a number, not an entry; line 4 is a string, not an entry; ...); skipped`);

@@ -84,7 +84,13 @@ describe('bash completion', () => {
   });
 
   it('completes subcommands', async () => {
-    expect(await complete(['ccci-sweep', 'r'])).toEqual(['run']);
+    expect(await complete(['ccci-sweep', 'ru'])).toEqual(['run']);
+    // The operator-control commands, with their options and recipe names.
+    expect(await complete(['ccci-sweep', 'r'])).toEqual(['run', 'release', 'rollback']);
+    expect(await complete(['ccci-sweep', 'ho'])).toEqual(['hold']);
+    expect(await complete(['ccci-sweep', 'hold', '--un'])).toEqual(['--until']);
+    expect(await complete(['ccci-sweep', 'run', '--allow-'])).toEqual(['--allow-downgrade']);
+    expect(await complete(['ccci-sweep', 'plan', '--min-rel'])).toEqual(['--min-release-age']);
     expect(await complete(['ccci-sweep', 'st'])).toEqual(['status']);
     const all = await complete(['ccci-sweep', '']);
     expect(all).toEqual([...program.commands.map((c) => c.name()), 'help']);
@@ -217,7 +223,7 @@ describe.skipIf(!has('zsh') || !has('tmux', '-V'))('zsh completion in an interac
       await until('a fresh prompt', (text) => /READY>\s*$/.test(text.trimEnd()));
       return s;
     };
-    await type('ccci-sweep r', /^READY> ccci-sweep run *$/m);
+    await type('ccci-sweep ru', /^READY> ccci-sweep run *$/m);
     await type('ccci-sweep plan --cadence ', /^all +nightly +weekly/m);
     await type('ccci-sweep run --recipe gi', /^READY> ccci-sweep run --recipe gitea *$/m);
     await type('ccci-sweep completion ', /^bash +zsh/m);

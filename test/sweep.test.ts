@@ -194,12 +194,25 @@ describe('plan', () => {
     ]);
     expect((await cli(sb, ['run', '--recipe', 'gitea'])).exitCode).toBe(0);
     await addRelease(sb, 'gitea', { tag: '1.1.0+1.3' });
+    // Holds and release ages are read, never written, by plan: a hold and a settling release in the state.
+    expect((await cli(sb, ['hold', 'never', '--reason', 'not yet', '--until', '30d'])).exitCode).toBe(0);
+    expect((await cli(sb, ['hold', 'gitea', '--tag', '9.9.9', '--reason', 'future'])).exitCode).toBe(0);
     const before = snapshot(sb.root);
     const { r, doc } = await cliJson(sb, ['plan']);
     const dry = await cliJson(sb, ['run', '--dry-run']);
     const table = await cli(sb, ['plan']);
     const offline = await cliJson(sb, ['plan', '--offline']);
+    const aged = await cliJson(sb, ['plan', '--min-release-age', '3d']);
+    const agedDry = await cliJson(sb, ['run', '--dry-run', '--min-release-age', '3d']);
+    const explained = await cliJson(sb, ['explain', 'gitea', '--min-release-age', '3d']);
     expect(snapshot(sb.root)).toEqual(before);
+    // 1.1.0 was never seen by a run: it counts as just seen; 1.0.0 was seen by the first run, seconds ago: both settle.
+    expect(aged.doc.recipes[0]).toMatchObject({ latest: null, decision: 'skip', reason: 'no-new-version', pending: { tag: '1.1.0+1.3' } });
+    // A tag no run has seen counts as seen now, so only its eligibleAt differs between the two reads.
+    const settled = (d: any) => d.recipes.map((e: any) => ({ ...e, pending: e.pending?.tag }));
+    expect(settled(agedDry.doc)).toEqual(settled(aged.doc));
+    expect(explained.doc.pending).toMatchObject({ tag: '1.1.0+1.3' });
+    expect(aged.doc.recipes[1]).toMatchObject({ decision: 'skip', reason: 'held', hold: { reason: 'not yet' } });
 
     expect(r.exitCode).toBe(0);
     expect(doc).toEqual({
@@ -209,10 +222,12 @@ describe('plan', () => {
           canonical: { version: '1.0.0+1.2', commit: upstreamCommit(sb, 'gitea', '1.0.0+1.2') },
           latest: '1.1.0+1.3', decision: 'run', reason: 'new-release', ignoredTags: ['latest', 'v2.4.8-d7d63b0d'],
           mirror: { state: 'not-configured', detail: 'no --mirror-url: mirror-sync is skipped' },
+          heldTags: [{ tag: '9.9.9', reason: 'future', by: expect.stringMatching(/^operator:/), since: expect.any(String), until: null }],
         },
         {
-          recipe: 'never', cadence: 'weekly', canonical: null, latest: null, decision: 'skip', reason: 'never-released', ignoredTags: [],
+          recipe: 'never', cadence: 'weekly', canonical: null, latest: null, decision: 'skip', reason: 'held', ignoredTags: [],
           mirror: { state: 'not-configured', detail: 'no --mirror-url: mirror-sync is skipped' },
+          hold: { reason: 'not yet', by: expect.stringMatching(/^operator:/), since: expect.any(String), until: expect.any(String) },
         },
       ],
     });

@@ -1,0 +1,70 @@
+// `<state-dir>/<recipe>/holds.json`, written whole or not at all like canonical.json; and the "known since"
+// record of each recipe's tags, `<state-dir>/<recipe>/known-tags.json`, which only run and sync write.
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { removeStaleTemps, writeFileAtomic } from '../../atomic-file.js';
+import { recipeStateDir } from '../../canonical.js';
+import { StateError } from '../../errors.js';
+import { NO_HOLDS, parseHolds, type HoldsFile } from '../../core/holds.js';
+import { parseKnownTags, seeTags, type KnownTags } from '../../core/release-age.js';
+
+export function holdsPath(stateDir: string, recipe: string): string {
+  return path.join(recipeStateDir(stateDir, recipe), 'holds.json');
+}
+
+/** The recipe's holds; none when the file does not exist. A damaged file throws StateError (never ignored). */
+export function readHolds(stateDir: string, recipe: string): HoldsFile {
+  const file = holdsPath(stateDir, recipe);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return NO_HOLDS;
+    throw new StateError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new StateError(`${file} is not valid JSON; it is left untouched: fix or remove it (holds in it are then gone)`);
+  }
+  return parseHolds(value, file);
+}
+
+export function writeHolds(stateDir: string, recipe: string, holds: HoldsFile): void {
+  const file = holdsPath(stateDir, recipe);
+  mkdirSync(path.dirname(file), { recursive: true });
+  removeStaleTemps(file);
+  writeFileAtomic(file, `${JSON.stringify(holds, null, 2)}\n`);
+}
+
+export function knownTagsPath(stateDir: string, recipe: string): string {
+  return path.join(recipeStateDir(stateDir, recipe), 'known-tags.json');
+}
+
+/** When each tag was first seen; a missing or damaged file means none were (they all count as just seen). */
+export function readKnownTags(stateDir: string, recipe: string): KnownTags {
+  try {
+    return parseKnownTags(JSON.parse(readFileSync(knownTagsPath(stateDir, recipe), 'utf8')));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * run and sync (never plan): records the tags seen upstream now. Returns the record to decide with. Writing
+ * is best effort: a record that cannot be written only makes new tags wait longer, never shorter.
+ */
+export function recordSeenTags(stateDir: string, recipe: string, tags: ReadonlyMap<string, string>, now: Date, warn: (msg: string) => void): KnownTags {
+  const { next, changed } = seeTags(readKnownTags(stateDir, recipe), tags, now);
+  if (!changed) return next;
+  const file = knownTagsPath(stateDir, recipe);
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    removeStaleTemps(file);
+    writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`);
+  } catch (err) {
+    warn(`${(err as Error).message}; new tags count as just seen until it can be written`);
+  }
+  return next;
+}

@@ -1,0 +1,58 @@
+// Webhook delivery: one JSON POST per notice and URL, through the proxy the environment names (the same
+// dispatcher the Gitea client uses), retried with back-off on network trouble, 429 and 5xx. Never throws:
+// a notification that cannot be delivered is logged and does not fail the sweep. Only the URL's origin is
+// logged: chat webhooks carry their secret in the path.
+import { fetch as undiciFetch } from 'undici';
+import type { Logger } from '../log.js';
+import { scrub } from '../log.js';
+import { proxyDispatcher } from '../mirror/gitea.js';
+
+export interface DeliveryOptions {
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  signal?: AbortSignal;
+  /** Tries in all (default 4). */
+  attempts?: number;
+  /** Wait before the n-th retry: backoffMs * 2^(n-1) (default 1000). */
+  backoffMs?: number;
+  /** Per request (default 10 s). */
+  timeoutMs?: number;
+}
+
+export function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'an invalid URL';
+  }
+}
+
+/** Whether the receiver took it (a 2xx answer). */
+export async function postJson(url: string, body: unknown, o: DeliveryOptions): Promise<boolean> {
+  const attempts = o.attempts ?? 4;
+  const dispatcher = proxyDispatcher(o.env, url);
+  const payload = scrub(JSON.stringify(body));
+  for (let n = 1; n <= attempts; n++) {
+    if (o.signal?.aborted) return false;
+    let why: string;
+    let final = false;
+    try {
+      const res = await undiciFetch(url, {
+        dispatcher, method: 'POST', headers: { 'Content-Type': 'application/json' }, body: payload,
+        signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
+      });
+      await res.body?.cancel();
+      if (res.ok) return true;
+      why = `HTTP ${res.status}`;
+      final = res.status < 500 && res.status !== 429 && res.status !== 408;
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      why = e.name === 'TimeoutError' ? 'timed out' : (e.cause?.code ?? e.cause?.message ?? e.message);
+    }
+    const last = final || n === attempts;
+    o.log.warn({ to: origin(url), attempt: n, why }, last ? 'notification not delivered' : 'notification failed; retrying');
+    if (last) return false;
+    await new Promise((r) => setTimeout(r, (o.backoffMs ?? 1000) * 2 ** (n - 1)));
+  }
+  return false;
+}

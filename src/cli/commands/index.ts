@@ -1,0 +1,10 @@
+// The operator-control commands (issue 14), each in its own file: hold, release, rollback, verify.
+import type { Command } from 'commander';
+import type { CommandKit } from '../../cli.js';
+import { registerHold } from './hold.js';
+import { registerRollback } from './rollback.js';
+
+export function registerOperatorCommands(program: Command, kit: CommandKit, shared: { duration: (v: string) => number; defaultTestTimeoutMs: number }): void {
+  registerHold(program, kit);
+  registerRollback(program, kit, shared);
+}
