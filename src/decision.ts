@@ -99,3 +99,10 @@ export function requestedTagProblem(
   }
   return null;
 }
+
+/** The canonical a test upgrades from (CCCI_UPGRADE_BASE), unless the tag is older: a rollback or a chosen
+ *  older release is tested cold, never "upgraded" downwards. */
+export function upgradeBaseFor(canonical: string | null, tag: string): string | null {
+  const [from, to] = [canonical === null ? null : parseRelease(canonical), parseRelease(tag)];
+  return from && to && compareReleases(to, from) < 0 ? null : canonical;
+}

@@ -13,7 +13,7 @@ import {
 } from './canonical.js';
 import { COMPOSE_FILES, versionLabelOfFiles } from './compose.js';
 import { urlFor, type Config } from './config.js';
-import { decide, requestedTagProblem, type Decision, type DecisionInput, type Reason } from './decision.js';
+import { decide, requestedTagProblem, upgradeBaseFor, type Decision, type DecisionInput, type Reason } from './decision.js';
 import { decisionControls, type OperatorControls } from './sweep/controls.js';
 import type { HoldInfo, TagHold } from './core/holds.js';
 import type { Writer } from './dry-run.js';
@@ -33,7 +33,7 @@ import {
   giteaApiFor, mirrorState, readTokenFile, syncMirror, type MirrorState, type RemoteRefs, type SyncResult,
 } from './mirror/index.js';
 import { parseRunResults, promoteGate, type RunResults, type TreeAfter } from './promote-gate.js';
-import { classifyTags, compareReleases, parseRelease } from './version.js';
+import { classifyTags } from './version.js';
 import type { Executor } from './sweep/executor.js';
 
 export interface SweepContext {
@@ -712,12 +712,6 @@ async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolment): P
     }
   }
   return failed;
-}
-
-/** The canonical to upgrade from, unless the tag is older (a rollback or downgrade is tested cold). */
-function upgradeBaseFor(canonical: string | null, tag: string): string | null {
-  const [from, to] = [canonical === null ? null : parseRelease(canonical), parseRelease(tag)];
-  return from && to && compareReleases(to, from) < 0 ? null : canonical;
 }
 
 /** `exited 3`, or `killed by SIGKILL` when a signal ended it. */

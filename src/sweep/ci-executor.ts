@@ -11,6 +11,7 @@ import { effectiveTimeout } from '../attempts.js';
 import { appendHistory, promotedRecord, readCanonical, recipeStateDir, writeCanonical, type AttemptEntry } from '../canonical.js';
 import { findResult, jittered, noResultDetail, sweepVarsOf, type WorkerResult } from '../core/executor-result.js';
 import type { CiBuild, CiClient } from '../adapters/ci/engine.js';
+import { upgradeBaseFor } from '../decision.js';
 import { CiError, messageOf } from '../errors.js';
 import { scrub } from '../log.js';
 import { startedBy, type Outcome, type Planned, type RecipeRun, type RunResult, type SweepContext } from '../sweep.js';
@@ -183,7 +184,7 @@ export function ciExecutor(ctx: SweepContext, o: CiExecutorOptions): Executor {
         }
         const vars = {
           CCCI_SWEEP: '1', RECIPE: p.recipe, CCCI_SWEEP_TAG: tag, CCCI_SWEEP_COMMIT: commit,
-          CCCI_UPGRADE_BASE: p.record?.version ?? '', CCCI_SWEEP_ID: o.sweepId,
+          CCCI_UPGRADE_BASE: upgradeBaseFor(p.record?.version ?? null, tag) ?? '', CCCI_SWEEP_ID: o.sweepId,
         };
         try {
           build = await o.client.dispatch(vars);

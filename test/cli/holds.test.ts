@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addRelease } from '../../src/sandbox.js';
+import { addRelease } from '../support/sandbox.js';
 import { cli, cliJson, launches, readJson, sandbox, snapshot } from '../helpers/cli.js';
 
 const history = (sb: { stateDir: string }, recipe: string) =>

@@ -52,5 +52,7 @@ async function holdContext(kit: CommandKit, config: import('../../config.js').Co
   assertWritableStateDir(config.stateDir);
   const { createLogger } = await import('../../log.js');
   const { startedBy } = await import('../../sweep.js');
-  return { stateDir: config.stateDir, log: createLogger({ env: kit.io.env }), by: startedBy(kit.io.env), now: () => new Date() };
+  // One instant for the whole command: a hold `--until 7d` lasts exactly 7 days from its `since`.
+  const at = new Date();
+  return { stateDir: config.stateDir, log: createLogger({ env: kit.io.env }), by: startedBy(kit.io.env), now: () => at };
 }
