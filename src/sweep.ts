@@ -15,6 +15,8 @@ import { COMPOSE_FILES, versionLabelOfFiles } from './compose.js';
 import { urlFor, type Config } from './config.js';
 import { decide, requestedTagProblem, upgradeBaseFor, type Decision, type DecisionInput, type Reason } from './decision.js';
 import { decisionControls, type OperatorControls } from './sweep/controls.js';
+import { recordSeenTags } from './adapters/fs/holds-store.js';
+import { isDryRun } from './adapters/effects.js';
 import type { HoldInfo, TagHold } from './core/holds.js';
 import type { Writer } from './dry-run.js';
 import type { Cadence, Enrolment } from './enrolment.js';
@@ -288,7 +290,11 @@ export async function syncMirrors(ctx: SweepContext, enrolment: Enrolment, opts:
             recipe: r.recipe, upstreamUrl: urlFor(ctx.config.upstreamUrl, r.recipe), mirrorUrl: urlFor(m.mirrorUrl, r.recipe),
             cloneDir: path.join(ctx.config.recipesDir, r.recipe), giteaApi: m.giteaApi,
           },
-          { token: m.token, writer: ctx.writer, log: ctx.log, signal: ctx.signal, env: ctx.env },
+          {
+            token: m.token, writer: ctx.writer, log: ctx.log, signal: ctx.signal, env: ctx.env,
+            // Release ages count from when a run or a sync first saw a tag; a dry-run records nothing.
+            onUpstreamTags: isDryRun() ? undefined : (tags) => recordSeenTags(ctx.config.stateDir, r.recipe, tags, ctx.now(), (msg) => ctx.log.warn({ recipe: r.recipe }, msg)),
+          },
         );
         ctx.log.info({ recipe: r.recipe, sync: result.outcome, tagsAdded: result.tagsAdded.length, prsClosed: result.prsClosed }, 'mirror-sync');
         ctx.onEvent?.({ recipe: r.recipe, state: 'queued', at: Date.now() });

@@ -1,7 +1,7 @@
 // Mirror-sync through the CLI: `sync` and `run` against real repos served by git http-backend, with the
 // loopback Gitea stand-in, and the token kept out of every byte the sweep prints.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from './support/sandbox.js';
@@ -126,6 +126,24 @@ describe('ccci-sweep run with a mirror', () => {
     expect(lauti.wouldDo.length).toBeGreaterThan(0);
     expect(pushes(w)).toEqual([]);
     expect(git(w.mirror('lauti'), 'tag', '--list', '2.1.0')).toBe('');
+  });
+
+  it('sync records when it first saw each upstream tag (release ages); sync --dry-run records nothing', async () => {
+    const w = await world();
+    const known = (recipe: string) => path.join(w.sb.stateDir, recipe, 'known-tags.json');
+    expect((await cli(w.sb, ['sync', '--dry-run'], w.env)).exitCode).toBe(0);
+    expect(existsSync(known('lauti'))).toBe(false);
+    expect((await cli(w.sb, ['sync'], w.env)).exitCode).toBe(0);
+    const first = JSON.parse(readFileSync(known('lauti'), 'utf8'));
+    expect(first).toEqual({ '2.0.0': { commit: git(path.join(w.sb.upstreamDir, 'lauti.git'), 'rev-parse', '2.0.0^{commit}'), since: expect.any(String) } });
+    await addRelease(w.sb, 'lauti', { tag: '2.1.0' });
+    expect((await cli(w.sb, ['sync'], w.env)).exitCode).toBe(0);
+    const second = JSON.parse(readFileSync(known('lauti'), 'utf8'));
+    // A tag seen before keeps its first sighting; the new one is known from this sync on.
+    expect(second['2.0.0']).toEqual(first['2.0.0']);
+    expect(Object.keys(second)).toEqual(['2.0.0', '2.1.0']);
+    const plan = await cliJson(w.sb, ['plan', '--recipe', 'lauti', '--min-release-age', '1d'], w.env);
+    expect(plan.doc.recipes[0]).toMatchObject({ decision: 'skip', reason: 'too-new', pending: { tag: '2.1.0', eligibleAt: new Date(Date.parse(second['2.1.0'].since) + 86_400_000).toISOString() } });
   });
 
   it('refuses sync without a mirror URL and a token file others can read', async () => {

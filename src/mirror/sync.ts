@@ -7,7 +7,7 @@ import type { Writer } from '../dry-run.js';
 import { DryRunRefusal, MirrorError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { scrub } from '../log.js';
-import { runGit, UPSTREAM_TAGS, upstreamTrackingRef } from '../git.js';
+import { runGit, tagTargets, UPSTREAM_TAGS, upstreamTrackingRef } from '../git.js';
 import { giteaClient } from './gitea.js';
 import {
   ancestry, isClone, localRefs, lsRemote, missingObjects, short, tagsOf, type Ancestry,
@@ -68,6 +68,8 @@ export interface SyncOptions {
   env?: NodeJS.ProcessEnv;
   /** Tags per fetch and per push: each batch has its own deadline, and what a batch moved stays moved. */
   batchSize?: number;
+  /** Told of upstream's tags (tag -> commit, peeled) as soon as they are listed: "known since" for release ages. */
+  onUpstreamTags?: (tags: Map<string, string>) => void;
 }
 
 /** Tags per git fetch or push: 20 000 tags in one push never complete within any deadline. */
@@ -125,6 +127,7 @@ export async function syncMirror(t: MirrorTarget, opts: SyncOptions): Promise<Sy
     if (!upHead) throw new MirrorError(`upstream ${t.upstreamUrl} has no branch ${branch}`);
     const mirrorHead = mirror.refs.get(`refs/heads/${branch}`) ?? null;
     const upTags = tagsOf(up);
+    opts.onUpstreamTags?.(tagTargets(up));
     const mirrorTags = tagsOf(mirror);
     Object.assign(res, { branch, branchFrom: mirrorHead, branchTo: upHead });
 
