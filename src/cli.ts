@@ -514,7 +514,9 @@ async function explainCommand(
 
 async function doctorCommand(opts: { json?: boolean }, config: Config, io: Io): Promise<number> {
   const { runDoctor, renderDoctor } = await import('./doctor.js');
-  const report = await runDoctor(config, io.env);
+  const settings = await operatorSettings(opts, io.env);
+  const { withDiskFigures } = await import('./adapters/disk.js');
+  const report = withDiskFigures(await runDoctor(config, io.env), config.stateDir, settings);
   io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctor(report));
   return report.ok ? EXIT.ok : EXIT.failed;
 }
@@ -593,7 +595,7 @@ export function buildProgram(io: Io, done: (code: number) => void): Command {
   withSelection(withGlobals(program.command('status').description("each enrolled recipe's canonical and last outcome")), false)
     .action(act(statusCommand));
 
-  withGlobals(program.command('doctor').description('check the configuration and probe every harness tool through cc-ci-run'))
+  withDiskGuard(withGlobals(program.command('doctor').description('check the configuration and probe every harness tool through cc-ci-run')))
     .option('--json', 'print the report as one JSON document')
     .action(act(doctorCommand));
 

@@ -1,6 +1,6 @@
 // Free space of the file systems a test writes to (statfs), for the disk guard and doctor.
 import { existsSync, statfsSync } from 'node:fs';
-import { checkDisk, diskProblem, type DiskCheck } from '../core/disk.js';
+import { bytesWords, checkDisk, diskProblem, limitWords, type DiskCheck } from '../core/disk.js';
 import type { OperatorSettings } from '../core/operator-settings.js';
 
 /** Where docker keeps images and volumes unless configured elsewhere: checked by default when it exists. */
@@ -34,4 +34,20 @@ export function diskGuard(stateDir: string, s: Pick<OperatorSettings, 'diskPaths
     if (broken) return `${broken.path}: ${broken.error}: not tested; fix --disk-path`;
     return diskProblem(checks);
   };
+}
+
+/**
+ * doctor: the same figures the guard checks before each launch, as `disk` in the report and one check per
+ * file system (a file system below the limit fails doctor, as it would stop every test).
+ */
+export function withDiskFigures<R extends { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] }>(
+  report: R, stateDir: string, s: Pick<OperatorSettings, 'diskPaths' | 'minFree'>,
+): R & { disk: (DiskCheck & { error?: string })[] } {
+  const disk = diskChecks(stateDir, s);
+  const checks = disk.map((c) => ({
+    name: `free space ${c.path}`,
+    ok: c.ok,
+    detail: c.error ?? `${bytesWords(c.freeBytes)} free of ${bytesWords(c.totalBytes)}, ${bytesWords(c.requiredBytes)} required (--min-free ${limitWords(s.minFree)})`,
+  }));
+  return { ...report, ok: report.ok && disk.every((c) => c.ok), checks: [...report.checks, ...checks], disk };
 }
