@@ -21,6 +21,7 @@ import { ConfigError, GitError } from './errors.js';
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { AuthFailure, DEFAULT_RETRY, TransientError, withRetry, type RetryPolicy } from './retry.js';
+import { listRefsHttp, NotSmartHttp, proxyFor } from './adapters/http-refs.js';
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
 /** After SIGTERM (git removes its lock files on it), how long git's group has before SIGKILL. */
@@ -329,6 +330,14 @@ export interface RemoteOpts {
 
 /** Everything a remote advertises (with HEAD's symref when `symref`), in one connection. */
 export async function lsRemote(url: string, opts: RemoteOpts & { symref?: boolean; tagsOnly?: boolean } = {}): Promise<Listing> {
+  if (await listsInProcess(url, opts.env)) {
+    try {
+      return await listRefsHttp(url, { retry: DEFAULT_RETRY, ...opts });
+    } catch (err) {
+      if (!(err instanceof NotSmartHttp)) throw err;
+      // A "dumb" HTTP server: git knows that protocol, we do not.
+    }
+  }
   // '--' so a configured URL can never be read as an option.
   const args = ['ls-remote', ...(opts.symref ? ['--symref'] : []), ...(opts.tagsOnly ? ['--tags'] : []), '--', url];
   const { stdout } = await runGit(args, { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote ${url}`, readOnly: true });
@@ -342,10 +351,83 @@ export async function lsRemoteTags(url: string, opts?: RemoteOpts): Promise<Map<
 
 /** Upstream's default branch, from `ls-remote --symref <url> HEAD`. */
 export async function remoteDefaultBranch(url: string, opts: RemoteOpts = {}): Promise<string> {
-  const { stdout } = await runGit(['ls-remote', '--symref', '--', url, 'HEAD'], { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote --symref ${url}`, readOnly: true });
-  const branch = parseLsRemote(stdout).defaultBranch;
+  const branch = (await listsInProcess(url, opts.env))
+    ? (await lsRemote(url, { ...opts, symref: true })).defaultBranch
+    : parseLsRemote((await runGit(['ls-remote', '--symref', '--', url, 'HEAD'], { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote --symref ${url}`, readOnly: true })).stdout).defaultBranch;
   if (!branch) throw new GitError(redact(`${url} does not advertise a default branch (HEAD symref)`));
   return branch;
+}
+
+/**
+ * Whether refs of `url` are listed in-process (src/adapters/http-refs.ts) instead of by `git ls-remote`:
+ * for http(s) URLs, unless the operator's setup would make git's request differ from ours. That is git
+ * configuration for HTTP, URL rewriting or credentials (asked of git itself, once per environment: every
+ * file and variable git reads counts), curl's CA and proxy variables that Node does not read, and a proxy
+ * that is not an HTTP proxy. In any of those cases git lists, exactly as before.
+ */
+export async function listsInProcess(url: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  if (!/^https?:\/\//i.test(url)) return false;
+  if (gitListsFor(env, url) !== null) return false;
+  let probe = configProbes.get(env);
+  if (!probe) {
+    probe = gitHttpConfig(env);
+    configProbes.set(env, probe);
+  }
+  const entries = await probe;
+  return entries !== null && !entries.some((e) => configApplies(e, url));
+}
+
+const configProbes = new WeakMap<NodeJS.ProcessEnv, Promise<{ key: string; value: string }[] | null>>();
+const CURL_ENV = ['SSL_CERT_FILE', 'SSL_CERT_DIR', 'CURL_CA_BUNDLE', 'all_proxy', 'ALL_PROXY'];
+
+/** The environment variable that makes git's HTTP differ from ours, or null. */
+export function gitListsFor(env: NodeJS.ProcessEnv, url: string): string | null {
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || v === '') continue;
+    if (CURL_ENV.includes(k) || /^GIT_(SSL_|PROXY|CURL_|ASKPASS$|COOKIE)|^GIT_HTTP_(?!LOW_SPEED_)/.test(k) || k === 'SSH_ASKPASS') return k;
+  }
+  const { proxy } = proxyFor(env, url);
+  if (proxy && !/^https?:\/\//i.test(proxy)) return 'a proxy that is not http(s)';
+  return null;
+}
+
+/** git's configuration entries that may bear on an HTTP listing; null when git cannot read its configuration. */
+async function gitHttpConfig(env: NodeJS.ProcessEnv): Promise<{ key: string; value: string }[] | null> {
+  try {
+    const { stdout } = await runGit(['config', '--get-regexp', '^(http|url|credential|protocol)\\.|^core\\.askpass$'], { env, okCodes: [1], what: 'git config', readOnly: true });
+    return stdout.split('\n').filter(Boolean).map((l) => {
+      const sp = l.indexOf(' ');
+      return sp < 0 ? { key: l, value: '' } : { key: l.slice(0, sp), value: l.slice(sp + 1) };
+    });
+  } catch {
+    return null; // let git list, and say what is wrong there
+  }
+}
+
+/** Does this configuration entry change what git does for `url`? URL-scoped entries count for matching URLs only. */
+function configApplies({ key, value }: { key: string; value: string }, url: string): boolean {
+  const k = key.toLowerCase();
+  if (k === 'protocol.version' || k.endsWith('.pushinsteadof')) return false;
+  if (k.startsWith('url.') && k.endsWith('.insteadof')) return url.startsWith(value);
+  const m = /^(http|credential)\.(.+)\.[^.]+$/.exec(key);
+  if (!m?.[2]) return true; // http.<var>, credential.helper, protocol.*, core.askpass: every URL
+  return urlMatches(m[2], url);
+}
+
+/** git's URL matching (http.<url>.*, credential.<url>.*), erring towards "matches". */
+function urlMatches(pattern: string, url: string): boolean {
+  let p: URL;
+  let u: URL;
+  try {
+    p = new URL(pattern.includes('://') ? pattern : `${new URL(url).protocol}//${pattern}`);
+    u = new URL(url);
+  } catch {
+    return true;
+  }
+  if (p.protocol !== u.protocol || p.port !== u.port) return false;
+  const host = p.hostname.toLowerCase();
+  const hostOk = host.startsWith('*.') ? u.hostname.toLowerCase().endsWith(host.slice(1)) : host === u.hostname.toLowerCase();
+  return hostOk && u.pathname.startsWith(p.pathname.replace(/\/$/, ''));
 }
 
 // ---------------------------------------------------------------------------------------------------------

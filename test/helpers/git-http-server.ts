@@ -23,6 +23,8 @@ export interface GitHttpServer {
   /** Base URL; a bare repo at <root>/a/b.git is <url>/a/b.git. */
   url: string;
   requests: GitHttpRequest[];
+  /** TCP connections accepted so far (keep-alive reuse shows as fewer connections than requests). */
+  connections(): number;
   /** The next `n` requests get HTTP `status` (default 500) without reaching git. */
   failNext(n: number, status?: number): void;
   close(): Promise<void>;
@@ -122,11 +124,14 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
     }, opts.latencyMs ?? 0);
   });
 
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    connections: () => connections,
     failNext(n, status = 500) {
       for (let i = 0; i < n; i++) failures.push(status);
     },

@@ -1,0 +1,201 @@
+// Listing a remote's refs over smart HTTP in-process: one `GET <repo>/info/refs?service=git-upload-pack`
+// per repository (protocol v0: the advertisement carries every ref, the peeled `^{}` ids and HEAD's
+// symref), over keep-alive connections pooled for the whole process (one TLS handshake per forge, not per
+// recipe). `git ls-remote` costs two processes and, with protocol v2, two requests per repository; on a
+// small host those, not the network, set the pace of a plan. The result equals `git ls-remote`'s parse.
+//
+// Errors are classed as the git adapter's are: network trouble, timeouts and HTTP 5xx/429 are transient
+// (retried with the policy given), 401/403 are AuthFailure, any other answer is final; every message is
+// one line with the URL's password removed. The mirror token goes out as `Authorization: token <T>` to
+// the mirror's own origin only (never to a redirect elsewhere), never in a URL, never logged.
+import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { AdvertisementError, onlyTags, parseAdvertisement, type AdvertisedRefs } from '../core/ref-advertisement.js';
+import { GitError } from '../errors.js';
+import { mayAct } from './effects.js';
+import type { Logger } from '../log.js';
+import { scrub } from '../log.js';
+import { AuthFailure, TransientError, withRetry, type RetryPolicy } from '../retry.js';
+
+export interface HttpRefsOptions {
+  /** Where the proxy settings and git's low-speed time are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Wall-clock deadline of one attempt (ms); 0: none. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  retry?: RetryPolicy;
+  log?: Pick<Logger, 'warn'>;
+  /** Mirror token, sent to the origin of `authUrl` only. */
+  token?: string;
+  authUrl?: string;
+  symref?: boolean;
+  tagsOnly?: boolean;
+}
+
+/** The server is not a smart-HTTP git server (a "dumb" one serves info/refs as a file): let git list it. */
+export class NotSmartHttp extends Error {}
+
+const MAX_REDIRECTS = 10;
+/** An advertisement of 100 000 tags is ~10 MiB; anything far beyond that is not a ref list. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const USER_AGENT = 'git/ccci-sweep';
+
+/** `https://user:pw@host/x` -> `https://***@host/x`: what every message shows. */
+export function shownUrl(url: string): string {
+  return scrub(url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/i, '$1***@'));
+}
+
+// One dispatcher per proxy setting for the whole process: its connections stay open between recipes.
+const dispatchers = new Map<string, Dispatcher>();
+
+/**
+ * The proxy curl (and so git) would use for `url`: https_proxy/HTTPS_PROXY for https, http_proxy (lower
+ * case only: a CGI request can set HTTP_PROXY) for http; no_proxy/NO_PROXY for exceptions.
+ */
+export function proxyFor(env: NodeJS.ProcessEnv, url: string): { proxy?: string; noProxy: string } {
+  const pick = (...names: string[]) => names.map((n) => env[n]).find((v) => v !== undefined && v !== '');
+  const proxy = /^https:/i.test(url) ? pick('https_proxy', 'HTTPS_PROXY') : pick('http_proxy');
+  return { proxy, noProxy: pick('no_proxy', 'NO_PROXY') ?? '' };
+}
+
+function dispatcherFor(env: NodeJS.ProcessEnv, url: string): Dispatcher {
+  const { proxy, noProxy } = proxyFor(env, url);
+  const key = proxy ? `${proxy}\n${noProxy}` : '';
+  let d = dispatchers.get(key);
+  if (!d) {
+    // Idle sockets are kept for reuse but never hold the process open (undici unrefs them).
+    d = proxy
+      ? new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy, keepAliveTimeout: 30_000 })
+      : new Agent({ keepAliveTimeout: 30_000 });
+    dispatchers.set(key, d);
+  }
+  return d;
+}
+
+/** Lists `url`'s refs with one advertisement request (plus redirects), retrying transient failures. */
+export async function listRefsHttp(url: string, opts: HttpRefsOptions = {}): Promise<AdvertisedRefs> {
+  const what = `ls-remote ${shownUrl(url)}`;
+  const once = () => listOnce(url, opts, what);
+  const all = await (opts.retry ? withRetry(what, opts.retry, opts.log, once, opts.signal) : once());
+  if (opts.tagsOnly) return onlyTags(all);
+  if (!opts.symref) delete all.defaultBranch;
+  return all;
+}
+
+async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promise<AdvertisedRefs> {
+  if (opts.signal?.aborted) throw new GitError(`${what}: not started, the sweep was stopped`);
+  mayAct(what, 'read'); // a GET changes nothing: allowed in a dry-run too
+  const env = opts.env ?? process.env;
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  // git's own stall rule (GIT_HTTP_LOW_SPEED_TIME, the sweep's default 60 s): no data for that long ends it.
+  const stallMs = (Number.parseInt(env.GIT_HTTP_LOW_SPEED_TIME ?? '', 10) || 60) * 1000;
+  const deadline = new AbortController();
+  const stall = new AbortController();
+  const deadlineTimer = timeoutMs > 0 ? setTimeout(() => deadline.abort(), timeoutMs) : undefined;
+  let stallTimer: NodeJS.Timeout | undefined;
+  const progress = () => {
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => stall.abort(), stallMs);
+  };
+  const signal = AbortSignal.any([deadline.signal, stall.signal, ...(opts.signal ? [opts.signal] : [])]);
+  const failed = (err: unknown): Error => {
+    if (opts.signal?.aborted) return new GitError(`${what}: stopped, the sweep was stopped`);
+    if (deadline.signal.aborted) return new TransientError(`${what}: timed out after ${timeoutMs} ms`);
+    if (stall.signal.aborted) return new TransientError(`${what}: timed out, no data for ${stallMs / 1000} s`);
+    return networkError(what, err);
+  };
+  try {
+    progress();
+    let target = new URL(`${url.replace(/\/+$/, '')}/info/refs?service=git-upload-pack`);
+    const tokenOrigin = opts.token && opts.authUrl ? new URL(opts.authUrl).origin : undefined;
+    // Credentials written in the URL go in a header (fetch refuses them in the URL), to that origin only.
+    const firstOrigin = target.origin;
+    const basic = target.username || target.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`
+      : undefined;
+    target.username = '';
+    target.password = '';
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: '*/*', Pragma: 'no-cache' };
+      // As git: the token is configured for the mirror's origin, so it goes only with a request for the
+      // mirror and only to that origin; a redirect elsewhere goes without it.
+      const auth = tokenOrigin === firstOrigin ? `token ${opts.token}` : basic;
+      if (auth && target.origin === firstOrigin) headers.Authorization = auth;
+      let res: Awaited<ReturnType<typeof undiciFetch>>;
+      try {
+        res = await undiciFetch(target, { headers, redirect: 'manual', signal, dispatcher: dispatcherFor(env, target.href) });
+      } catch (err) {
+        throw failed(err);
+      }
+      progress();
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && location) {
+        await res.body?.cancel().catch(() => undefined);
+        if (hop >= MAX_REDIRECTS) throw new GitError(`${what} failed: more than ${MAX_REDIRECTS} redirects`);
+        const next = new URL(location, target);
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new GitError(`${what} failed: redirected to a ${next.protocol} URL`);
+        target = next;
+        continue;
+      }
+      if (res.status !== 200) {
+        await res.body?.cancel().catch(() => undefined);
+        throw statusError(what, res.status, res.statusText, headers.Authorization !== undefined);
+      }
+      if (!/^application\/x-git-upload-pack-advertisement\b/i.test(res.headers.get('content-type') ?? '')) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new NotSmartHttp(`${what}: not a smart-HTTP git server`);
+      }
+      const body = await readBody(res.body, progress, what);
+      try {
+        return parseAdvertisement(body);
+      } catch (err) {
+        if (err instanceof AdvertisementError) throw new GitError(scrub(`${what} failed: ${err.message}`));
+        throw err;
+      }
+    }
+  } catch (err) {
+    if (err instanceof GitError || err instanceof TransientError || err instanceof NotSmartHttp || err instanceof AuthFailure) throw err;
+    throw failed(err);
+  } finally {
+    clearTimeout(deadlineTimer);
+    clearTimeout(stallTimer);
+  }
+}
+
+async function readBody(body: ReadableStream<Uint8Array> | null, progress: () => void, what: string): Promise<Uint8Array> {
+  if (!body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    progress();
+    size += value.length;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new GitError(`${what} failed: the ref advertisement is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+function statusError(what: string, status: number, text: string, sentAuth: boolean): Error {
+  const http = `HTTP ${status}${text ? ` ${text}` : ''}`;
+  if (status === 401 || status === 403) {
+    return new AuthFailure(`${what} failed: the remote ${sentAuth ? 'refused the credentials' : 'wants credentials, none are configured for it'} (${http})`);
+  }
+  if (status === 404) return new GitError(`${what} failed: repository not found (${http})`);
+  if (status >= 500 || status === 429) return new TransientError(`${what} failed: ${http}`);
+  return new GitError(`${what} failed: ${http}`);
+}
+
+const CERT_TROUBLE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT/i;
+
+/** fetch rejects for network trouble only (refused, reset, DNS, TLS): transient, except a bad certificate. */
+function networkError(what: string, err: unknown): Error {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  const why = scrub(String(e.cause?.code ?? e.cause?.message ?? e.message ?? err));
+  if (CERT_TROUBLE.test(why)) return new GitError(`${what} failed: TLS certificate not accepted (${why})`);
+  return new TransientError(`${what} failed: ${why}`);
+}

@@ -1,0 +1,282 @@
+// The in-process ref listing (src/adapters/http-refs.ts) against `git ls-remote`, both reading the same
+// repos served by git's own `git http-backend` over loopback: every kind of ref, HEAD's symref, redirects,
+// refusals, a proxy, the token as a header, timeouts and the sweep's stop.
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listRefsHttp } from '../../src/adapters/http-refs.js';
+import { parseAdvertisement } from '../../src/core/ref-advertisement.js';
+import { listsInProcess, lsRemote, parseLsRemote, remoteDefaultBranch, tagTargets, type Listing } from '../../src/git.js';
+import { AuthFailure, TransientError } from '../../src/retry.js';
+import { GitError } from '../../src/errors.js';
+import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
+import { closeServer } from '../helpers/http.js';
+
+const execFileP = promisify(execFile);
+const root = mkdtempSync(path.join(tmpdir(), 'ccci-http-refs-'));
+const ID = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' };
+const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, LC_ALL: 'C', GIT_CONFIG_NOSYSTEM: '1' };
+const run = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'advice.nestedTag=false', ...args], { cwd, env: { ...env, ...ID }, encoding: 'utf8' }).trim();
+const FAST = { tries: 3, baseDelayMs: 5 };
+
+/** A bare repo with every kind of ref git can advertise, HEAD on `head`. */
+function makeRepo(name: string, head = 'main'): string {
+  const work = path.join(root, `${name}-work`);
+  run(root, 'init', '-q', '-b', head, work);
+  writeFileSync(path.join(work, 'compose.yml'), 'services: {}\n');
+  run(work, 'add', '.');
+  run(work, 'commit', '-q', '-m', 'one');
+  for (let i = 0; i < 40; i++) run(work, 'tag', '-a', '-m', `r${i}`, `${i}.0.0+1.${i}`);
+  run(work, 'tag', 'light-1.0.0');
+  run(work, 'tag', '-a', '-m', 'inner', 'inner');
+  run(work, 'tag', '-a', '-m', 'outer', 'outer', 'inner'); // a tag of a tag
+  run(work, 'tag', '-a', '-m', 'outer2', 'outer-outer', 'outer'); // and one more level
+  run(work, 'tag', 'tree-light', 'HEAD^{tree}');
+  run(work, 'tag', '-a', '-m', 'on a tree', 'tree-annotated', 'HEAD^{tree}');
+  run(work, 'tag', '-a', '-m', 'on a blob', 'blob-annotated', 'HEAD:compose.yml');
+  run(work, 'checkout', '-q', '-b', 'feature');
+  run(work, 'commit', '-q', '--allow-empty', '-m', 'two');
+  run(work, 'checkout', '-q', head);
+  const bare = path.join(root, 'srv', `${name}.git`);
+  mkdirSync(path.dirname(bare), { recursive: true });
+  run(root, 'clone', '-q', '--bare', work, bare);
+  run(bare, 'update-ref', 'refs/pull/1/head', 'feature');
+  return bare;
+}
+
+// Asynchronous: the server answering git lives in this process.
+const gitListing = async (url: string, ...flags: string[]): Promise<Listing> =>
+  parseLsRemote((await execFileP('git', ['ls-remote', ...flags, url], { env, encoding: 'utf8' })).stdout);
+const plain = (l: Listing) => ({ defaultBranch: l.defaultBranch, refs: Object.fromEntries(l.refs), peeled: Object.fromEntries(l.peeled) });
+
+let server: GitHttpServer;
+beforeAll(async () => {
+  makeRepo('app');
+  makeRepo('trunky', 'trunk');
+  run(root, 'init', '-q', '--bare', '-b', 'main', path.join(root, 'srv', 'empty.git'));
+  server = await startGitHttpServer({ root: path.join(root, 'srv') });
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('in-process listing equals git ls-remote on the same repo', () => {
+  it('every ref, the peeled ids (tags of tags fully peeled, tags on trees and blobs) and HEAD\'s symref', async () => {
+    const url = `${server.url}/app.git`;
+    expect(await listsInProcess(url, env)).toBe(true);
+    const ours = await listRefsHttp(url, { env, symref: true });
+    const theirs = await gitListing(url, '--symref');
+    expect(plain(ours)).toEqual(plain(theirs));
+    expect(ours.defaultBranch).toBe('main');
+    expect(ours.refs.size).toBe(47 + 3 + 1); // tags, branches + pull ref, HEAD
+    // outer-outer -> outer -> inner -> the commit: the ^{} line names the commit, as git peels fully.
+    expect(ours.peeled.get('refs/tags/outer-outer')).toBe(run(path.join(root, 'srv', 'app.git'), 'rev-parse', 'main'));
+    expect(ours.peeled.get('refs/tags/tree-annotated')).toBe(run(path.join(root, 'srv', 'app.git'), 'rev-parse', 'main^{tree}'));
+  });
+
+  it('tags only, as `git ls-remote --tags`, through the adapter every caller uses', async () => {
+    const url = `${server.url}/app.git`;
+    const before = server.requests.length;
+    const ours = await lsRemote(url, { env, tagsOnly: true });
+    expect(server.requests.length - before).toBe(1); // one request per repository
+    expect(plain(ours)).toEqual(plain(await gitListing(url, '--tags')));
+    expect(tagTargets(ours).get('outer')).toBe(tagTargets(await gitListing(url, '--tags')).get('outer'));
+  });
+
+  it('a default branch that is not main, and remoteDefaultBranch in one request', async () => {
+    const url = `${server.url}/trunky.git`;
+    const before = server.requests.length;
+    expect(await remoteDefaultBranch(url, { env })).toBe('trunk');
+    expect(server.requests.length - before).toBe(1);
+    expect((await gitListing(url, "--symref")).defaultBranch).toBe('trunk');
+    expect(plain(await lsRemote(url, { env, symref: true }))).toEqual(plain(await gitListing(url, '--symref')));
+  });
+
+  it('an empty repository lists no refs, as git does', async () => {
+    const url = `${server.url}/empty.git`;
+    const ours = await lsRemote(url, { env });
+    expect(plain(ours)).toEqual(plain(await gitListing(url)));
+    expect(ours.refs.size).toBe(0);
+  });
+
+  it('reuses connections: many listings, few connections', async () => {
+    const before = server.connections();
+    const reqs = server.requests.length;
+    for (let i = 0; i < 6; i++) await lsRemote(`${server.url}/app.git`, { env, tagsOnly: true });
+    expect(server.requests.length - reqs).toBe(6);
+    expect(server.connections() - before).toBeLessThanOrEqual(1); // one kept-alive connection at most
+  });
+});
+
+/** A loopback front that answers some paths itself and passes the rest to `to`. */
+async function front(handle: (req: http.IncomingMessage, res: http.ServerResponse) => boolean, to: string) {
+  const seen: { url: string; auth?: string; host?: string }[] = [];
+  const srv = http.createServer((req, res) => {
+    seen.push({ url: req.url ?? '', auth: req.headers.authorization, host: req.headers.host });
+    if (handle(req, res)) return;
+    const u = new URL(req.url ?? '/', to);
+    const up = http.request(u, { method: req.method, headers: { ...req.headers, host: u.host } }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, seen, close: () => closeServer(srv) };
+}
+
+describe('redirects, refusals, proxy and token', () => {
+  it('follows a redirect as git does, and equals its listing', async () => {
+    const f = await front((req, res) => {
+      if (!req.url?.startsWith('/old/')) return false;
+      res.writeHead(301, { Location: req.url.replace('/old/', '/') }).end();
+      return true;
+    }, server.url);
+    try {
+      const url = `${f.url}/old/app.git`;
+      expect(plain(await lsRemote(url, { env, symref: true }))).toEqual(plain(await gitListing(url, '--symref')));
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('sends the token as a header to the mirror origin only, never to a redirect elsewhere, and never shows it', async () => {
+    const token = 'tok-http-refs-secret-4242';
+    const authed = await startGitHttpServer({ root: path.join(root, 'srv'), token, authAll: true });
+    const f = await front((req, res) => {
+      res.writeHead(302, { Location: `${authed.url}${req.url}` }).end();
+      return true;
+    }, authed.url);
+    try {
+      const url = `${authed.url}/app.git`;
+      const ok = await lsRemote(url, { env, token, authUrl: url, tagsOnly: true });
+      expect(ok.refs.size).toBe(47);
+      expect(authed.requests.at(-1)).toMatchObject({ auth: true, status: 200 });
+      // Without the token: a 401 is one clear line, not retried, and the token appears nowhere.
+      const n = authed.requests.length;
+      const e1 = await lsRemote(url, { env, retry: FAST }).then(() => new Error('no error'), (e: unknown) => e as Error);
+      expect(e1).toBeInstanceOf(AuthFailure);
+      expect(e1.message).toBe(`ls-remote ${url} failed: the remote wants credentials, none are configured for it (HTTP 401 Unauthorized)`);
+      expect(authed.requests.length - n).toBe(1);
+      // A wrong token: refused, said so.
+      const e2 = await lsRemote(url, { env, token: 'wrong-token-x', authUrl: url }).then(() => new Error('no error'), (e: unknown) => e as Error);
+      expect(e2.message).toMatch(/refused the credentials \(HTTP 401/);
+      expect(e2.message).not.toContain('wrong-token-x');
+      // The front is another origin: the token meant for `authed` is not sent to it, nor with its redirect
+      // to `authed` (git's extraHeader is configured for the mirror URL, not for wherever a redirect leads).
+      const e3 = await lsRemote(`${f.url}/app.git`, { env, token, authUrl: url }).then(() => new Error('no error'), (e: unknown) => e as Error);
+      expect(e3).toBeInstanceOf(AuthFailure);
+      expect(f.seen.every((s) => s.auth === undefined)).toBe(true);
+      expect(authed.requests.at(-1)).toMatchObject({ auth: false, status: 401 });
+    } finally {
+      await f.close();
+      await authed.close();
+    }
+  });
+
+  it('403 and 404 are one final line each; 500 is retried', async () => {
+    const url = `${server.url}/app.git`;
+    server.failNext(1, 403);
+    const e403 = await lsRemote(url, { env, retry: FAST }).then(() => new Error('no error'), (e: unknown) => e as Error);
+    expect(e403).toBeInstanceOf(AuthFailure);
+    expect(e403.message).toMatch(/^ls-remote \S+ failed: .*\(HTTP 403 Forbidden\)$/);
+    const e404 = await lsRemote(`${server.url}/nope.git`, { env, retry: FAST }).then(() => new Error('no error'), (e: unknown) => e as Error);
+    expect(e404).toBeInstanceOf(GitError);
+    expect(e404.message).toBe(`ls-remote ${server.url}/nope.git failed: repository not found (HTTP 404 Not Found)`);
+    server.failNext(2, 500);
+    const n = server.requests.length;
+    expect((await lsRemote(url, { env, retry: FAST, tagsOnly: true })).refs.size).toBe(47);
+    expect(server.requests.slice(n).map((r) => r.status)).toEqual([500, 500, 200]);
+  });
+
+  it('goes through http_proxy, and around it for no_proxy', async () => {
+    // undici tunnels through an HTTP proxy with CONNECT, for http and https targets alike.
+    const tunnels: string[] = [];
+    const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const target = net.connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        target.write(head);
+        target.pipe(client);
+        client.pipe(target);
+      });
+      target.on('error', () => client.destroy());
+      client.on('error', () => target.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const url = `${server.url}/app.git`;
+      const viaProxy = await lsRemote(url, { env: { ...env, http_proxy: proxyUrl }, tagsOnly: true });
+      expect(plain(viaProxy)).toEqual(plain(await gitListing(url, '--tags')));
+      expect(tunnels).toEqual([new URL(server.url).host]);
+      // https_proxy is not for an http URL, and no_proxy names the server: both connect directly.
+      await lsRemote(url, { env: { ...env, https_proxy: proxyUrl }, tagsOnly: true });
+      await lsRemote(url, { env: { ...env, http_proxy: proxyUrl, no_proxy: '127.0.0.1' }, tagsOnly: true });
+      expect(tunnels).toHaveLength(1);
+    } finally {
+      proxy.closeAllConnections();
+      await closeServer(proxy);
+    }
+  });
+
+  it('leaves the listing to git when the operator\'s git setup would change the request', async () => {
+    const cfg = path.join(root, 'operator.gitconfig');
+    writeFileSync(cfg, `[url "${server.url}/"]\n\tinsteadOf = https://forge.example.invalid/\n`);
+    const e = { ...env, GIT_CONFIG_GLOBAL: cfg };
+    expect(await listsInProcess('https://forge.example.invalid/app.git', e)).toBe(false);
+    // git applies the rewrite: the listing works although the host does not exist.
+    expect((await lsRemote('https://forge.example.invalid/app.git', { env: e, tagsOnly: true })).refs.size).toBe(47);
+    expect(await listsInProcess(`${server.url}/app.git`, { ...env, SSL_CERT_FILE: '/x' })).toBe(false);
+    expect(await listsInProcess(`${server.url}/app.git`, { ...env, http_proxy: 'socks5://127.0.0.1:9' })).toBe(false);
+    expect(await listsInProcess(`file://${root}/srv/app.git`, env)).toBe(false);
+  });
+});
+
+describe('deadlines and the sweep\'s stop', () => {
+  it('a stalled server ends in a timeout, retried as transient; a stop ends it at once', async () => {
+    const stalled = await startGitHttpServer({ root: path.join(root, 'srv'), latencyMs: Infinity });
+    try {
+      const url = `${stalled.url}/app.git`;
+      const e = await lsRemote(url, { env, timeoutMs: 200, retry: { tries: 2, baseDelayMs: 5 } }).then(() => new Error('no error'), (x: unknown) => x as Error);
+      expect(e).toBeInstanceOf(TransientError);
+      expect(e.message).toBe(`ls-remote ${url}: timed out after 200 ms`);
+      expect(stalled.requests).toHaveLength(2);
+      const stop = new AbortController();
+      const p = lsRemote(url, { env, signal: stop.signal }).then(() => new Error('no error'), (x: unknown) => x as Error);
+      await new Promise<void>((r) => {
+        const t = setInterval(() => {
+          if (stalled.requests.length === 3) {
+            clearInterval(t);
+            r();
+          }
+        }, 5);
+      });
+      stop.abort();
+      const s = await p;
+      expect(s).toBeInstanceOf(GitError);
+      expect(s.message).toBe(`ls-remote ${url}: stopped, the sweep was stopped`);
+    } finally {
+      await stalled.close();
+    }
+  });
+
+  it('a reply cut short is an error, never a partial list', () => {
+    const line = (t: string) => `${(t.length + 4).toString(16).padStart(4, '0')}${t}`;
+    const full = `${line('# service=git-upload-pack\n')}0000${line(`${'a'.repeat(40)} HEAD\0symref=HEAD:refs/heads/main\n`)}${line(`${'b'.repeat(40)} refs/tags/1.0.0\n`)}0000`;
+    expect(parseAdvertisement(Buffer.from(full)).refs.size).toBe(2);
+    expect(() => parseAdvertisement(Buffer.from(full.slice(0, -4)))).toThrow(/cut short/);
+    expect(() => parseAdvertisement(Buffer.from(full.slice(0, -10)))).toThrow(/cut short/);
+    expect(() => parseAdvertisement(Buffer.from('<html>nope</html>'))).toThrow(/not a smart git server/);
+    expect(() => parseAdvertisement(Buffer.from(`${line('ERR access denied\n')}0000`))).toThrow('the server said: access denied');
+  });
+});
