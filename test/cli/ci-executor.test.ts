@@ -278,4 +278,26 @@ describe('configuration', () => {
     // The coordinator still gets an answer it can show.
     expect(r.stdout).toMatch(/^CCCI-SWEEP-RESULT \{.*"outcome":"error"/);
   });
+
+  it('worker: a tag whose commit is not CCCI_SWEEP_COMMIT is refused (error); the right one is tested with the given upgrade base, one result line', async () => {
+    const s = await setup('drone');
+    const commit = await upstreamTagCommit(s.sb, 'gitea', '1.0.0');
+    const vars = { RECIPE: 'gitea', CCCI_SWEEP_TAG: '1.0.0', CCCI_UPGRADE_BASE: '0.9.0', CCCI_SWEEP_ID: 'by-hand-1' };
+    const moved = await cli(s.sb, ['worker'], { ...vars, CCCI_SWEEP_COMMIT: 'f'.repeat(40) });
+    expect(moved.exitCode).toBe(1);
+    const lines = moved.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const refused = JSON.parse(lines[0]!.slice('CCCI-SWEEP-RESULT '.length));
+    expect(refused).toMatchObject({ recipe: 'gitea', sweepId: 'by-hand-1', outcome: 'error' });
+    expect(refused.detail).toContain('moved upstream');
+    expect(launches(s.sb)).toHaveLength(0);
+
+    const ok = await cli(s.sb, ['worker'], { ...vars, CCCI_SWEEP_COMMIT: commit });
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    const out = ok.stdout.trim().split('\n');
+    expect(out).toHaveLength(1);
+    expect(JSON.parse(out[0]!.slice('CCCI-SWEEP-RESULT '.length))).toMatchObject({ outcome: 'promoted', tag: '1.0.0', commit, sweepId: 'by-hand-1' });
+    expect(launches(s.sb)[0]!.env.CCCI_UPGRADE_BASE).toBe('0.9.0');
+    expect(await onBranch(s.sb)).toBe('main');
+  });
 });
