@@ -396,7 +396,8 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
   await Promise.all(
     toRun.map((p) =>
       queue.add(async () => {
-        const r = await executor.launch(p, { ...opts, ccciRun, ccciCommit: conditions.ccciCommit }, () =>
+        // A CI executor records what this host would compare a later plan with (known-red), not the runner's.
+        const r = await executor.launch(p, { ...opts, ccciRun: executor.remote ? conditions.ccciRun : ccciRun, ccciCommit: conditions.ccciCommit }, () =>
           emit(p.recipe, 'testing', { tag: p.latest, expectedMs: medianDurationMs(p.history) }),
         );
         byRecipe.set(p.recipe, r);

@@ -249,11 +249,15 @@ function record(
   if (r.outcome === 'skipped') return r;
   const tag = r.tag ?? p.latest!;
   const commit = r.commit ?? s.commit;
-  const ccciCommit = s.worker?.ccciCommit !== undefined ? s.worker.ccciCommit : run.ccciCommit;
+  // The attempt carries this host's conditions (a later plan here compares them to decide known-red);
+  // what the runner actually ran with is kept beside them, and is what a promotion records.
+  const runner = s.worker ? { ccciCommit: s.worker.ccciCommit ?? null, ccciRun: s.worker.ccciRun ?? null } : null;
+  const ccciCommit = runner ? runner.ccciCommit : run.ccciCommit;
   const extra = { sweepId: s.sweepId, ...(r.build ? { build: r.build } : {}) };
   try {
     const attempt: AttemptEntry = {
-      type: 'attempt', recipe: p.recipe, tag, tagCommit: commit, ccciCommit, ccciRun: s.worker?.ccciRun ?? run.ccciRun,
+      type: 'attempt', recipe: p.recipe, tag, tagCommit: commit, ccciCommit: run.ccciCommit, ccciRun: run.ccciRun,
+      ...(runner ? { runner } : {}),
       outcome: r.outcome, exitCode: r.exitCode, durationMs: r.durationMs, log: r.log ?? r.build?.url ?? '',
       startedAt: s.startedAt.toISOString(), endedAt: new Date().toISOString(), by: startedBy(ctx.env),
       ...(r.detail !== undefined ? { detail: r.detail } : {}), testTimeoutMs: effectiveTimeout(run.testTimeoutMs), ...extra,

@@ -1,6 +1,6 @@
 // End to end: `run --executor drone|woodpecker` against loopback fake CI servers (test/support/fake-ci.ts)
 // whose builds run the REAL built `ccci-sweep worker` with the build's parameters as its environment.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../support/sandbox.js';
@@ -33,7 +33,10 @@ interface Setup {
 
 async function setup(
   engine: 'drone' | 'woodpecker',
-  o: { specs?: RecipeSpec[]; separateRunner?: boolean; capacity?: number; stepCommand?: FakeCiOptions['stepCommand'] } = {},
+  o: {
+    specs?: RecipeSpec[]; separateRunner?: boolean; capacity?: number; stepCommand?: FakeCiOptions['stepCommand'];
+    runnerEnv?: (sb: Sandbox) => Record<string, string>;
+  } = {},
 ): Promise<Setup> {
   const sb = await sandbox(o.specs ?? [{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
   const release = path.join(sb.root, 'release');
@@ -45,7 +48,7 @@ async function setup(
   const runnerState = o.separateRunner ? path.join(sb.root, 'runner-state') : sb.stateDir;
   const ci = await new FakeCi({
     engine, token: TOKEN, repo: 'coop/cc-ci', bin: BIN, capacity: o.capacity, stepCommand: o.stepCommand,
-    stepEnv: cliEnv(sb, { CCCI_STATE_DIR: runnerState }),
+    stepEnv: cliEnv(sb, { CCCI_STATE_DIR: runnerState, ...o.runnerEnv?.(sb) }),
   }).start();
   cleanups.push(() => ci.stop());
   const args = ['run', '--executor', engine, '--ci-server', ci.url, '--ci-repo', 'coop/cc-ci', '--ci-token-file', tokenFile, '--ci-poll-interval', '40ms'];
@@ -119,6 +122,29 @@ describe('run --executor drone', () => {
     expect(history(s.sb.stateDir).map((e) => e.outcome)).toEqual(['red']);
     expect(existsSync(path.join(s.sb.stateDir, 'gitea', 'canonical.json'))).toBe(false);
     assertNoToken(s, r.stdout, r.stderr);
+  });
+
+  it('red on a runner host with its own cc-ci-run path: known-red here under unchanged conditions, not dispatched again', async () => {
+    const s = await setup('drone', {
+      separateRunner: true,
+      // The runner's host has its own path to the same wrapper (another store path).
+      runnerEnv: (sb) => {
+        const own = path.join(sb.root, 'runner-bin', 'cc-ci-run');
+        mkdirSync(path.dirname(own), { recursive: true });
+        symlinkSync(sb.ccciRun, own);
+        return { CCCI_RUN: own };
+      },
+    });
+    control(s.sb, { gitea: { exit: 1 } });
+    const first = await cliJson(s.sb, s.args);
+    expect(first.doc.recipes[0]).toMatchObject({ outcome: 'red', build: { number: 1 } });
+    const attempt = history(s.sb.stateDir)[0];
+    expect(attempt).toMatchObject({ outcome: 'red', ccciRun: s.sb.ccciRun, runner: { ccciRun: path.join(s.sb.root, 'runner-bin', 'cc-ci-run') } });
+    const again = await cliJson(s.sb, s.args);
+    expect(again.r.exitCode).toBe(0);
+    expect(again.doc.recipes[0]).toMatchObject({ outcome: 'skipped', reason: 'known-red-unchanged' });
+    expect(s.ci.builds.size).toBe(1);
+    assertNoToken(s, first.r.stdout, first.r.stderr, again.r.stdout, again.r.stderr);
   });
 
   it('a build that ends without a result line is error, naming the build, its status and URL', async () => {
