@@ -329,7 +329,7 @@ async function startCiSweep(
   const { sweepId, previous } = beginCiSweep(ctx.config.stateDir, ctx.now());
   ctx.log.info({ sweepId, executor: client.engine, adopting: previous }, 'dispatching tests as CI builds');
   return {
-    executor: ciExecutor(ctx, { client, sweepId, previousSweepId: previous, pollMs }),
+    executor: ciExecutor(ctx, { client, sweepId, previousSweepIds: previous, pollMs }),
     end: () => endCiSweep(ctx.config.stateDir, sweepId),
   };
 }

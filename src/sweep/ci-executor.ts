@@ -42,13 +42,20 @@ export function readSweepFile(stateDir: string): SweepFile | null {
   }
 }
 
-/** Starts a CI sweep: a new id, and the id of a killed earlier sweep whose builds may still run. */
-export function beginCiSweep(stateDir: string, now: Date): { sweepId: string; previous: string | null } {
+/** How many killed sweeps in a row are remembered (a build outlives at most a few of them). */
+const ADOPT_DEPTH = 5;
+
+/**
+ * Starts a CI sweep: a new id, and the ids of killed earlier sweeps whose builds may still run (the last
+ * one's, and those it was adopting itself: a sweep killed while it waited for adopted builds).
+ */
+export function beginCiSweep(stateDir: string, now: Date): { sweepId: string; previous: string[] } {
   const before = readSweepFile(stateDir);
   const sweepId = `${now.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
-  const file: SweepFile = { sweepId, adopting: before ? [before.sweepId] : [], startedAt: now.toISOString() };
+  const previous = before ? [before.sweepId, ...before.adopting].slice(0, ADOPT_DEPTH) : [];
+  const file: SweepFile = { sweepId, adopting: previous, startedAt: now.toISOString() };
   writeFileAtomic(path.join(stateDir, SWEEP_FILE), `${JSON.stringify(file)}\n`);
-  return { sweepId, previous: before?.sweepId ?? null };
+  return { sweepId, previous };
 }
 
 /** A sweep that ended with no build left in flight: nothing for the next one to adopt. */
@@ -74,8 +81,8 @@ export function sharesCoordinatorState(stateDir: string, sweepId: string): boole
 export interface CiExecutorOptions {
   client: CiClient;
   sweepId: string;
-  /** The killed earlier sweep whose pending or running builds are adopted. */
-  previousSweepId: string | null;
+  /** Killed earlier sweeps whose pending or running builds are adopted. */
+  previousSweepIds: readonly string[];
   pollMs?: number;
   random?: () => number;
 }
@@ -142,7 +149,7 @@ export function ciExecutor(ctx: SweepContext, o: CiExecutorOptions): Executor {
   return {
     remote: true,
     async prepare(toRun) {
-      if (!o.previousSweepId) return;
+      if (o.previousSweepIds.length === 0) return;
       const wanted = new Set(toRun.map((p) => p.recipe));
       let recent: CiBuild[];
       try {
@@ -153,7 +160,7 @@ export function ciExecutor(ctx: SweepContext, o: CiExecutorOptions): Executor {
       }
       for (const b of recent) {
         const v = sweepVarsOf(b.vars);
-        if (!v || v.sweepId !== o.previousSweepId || b.phase === 'ended' || !wanted.has(v.recipe) || adopted.has(v.recipe)) continue;
+        if (!v || !o.previousSweepIds.includes(v.sweepId) || b.phase === 'ended' || !wanted.has(v.recipe) || adopted.has(v.recipe)) continue;
         adopted.set(v.recipe, b);
         ctx.log.warn({ recipe: v.recipe, build: b.number, url: b.url, tag: v.tag }, 'adopting a build of the killed earlier sweep instead of dispatching again');
       }

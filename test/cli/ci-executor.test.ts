@@ -218,7 +218,7 @@ describe('run --executor drone', () => {
     assertNoToken(s, String(r.stdout), String(r.stderr));
   });
 
-  it('a restarted coordinator adopts the running build of the killed sweep instead of dispatching twice', async () => {
+  it('a restarted coordinator adopts the running build of the killed sweep instead of dispatching twice (also after two kills)', async () => {
     const s = await setup('drone');
     control(s.sb, { gitea: { waitFor: s.release } });
     const first = startCli(s.sb, [...s.args, '--json']);
@@ -226,18 +226,25 @@ describe('run --executor drone', () => {
     await until('the harness runs', () => launches(s.sb).length === 1);
     first.kill('SIGKILL');
     await first;
+    const reads = () => s.ci.requests.filter((q) => q.method === 'GET' && q.url === '/api/repos/coop/cc-ci/builds/1').length;
+    const lists = () => s.ci.requests.filter((q) => q.method === 'GET' && q.url.startsWith('/api/repos/coop/cc-ci/builds?')).length;
+    // The second one adopts build 1, and is killed in turn while it waits for it.
     const second = startCli(s.sb, [...s.args, '--json']);
-    // Once the new coordinator listed the builds and follows build 1, the test may end.
-    await until('the restarted coordinator follows build 1', () =>
-      s.ci.requests.some((q) => q.method === 'GET' && q.url.startsWith('/api/repos/coop/cc-ci/builds?')) &&
-      s.ci.requests.filter((q) => q.method === 'GET' && q.url === '/api/repos/coop/cc-ci/builds/1').length > 0);
+    await until('the second coordinator follows build 1', () => lists() === 1 && reads() > 0);
+    second.kill('SIGKILL');
+    await second;
+    const seen = reads();
+    const third = startCli(s.sb, [...s.args, '--json']);
+    await until('the third coordinator follows build 1', () => lists() === 2 && reads() > seen);
     writeFileSync(s.release, 'go\n');
-    const r = await second;
+    const r = await third;
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(JSON.parse(String(r.stdout)).recipes[0]).toMatchObject({ outcome: 'promoted', build: { number: 1 } });
     expect(s.ci.builds.size).toBe(1);
     expect(s.ci.requests.filter((q) => q.method === 'POST')).toHaveLength(1);
     expect(history(s.sb.stateDir).map((e) => e.type)).toEqual(['attempt', 'promotion']);
+    // A sweep that ended leaves nothing to adopt.
+    expect(existsSync(path.join(s.sb.stateDir, 'ci-sweep.json'))).toBe(false);
     assertNoToken(s, String(r.stdout), String(r.stderr));
   });
 });
