@@ -275,6 +275,29 @@ describe('run --executor woodpecker', () => {
     assertNoToken(s, r.stdout, r.stderr);
   });
 
+  it('timeout: the pipeline is cancelled; the local backend kills the worker\'s group, the harness runs on and keeps the next test off its clone', async () => {
+    const s = await setup('woodpecker');
+    control(s.sb, { gitea: { waitFor: s.release } });
+    const { r, doc } = await cliJson(s.sb, [...s.args, '--test-timeout', '12s']);
+    expect(doc.recipes[0]).toMatchObject({ outcome: 'timeout', build: { engine: 'woodpecker', number: 1 } });
+    expect(s.ci.builds.get(1)).toMatchObject({ cancelled: true, status: 'killed' });
+    expect(launches(s.sb)).toHaveLength(1);
+    // What README says the local backend cannot do: the worker got SIGKILL, its harness did not stop.
+    expect(signals(s.sb)).toEqual([]);
+    const again = await cliJson(s.sb, s.args);
+    expect(again.doc.recipes[0]).toMatchObject({ outcome: 'error', build: { number: 2 } });
+    expect(again.doc.recipes[0].detail).toContain('a test from an earlier sweep is still running');
+    expect(launches(s.sb)).toHaveLength(1);
+    // Once it ends, the next test restores the clone and runs.
+    writeFileSync(s.release, 'go\n');
+    await until('the orphaned harness ended', () => existsSync(`${s.sb.harnessLog}.ends`));
+    const last = await cliJson(s.sb, s.args);
+    expect(last.r.exitCode, last.r.stderr).toBe(0);
+    expect(last.doc.recipes[0]).toMatchObject({ outcome: 'promoted', build: { number: 3 } });
+    expect(await onBranch(s.sb)).toBe('main');
+    assertNoToken(s, r.stdout, r.stderr, again.r.stdout, again.r.stderr, last.r.stdout, last.r.stderr);
+  });
+
   it('no workflow accepts the manual event (204): a clear error', async () => {
     const s = await setup('woodpecker');
     s.ci.accepts = false;
