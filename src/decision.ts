@@ -17,7 +17,8 @@ export type Reason =
   | 'held'
   | 'too-new'
   | 'requested'
-  | 'holds-unreadable';
+  | 'holds-unreadable'
+  | 'verify';
 
 export interface DecisionInput {
   tags: Iterable<string>;

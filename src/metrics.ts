@@ -12,6 +12,8 @@ export interface RecipeMetrics {
   lastAttempt: Pick<Attempt, 'outcome' | 'durationMs'> | null;
   /** This sweep's outcome for the recipe, when it was in this sweep (wins over the last attempt). */
   sweepOutcome: string | null;
+  /** The last `verify` of the canonical: when it ended (ms since the epoch) and whether it passed. */
+  lastVerify?: { at: number; ok: boolean } | null;
 }
 
 export interface MetricsInput {
@@ -54,6 +56,11 @@ export function renderMetrics(m: MetricsInput): string {
     m.recipes.filter((r) => r.lastAttempt).map((r) => [{ recipe: r.recipe }, r.lastAttempt!.durationMs / 1000]));
   family('ccci_recipe_canonical_age_seconds', 'gauge', "Age of each recipe's canonical.",
     m.recipes.filter((r) => r.canonicalSince !== null).map((r) => [{ recipe: r.recipe }, Math.max(0, (m.now - r.canonicalSince!) / 1000)]));
+  const verified = m.recipes.filter((r) => r.lastVerify && Number.isFinite(r.lastVerify.at));
+  family('ccci_recipe_last_verify_timestamp_seconds', 'gauge', "When each recipe's canonical was last verified (unix seconds).",
+    verified.map((r) => [{ recipe: r.recipe }, r.lastVerify!.at / 1000]));
+  family('ccci_recipe_last_verify_ok', 'gauge', "Whether each recipe's last verify passed (1) or failed (0).",
+    verified.map((r) => [{ recipe: r.recipe }, r.lastVerify!.ok ? 1 : 0]));
   return `${out.join('\n')}\n`;
 }
 
@@ -64,7 +71,10 @@ export function writeMetrics(file: string, m: MetricsInput): void {
 
 /** Pure: metrics from `status` of every enrolled recipe and this sweep's results. */
 export function metricsInput(
-  statuses: { recipe: string; canonical: { version: string; ageSeconds: number | null } | null; lastAttempt: { outcome: string; durationMs: number } | null }[],
+  statuses: {
+    recipe: string; canonical: { version: string; ageSeconds: number | null } | null; lastAttempt: { outcome: string; durationMs: number } | null;
+    lastVerify?: { outcome: string; endedAt: string };
+  }[],
   results: { recipe: string; outcome: string }[],
   endedAt: number,
 ): MetricsInput {
@@ -79,6 +89,7 @@ export function metricsInput(
       canonicalSince: s.canonical?.ageSeconds == null ? null : endedAt - s.canonical.ageSeconds * 1000,
       lastAttempt: s.lastAttempt,
       sweepOutcome: sweep.get(s.recipe) ?? null,
+      lastVerify: s.lastVerify ? { at: Date.parse(s.lastVerify.endedAt), ok: s.lastVerify.outcome === 'verified' } : null,
     })),
   };
 }

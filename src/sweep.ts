@@ -16,6 +16,7 @@ import { urlFor, type Config } from './config.js';
 import { decide, requestedTagProblem, upgradeBaseFor, type Decision, type DecisionInput, type Reason } from './decision.js';
 import { decisionControls, type OperatorControls } from './sweep/controls.js';
 import { recordSeenTags } from './adapters/fs/holds-store.js';
+import { VERIFY_ENV, verifyEntry } from './core/verify.js';
 import { isDryRun } from './adapters/effects.js';
 import type { HoldInfo, TagHold } from './core/holds.js';
 import type { Writer } from './dry-run.js';
@@ -309,7 +310,8 @@ export async function syncMirrors(ctx: SweepContext, enrolment: Enrolment, opts:
 // run
 
 export type Outcome =
-  | 'skipped' | 'promoted' | 'not-promoted' | 'promote-failed' | 'red' | 'timeout' | 'interrupted' | 'error';
+  | 'skipped' | 'promoted' | 'not-promoted' | 'promote-failed' | 'red' | 'timeout' | 'interrupted' | 'error'
+  | 'verified' | 'verify-failed';
 
 export interface RunResult {
   recipe: string;
@@ -438,6 +440,8 @@ export interface RecipeRun extends RunOptions {
   upgradeBase?: string | null;
   /** Fields every history line of this run carries (a CI worker's sweep id and build). */
   attemptExtra?: Record<string, unknown>;
+  /** `verify` (src/sweep/verify.ts): the canonical's tag tested quickly (CCCI_QUICK, CCCI_VERIFY), never promoted. */
+  verify?: boolean;
 }
 
 /**
@@ -537,7 +541,8 @@ async function testRecipe(
     const logFile = path.join(runsDir, 'harness.log');
     const env = harnessEnv(ctx.env, {
       recipe: p.recipe, ccciRepo: ctx.config.ccciRepo, recipesDir: ctx.config.recipesDir, tag,
-      upgradeBase: o.upgradeBase !== undefined ? o.upgradeBase : upgradeBaseFor(p.record?.version ?? null, tag), runsDir,
+      upgradeBase: o.verify ? null : o.upgradeBase !== undefined ? o.upgradeBase : upgradeBaseFor(p.record?.version ?? null, tag), runsDir,
+      ...(o.verify ? { extra: { ...VERIFY_ENV } } : {}),
     });
     // A stop that arrived during the fetch or checkout: launch nothing (the clone is put back below).
     if (ctx.signal?.aborted) return result('interrupted', { commit, detail: 'sweep was stopped before the harness started' });
@@ -564,6 +569,7 @@ async function testRecipe(
       ...(level !== undefined ? { level } : {}), testTimeoutMs: effectiveTimeout(o.testTimeoutMs), ...o.attemptExtra,
     };
     const more = { exitCode: h.exitCode, log: logFile, commit };
+    if (o.verify) return withLogProblem(finishVerify(ctx, attempt, outcome, h, log, (r, m) => result(r, { ...more, ...m })));
     if (outcome !== 'green') {
       appendHistory(ctx.config.stateDir, { ...attempt, outcome });
       log.warn({ exitCode: h.exitCode, outcome }, 'harness did not pass');
@@ -624,7 +630,15 @@ async function testRecipe(
     // A stop while the release was being fetched or checked out: nothing was tested, nothing is wrong.
     if (!launched && ctx.signal?.aborted) return withLogProblem(result('interrupted', { detail: `stopped before the harness started (${detail})` }));
     log.error({ err: detail }, 'recipe failed');
-    if (launched) {
+    if (launched && o.verify) {
+      try {
+        appendHistory(ctx.config.stateDir, verifyEntry({
+          recipe: p.recipe, ...launched, exitCode: null, durationMs: Date.now() - Date.parse(launched.startedAt), endedAt: new Date().toISOString(), by: startedBy(ctx.env),
+        }, false, detail));
+      } catch (histErr) {
+        log.error({ err: messageOf(histErr) }, 'could not record the verify in history.jsonl');
+      }
+    } else if (launched) {
       try {
         appendHistory(ctx.config.stateDir, {
           type: 'attempt', recipe: p.recipe, ...launched, ccciCommit: o.ccciCommit, ccciRun: o.ccciRun, outcome: 'error',
@@ -719,6 +733,18 @@ async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolment): P
     }
   }
   return failed;
+}
+
+/** A verify's verdict: one `verify` line in history (none when stopped), never a promotion. */
+function finishVerify(
+  ctx: SweepContext, a: Parameters<typeof verifyEntry>[0], outcome: 'green' | Outcome, h: HarnessResult, log: Logger,
+  result: (o: Outcome, more?: Partial<RunResult>) => RunResult,
+): RunResult {
+  if (outcome === 'interrupted') return result('interrupted', { detail: 'stopped during the verify' });
+  const why = outcome === 'green' ? undefined : outcome === 'timeout' && h.stoppedBy === 'timeout' ? 'test timeout reached' : `harness ${exitWords(h)}`;
+  appendHistory(ctx.config.stateDir, verifyEntry(a, outcome === 'green', why));
+  if (why) log.warn({ exitCode: h.exitCode }, `verify failed: ${why}`);
+  return result(outcome === 'green' ? 'verified' : 'verify-failed', why ? { detail: why } : {});
 }
 
 /** `exited 3`, or `killed by SIGKILL` when a signal ended it. */

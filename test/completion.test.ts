@@ -88,6 +88,7 @@ describe('bash completion', () => {
     // The operator-control commands, with their options and recipe names.
     expect(await complete(['ccci-sweep', 'r'])).toEqual(['run', 'release', 'rollback']);
     expect(await complete(['ccci-sweep', 'ho'])).toEqual(['hold']);
+    expect(await complete(['ccci-sweep', 've'])).toEqual(['verify']);
     expect(await complete(['ccci-sweep', 'hold', '--un'])).toEqual(['--until']);
     expect(await complete(['ccci-sweep', 'run', '--allow-'])).toEqual(['--allow-downgrade']);
     expect(await complete(['ccci-sweep', 'plan', '--min-rel'])).toEqual(['--min-release-age']);
@@ -134,6 +135,9 @@ describe('bash completion', () => {
   it('completes --recipe from $CCCI_REPO/tests/*/recipe_meta.py, or from --ccci-repo on the line', async () => {
     const repo = ccciRepo(['gitea', 'ghost', 'nextcloud']);
     expect(await complete(['ccci-sweep', 'run', '--recipe', 'gi'], { CCCI_REPO: repo })).toEqual(['gitea']);
+    expect(await complete(['ccci-sweep', 'verify', '--recipe', 'gi'], { CCCI_REPO: repo })).toEqual(['gitea']);
+    expect(await complete(['ccci-sweep', 'hold', 'gi'], { CCCI_REPO: repo })).toEqual(['gitea']);
+    expect(await complete(['ccci-sweep', 'rollback', 'ne'], { CCCI_REPO: repo })).toEqual(['nextcloud']);
     expect(await complete(['ccci-sweep', 'plan', '--recipe', ''], { CCCI_REPO: repo })).toEqual(['ghost', 'gitea', 'nextcloud']);
     expect(await complete(['ccci-sweep', 'status', '--recipe=n'], { CCCI_REPO: repo })).toEqual(['--recipe=nextcloud']);
     const other = ccciRepo(['forgejo']);
