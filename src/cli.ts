@@ -295,30 +295,8 @@ async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number
 /** The CI client when `--executor` is drone or woodpecker (null for local); config problems exit 2 here. */
 async function ciClientFor(config: Config, io: Io) {
   if (!config.executor || config.executor === 'local') return null;
-  const need = (v: string | undefined, flag: string, env: string) => {
-    if (!v) throw new ConfigError(`--executor ${config.executor} needs ${flag} (or ${env}, or [sweep] ${flag.slice(2)})`);
-    return v;
-  };
-  const server = need(config.ciServer, '--ci-server', 'CCCI_CI_SERVER');
-  const repo = need(config.ciRepo, '--ci-repo', 'CCCI_CI_REPO');
-  const tokenFile = need(config.ciTokenFile, '--ci-token-file', 'CCCI_CI_TOKEN_FILE');
-  try {
-    new URL(server);
-  } catch {
-    throw new ConfigError(`--ci-server ${server} is not a URL; use https://ci.example.org`);
-  }
-  const { readTokenFile } = await import('./mirror/token.js');
-  const token = readTokenFile(tokenFile, 'CI token');
-  const { CiError } = await import('./errors.js');
-  const o = { server, repo, token, branch: config.ciBranch ?? 'main', env: io.env };
-  try {
-    if (config.executor === 'drone') return (await import('./adapters/ci/drone.js')).droneClient(o);
-    return (await import('./adapters/ci/woodpecker.js')).woodpeckerClient(o);
-  } catch (err) {
-    // A malformed --ci-repo is a configuration error, not a failed call.
-    if (err instanceof CiError) throw new ConfigError(err.message);
-    throw err;
-  }
+  const { ciClientFromConfig } = await import('./adapters/ci/from-config.js');
+  return ciClientFromConfig(config, io.env);
 }
 
 /** A CI sweep's id (and the killed earlier sweep's, to adopt its builds), and its executor. */

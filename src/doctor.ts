@@ -310,6 +310,10 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv): Promise
     checks.push(...probe.checks);
     tools = probe.tools;
   }
+  if (config.executor && config.executor !== 'local') {
+    const { ciProbe } = await import('./adapters/ci/from-config.js');
+    checks.push(await ciProbe(config, env));
+  }
   const ok = checks.every((c) => c.ok) && tools.every((t) => t.ok);
   return { ok, checks, tools, ccciRun };
 }

@@ -356,4 +356,22 @@ describe('configuration', () => {
     expect(launches(s.sb)[0]!.env.CCCI_UPGRADE_BASE).toBe('0.9.0');
     expect(await onBranch(s.sb)).toBe('main');
   });
+
+  it('doctor: the CI server lists the repo\'s builds with this token, or the check fails naming why (never the token)', async () => {
+    const s = await setup('drone');
+    const ciArgs = s.args.slice(1, -2); // the global CI options, without run's poll interval
+    const good = await cliJson(s.sb, ['doctor', ...ciArgs]);
+    expect(good.doc.checks.find((c: any) => c.name === 'CI executor (drone)')).toEqual({
+      name: 'CI executor (drone)', ok: true, detail: `${s.ci.url} answers for coop/cc-ci (0 recent builds)`,
+    });
+    const wrong = path.join(s.sb.root, 'wrong-token');
+    writeFileSync(wrong, 'not-the-token\n', { mode: 0o600 });
+    const bad = await cliJson(s.sb, ['doctor', ...ciArgs.slice(0, -2), '--ci-token-file', wrong]);
+    expect(bad.r.exitCode).toBe(1);
+    const check = bad.doc.checks.find((c: any) => c.name === 'CI executor (drone)');
+    expect(check.ok).toBe(false);
+    expect(check.detail).toContain('HTTP 401');
+    expect(check.detail).toContain('check the CI token');
+    expect(good.r.stdout + good.r.stderr + bad.r.stdout + bad.r.stderr).not.toContain(TOKEN);
+  });
 });
