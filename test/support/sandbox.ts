@@ -143,7 +143,10 @@ const finish = () => setTimeout(() => {
 }, seeding ? (control.seedSleepMs ?? 0) : (control.sleepMs ?? 0));
 // Held until a test lets it go (an event, not a sleep): the file control.waitFor appears.
 if (!seeding && control.waitFor) {
-  const t = setInterval(() => { if (fs.existsSync(control.waitFor)) { clearInterval(t); finish(); } }, 20);
+  const t = setInterval(() => {
+    if (fs.existsSync(control.waitFor)) { clearInterval(t); finish(); }
+    else if (!fs.existsSync(path.dirname(control.waitFor))) process.exit(1); // the sandbox is gone: never wait forever
+  }, 20);
 } else finish();
 `;
 
