@@ -67,6 +67,18 @@ let
     ++ optional (cfg.extraArgs != [ ]) (utils.escapeSystemdExecArgs cfg.extraArgs)
   );
 
+  # `ccci-sweep verify`: every canonical re-checked quickly through cc-ci-run, on its own timer (off by
+  # default). It checks out clones, so it takes the host lock and waits for a running sweep like they do.
+  verifyExecStart = lib.concatStringsSep " " (
+    [ (utils.escapeSystemdExecArgs [ (lib.getExe cfg.package) "verify" "--wait-lock" cfg.timeoutStart ]) ]
+    ++ optional (cfg.verify.extraArgs != [ ]) (utils.escapeSystemdExecArgs cfg.verify.extraArgs)
+  );
+  verifyService = let s = service "nightly"; in s // {
+    description = "ccci-sweep verify of the recipe canonicals";
+    after = [ "network-online.target" "docker.service" ];
+    serviceConfig = s.serviceConfig // { ExecStart = verifyExecStart; };
+  };
+
   service = cadence: {
     description = "ccci-sweep ${cadence} sweep of the recipe canonicals";
     after = [ "network-online.target" "docker.service" ]
@@ -82,6 +94,10 @@ let
     # the new unit. Nor may removing the unit from the configuration stop a running sweep.
     restartIfChanged = false;
     unitConfig.X-StopOnRemoval = false;
+  }
+  # OnFailure=: the operator's alert when a sweep fails (not on 143: a stop is not a failure).
+  // optionalAttrs (cfg.onFailure != [ ]) { inherit (cfg) onFailure; }
+  // {
 
     serviceConfig = {
       Type = "oneshot";
@@ -300,6 +316,28 @@ in
       example = [ "--jobs" "2" ];
       description = "Extra arguments appended to `ccci-sweep run` in the services.";
     };
+
+    onFailure = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      example = [ "notify-admins@%n.service" ];
+      description = "Units started when a sweep or verify unit fails (systemd OnFailure=), e.g. one that mails `journalctl -u %i`. Exit 143 (stopped by systemctl stop or shutdown) is not a failure. Webhooks per recipe: `--notify` (extraArgs) or `notify` in the settings file.";
+    };
+
+    verify = {
+      enable = mkEnableOption "a `ccci-sweep verify` of every canonical on its own timer (ccci-sweep-verify)";
+      timerConfig = mkOption {
+        type = types.attrsOf types.anything;
+        default = { OnCalendar = "Sat *-*-* 04:00:00"; };
+        description = "[Timer] settings of the verify (systemd.timer(5)); weekly by default.";
+      };
+      extraArgs = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        example = [ "--metrics-file" "/var/lib/prometheus-node-exporter-text-files/ccci.prom" ];
+        description = "Extra arguments appended to `ccci-sweep verify`.";
+      };
+    };
   };
 
   config = mkIf cfg.enable {
@@ -308,8 +346,16 @@ in
       assertion = !usesCi || cfg.ci.${o} != null;
       message = "services.ccci-sweep.executor = \"${cfg.executor}\" needs services.ccci-sweep.ci.${o}";
     }) [ "server" "repo" "tokenFile" ];
-    systemd.services = forCadences cadences service;
-    systemd.timers = forCadences withTimer timer;
+    systemd.services = forCadences cadences service
+      // optionalAttrs cfg.verify.enable { ccci-sweep-verify = verifyService; };
+    systemd.timers = forCadences withTimer timer
+      // optionalAttrs cfg.verify.enable {
+        ccci-sweep-verify = {
+          description = "ccci-sweep verify timer";
+          wantedBy = [ "timers.target" ];
+          timerConfig = { Persistent = cfg.persistent; RandomizedDelaySec = cfg.randomizedDelaySec; } // cfg.verify.timerConfig;
+        };
+      };
     systemd.tmpfiles.rules = lib.optional (!usesStateDirectory) "d ${unitValue cfg.stateDir} 0750 ${user} - -";
     environment.systemPackages = lib.optional cfg.createWrapper wrapper;
   };

@@ -126,6 +126,7 @@ export interface UnitAttrs {
   before?: string[];
   wants?: string[];
   requires?: string[];
+  onFailure?: string[];
   unitConfig?: Record<string, UnitValue>;
   path?: string[];
   environment?: Record<string, string>;
@@ -136,7 +137,7 @@ export interface UnitAttrs {
 }
 
 const KNOWN_KEYS = new Set([
-  'description', 'wantedBy', 'after', 'before', 'wants', 'requires', 'unitConfig', 'path', 'environment',
+  'description', 'wantedBy', 'after', 'before', 'wants', 'requires', 'onFailure', 'unitConfig', 'path', 'environment',
   'serviceConfig', 'timerConfig', 'restartIfChanged',
 ]);
 
@@ -158,7 +159,7 @@ export function renderUnit(kind: 'service' | 'timer', u: UnitAttrs): string {
   if (unknown.length > 0) throw new Error(`renderUnit: unknown attributes ${unknown.join(', ')}`);
   const out: string[] = ['[Unit]'];
   if (u.description !== undefined) out.push(`Description=${u.description}`);
-  for (const [attr, key] of [['after', 'After'], ['before', 'Before'], ['wants', 'Wants'], ['requires', 'Requires']] as const) {
+  for (const [attr, key] of [['after', 'After'], ['before', 'Before'], ['wants', 'Wants'], ['requires', 'Requires'], ['onFailure', 'OnFailure']] as const) {
     const v = u[attr];
     if (v && v.length > 0) out.push(`${key}=${v.join(' ')}`);
   }

@@ -327,6 +327,38 @@ describe('services.ccci-sweep options reach the units', () => {
     }
   });
 
+  it('verify is off by default; enabled, it is a weekly timer and a oneshot like the sweeps; onFailure reaches every unit', async () => {
+    const off = await evalUnits(path.join(tmp.dir, 'store'), '[ baseHost (root + "/modules/ccci-sweep.nix") { services.ccci-sweep.enable = true; } ]');
+    expect(Object.keys(off.services).sort()).toEqual(SWEEP_UNITS);
+    expect(Object.keys(off.timers).sort()).toEqual(SWEEP_UNITS);
+    for (const u of SWEEP_UNITS) expect(off.services[u]).not.toHaveProperty('onFailure');
+
+    const storeDir = path.join(tmp.dir, 'verify-store');
+    const unitDir = path.join(tmp.dir, 'verify-units');
+    mkdirSync(unitDir);
+    const ev = await evalUnits(storeDir, `[
+      baseHost (root + "/modules/ccci-sweep.nix")
+      { services.ccci-sweep = {
+          enable = true; onFailure = [ "notify-admins@%n.service" ];
+          verify = { enable = true; extraArgs = [ "--metrics-file" "/var/lib/node-exporter/ccci.prom" ]; };
+        }; }
+    ]`);
+    expect(Object.keys(ev.services).sort()).toEqual([...SWEEP_UNITS, 'ccci-sweep-verify'].sort());
+    const v = ev.services['ccci-sweep-verify']!;
+    expect(execStartWords(String(v.serviceConfig?.ExecStart))).toEqual([
+      ev.sweepExe, 'verify', '--wait-lock', '20h', '--metrics-file', '/var/lib/node-exporter/ccci.prom',
+    ]);
+    expect(v.serviceConfig).toMatchObject({ Type: 'oneshot', User: 'ccci', SuccessExitStatus: '143', KillMode: 'mixed' });
+    expect(v.environment).toEqual(ev.services['ccci-sweep-nightly']!.environment);
+    expect(ev.timers['ccci-sweep-verify']!.timerConfig).toMatchObject({ OnCalendar: 'Sat *-*-* 04:00:00', Persistent: true });
+    for (const u of [...SWEEP_UNITS, 'ccci-sweep-verify']) expect(ev.services[u]!.onFailure, u).toEqual(['notify-admins@%n.service']);
+    const files = writeUnits(unitDir, storeDir, ev);
+    expect(readFileSync(path.join(unitDir, 'ccci-sweep-nightly.service'), 'utf8')).toMatch(/^OnFailure=notify-admins@%n\.service$/m);
+    const r = await verify(unitDir, files);
+    // The alert unit itself is the operator's, not defined here: systemd-analyze may name it as missing.
+    expect(r.ours.filter((l) => !l.includes('notify-admins@'))).toEqual([]);
+  });
+
   it('a bad schedule is caught by systemd-analyze verify (the check is not vacuous)', async () => {
     const storeDir = path.join(tmp.dir, 'bad-store');
     const unitDir = path.join(tmp.dir, 'bad-units');

@@ -23,6 +23,8 @@ let
     before = strs;
     wants = strs;
     requires = strs;
+    # Rendered as OnFailure= in [Unit] (nixos/lib/systemd-unit-options.nix, commonUnitOptions).
+    onFailure = strs;
     unitConfig = types.attrsOf types.anything;
   };
 
