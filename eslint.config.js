@@ -10,7 +10,8 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 const IMPURE_IMPORTS = {
   patterns: [
     { group: ['node:*'], message: 'core and render are pure: no node:* modules (do the I/O in src/adapters).' },
-    { group: ['execa', 'undici', 'pino', 'p-queue', 'commander'], message: 'core and render are pure: no I/O or process library.' },
+    // Types only (render/completion walks the commander program it is given).
+    { group: ['execa', 'undici', 'pino', 'p-queue', 'commander'], message: 'core and render are pure: no I/O or process library.', allowTypeImports: true },
     {
       group: ['**/adapters/**', '**/sweep/**', '**/cli/**', '**/sweep.js', '**/cli.js', '**/demo/**'],
       message: 'core and render may not import adapters, orchestration (sweep) or the CLI: dependencies point inward.',
@@ -50,7 +51,7 @@ export default tseslint.config(
   {
     files: ['src/core/**/*.ts', 'src/render/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: BUILTINS.map((name) => ({ name, message: 'core and render are pure: no Node built-ins.' })), ...IMPURE_IMPORTS }],
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: BUILTINS.map((name) => ({ name, message: 'core and render are pure: no Node built-ins.' })), ...IMPURE_IMPORTS }],
       'no-restricted-globals': ['error', { name: 'process', message: 'core and render are pure: take env and argv as arguments.' }],
       'no-restricted-syntax': [
         'error',

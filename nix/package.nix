@@ -54,7 +54,7 @@ buildNpmPackage {
     cp ${lockFile} package-lock.json
   '';
 
-  # `npm run build` compiles src/ to dist/; bin/ccci-sweep.js imports dist/cli.js. The install
+  # `npm run build` compiles src/ to dist/; bin/ccci-sweep.js imports dist/cli/main.js. The install
   # phase packs the `files` of package.json and links its `bin` entries into $out/bin.
   npmBuildScript = "build";
 

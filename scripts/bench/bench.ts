@@ -9,14 +9,11 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startGitHttpServer, type GitHttpServer } from '../../test/helpers/git-http-server.js';
-import {
-  buildCatalogue, buildCcciRepo, buildTemplate, ensureUpstream, kindOf, ODD_TAGS, recipeName, releaseTags,
-  type SandboxModule,
-} from './catalogue.js';
-import { linearFit, stats, timed, timeInProcess, haveGnuTime, type Stats, type Timed } from './measure.js';
+import { type GitHttpServer, startGitHttpServer } from '../../test/support/git-http-server.js';
+import { buildCatalogue, buildCcciRepo, buildTemplate, ensureUpstream, kindOf, ODD_TAGS, recipeName, releaseTags, type SandboxModule } from './catalogue.js';
+import { haveGnuTime, linearFit, stats, type Stats, timed, type Timed, timeInProcess } from './measure.js';
 
-type VersionModule = typeof import('../../src/version.js');
+type VersionModule = typeof import('../../src/core/version.js');
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(REPO, 'bin', 'ccci-sweep.js');
@@ -237,9 +234,9 @@ interface PlanDoc {
 }
 
 export async function bench(o: BenchOptions): Promise<{ doc: Record<string, unknown>; table: string }> {
-  if (!existsSync(path.join(REPO, 'dist', 'cli.js'))) throw new UsageError('dist/ is missing: run `npm run build` first (npm run bench does)');
+  if (!existsSync(path.join(REPO, 'dist', 'cli', 'main.js'))) throw new UsageError('dist/ is missing: run `npm run build` first (npm run bench does)');
   const sb: SandboxModule = await import('../../test/support/sandbox.js');
-  const version = (await import(pathToFileURL(path.join(REPO, 'dist', 'version.js')).href)) as VersionModule;
+  const version = (await import(pathToFileURL(path.join(REPO, 'dist', 'core', 'version.js')).href)) as VersionModule;
   const root = mkdtempSync(path.join(tmpdir(), 'ccci-bench-'));
   const rows: Row[] = [];
   const details: Record<string, unknown> = {};

@@ -1,6 +1,6 @@
 // Free space of the file systems a test writes to (statfs), for the disk guard and doctor.
 import { existsSync, statfsSync } from 'node:fs';
-import { bytesWords, checkDisk, diskProblem, limitWords, type DiskCheck } from '../core/disk.js';
+import { bytesWords, checkDisk, type DiskCheck, diskProblem, limitWords } from '../core/disk.js';
 import type { OperatorSettings } from '../core/operator-settings.js';
 
 /** Where docker keeps images and volumes unless configured elsewhere: checked by default when it exists. */

@@ -5,7 +5,7 @@
 // The scope follows the async calls of one command (AsyncLocalStorage), so no caller has to pass it on
 // and none can forget to.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DryRunRefusal } from '../errors.js';
+import { DryRunRefusal } from '../core/errors.js';
 
 /** `read`: the call changes nothing (ls-remote, cat-file, status); `write`: anything else. */
 export type Access = 'read' | 'write';

@@ -10,11 +10,11 @@
 // the mirror's own origin only (never to a redirect elsewhere), never in a URL, never logged.
 import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { AdvertisementError, onlyTags, parseAdvertisement, type AdvertisedRefs } from '../core/ref-advertisement.js';
-import { GitError } from '../errors.js';
+import { GitError } from '../core/errors.js';
 import { mayAct } from './effects.js';
-import type { Logger } from '../log.js';
-import { scrub } from '../log.js';
-import { AuthFailure, TransientError, withRetry, type RetryPolicy } from '../retry.js';
+import type { Logger } from './log.js';
+import { scrub } from './log.js';
+import { AuthFailure, TransientError, withRetry, type RetryPolicy } from './retry.js';
 
 export interface HttpRefsOptions {
   /** Where the proxy settings and git's low-speed time are read (default process.env). */

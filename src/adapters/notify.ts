@@ -3,9 +3,9 @@
 // a notification that cannot be delivered is logged and does not fail the sweep. Only the URL's origin is
 // logged: chat webhooks carry their secret in the path.
 import { fetch as undiciFetch } from 'undici';
-import type { Logger } from '../log.js';
-import { scrub } from '../log.js';
-import { proxyDispatcher } from '../mirror/gitea.js';
+import type { Logger } from './log.js';
+import { scrub } from './log.js';
+import { proxyDispatcher } from './gitea.js';
 
 export interface DeliveryOptions {
   env: NodeJS.ProcessEnv;

@@ -1,6 +1,6 @@
 // Holds: an operator's "not this recipe" or "not this release", with a reason, who and until when. Pure:
 // the state file's shape, what is in force at a given instant, and the edits `hold` and `release` make.
-import { StateError, UsageError } from '../errors.js';
+import { StateError, UsageError } from './errors.js';
 import { parseSpan } from './span.js';
 
 export interface HoldInfo {

@@ -1,7 +1,7 @@
 // The operator-control settings: each a flag, an environment variable and a `[sweep]` key, flag > env >
-// settings > default like the global options (src/config.ts), but typed: spans, sizes and lists.
-import { ConfigError } from '../errors.js';
-import { DEFAULT_MIN_FREE, parseFreeLimit, type FreeLimit } from './disk.js';
+// settings > default like the global options (src/adapters/fs/settings.ts), but typed: spans, sizes and lists.
+import { ConfigError } from './errors.js';
+import { DEFAULT_MIN_FREE, type FreeLimit, parseFreeLimit } from './disk.js';
 import { parseSpan } from './span.js';
 
 export interface OperatorSettings {

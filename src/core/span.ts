@@ -1,5 +1,5 @@
 // Spans an operator gives in days as often as in minutes: `--until 7d`, `--min-release-age 2d`. A superset
-// of the sweep's timer durations (src/duration.ts): these are compared with clocks, never put in a timer.
+// of the sweep's timer durations (src/core/duration.ts): these are compared with clocks, never put in a timer.
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** Parses `90m`, `36h`, `2d`, `1w`, `1d12h`, or a bare number of seconds; null when malformed. */

@@ -1,6 +1,6 @@
 // `verify`: a quick re-test of each recipe's canonical through the same harness, never a promotion. Pure:
 // what the harness is told and the history line that records the verdict.
-import type { VerifyEntry } from '../canonical.js';
+import type { VerifyEntry } from './canonical-record.js';
 
 /** Added to the usual contract variables: the harness runs its quick checks, knowing it verifies. */
 export const VERIFY_ENV: Readonly<Record<string, string>> = { CCCI_QUICK: '1', CCCI_VERIFY: '1' };

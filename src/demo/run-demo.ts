@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { writeCanonical } from '../canonical.js';
+import { writeCanonical } from '../adapters/fs/state-store.js';
 import { buildDemoHost, upstreamTagCommit } from './sandbox.js';
 
 interface Io {

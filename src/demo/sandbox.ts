@@ -4,7 +4,7 @@
 // file) is not shipped.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runGit } from '../git.js';
+import { runGit } from '../adapters/git.js';
 
 export interface DemoRecipe {
   name: string;

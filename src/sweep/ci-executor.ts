@@ -6,15 +6,18 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../atomic-file.js';
-import { effectiveTimeout } from '../attempts.js';
-import { appendHistory, promotedRecord, readCanonical, recipeStateDir, writeCanonical, type AttemptEntry } from '../canonical.js';
+import { writeFileAtomic } from '../adapters/fs/atomic-file.js';
+import { effectiveTimeout } from '../core/attempts.js';
+import { appendHistory, readCanonical, recipeStateDir, writeCanonical } from '../adapters/fs/state-store.js';
+import { type AttemptEntry, promotedRecord } from '../core/canonical-record.js';
 import { findResult, jittered, noResultDetail, sweepVarsOf, type WorkerResult } from '../core/executor-result.js';
 import type { CiBuild, CiClient } from '../adapters/ci/engine.js';
-import { upgradeBaseFor } from '../decision.js';
-import { CiError, messageOf } from '../errors.js';
-import { scrub } from '../log.js';
-import { startedBy, type Outcome, type Planned, type RecipeRun, type RunResult, type SweepContext } from '../sweep.js';
+import { upgradeBaseFor } from '../core/decision.js';
+import { CiError, messageOf } from '../core/errors.js';
+import { scrub } from '../adapters/log.js';
+import { startedBy, type SweepContext } from './context.js';
+import type { Outcome, Planned, RunResult } from '../core/sweep-types.js';
+import type { RecipeRun } from './executor.js';
 import type { Executor } from './executor.js';
 
 export const DEFAULT_POLL_MS = 15_000;

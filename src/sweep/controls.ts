@@ -1,17 +1,12 @@
 // What the operator controls feed into one recipe's decision: holds in force, releases still settling, and a
 // requested tag. Reads the state dir only; with `recordSeenTags` (run, never plan) it also records when each
 // upstream tag was first seen.
-import type { DecisionInput } from '../decision.js';
-import { activeHolds, type HoldInfo, type TagHold } from '../core/holds.js';
+import { activeHolds } from '../core/holds.js';
 import { youngTags } from '../core/release-age.js';
 import { readHolds, readKnownTags, recordSeenTags } from '../adapters/fs/holds-store.js';
-import type { PlanOptions, SweepContext } from '../sweep.js';
+import type { OperatorControls, PlanOptions } from '../core/sweep-types.js';
+import type { SweepContext } from './context.js';
 
-export interface OperatorControls {
-  decision: Pick<DecisionInput, 'held' | 'heldTags' | 'young' | 'requested'>;
-  /** The fields plan, explain and run show: only those that are set. */
-  shown: { hold?: HoldInfo; heldTags?: TagHold[] };
-}
 
 /** Throws StateError when holds.json cannot be read: the recipe is then an error, never tested unheld. */
 export function decisionControls(

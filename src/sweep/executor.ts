@@ -1,6 +1,6 @@
 // The one executor interface: launch one recipe's test, get its RunResult. `local` runs today's path on
-// this host (src/sweep.ts runRecipe); the CI executors dispatch a build that runs `ccci-sweep worker`.
-import type { Planned, RecipeRun, RunResult } from '../sweep.js';
+// this host (src/sweep/run-recipe.ts); the CI executors dispatch a build that runs `ccci-sweep worker`.
+import type { PlanOptions, Planned, RunResult, SyncOptionsCli } from '../core/sweep-types.js';
 
 export interface Executor {
   /** True when tests run elsewhere: this host needs no cc-ci-run and checks nothing out. */
@@ -8,4 +8,29 @@ export interface Executor {
   /** Once, before the first launch, with every recipe this sweep will test (e.g. adopt running builds). */
   prepare?(toRun: readonly Planned[]): Promise<void>;
   launch(p: Planned, run: RecipeRun, testing: () => void): Promise<RunResult>;
+}
+
+export interface RunOptions extends PlanOptions, SyncOptionsCli {
+  /** Mirror-sync first (default true when a mirror URL is configured). */
+  sync?: boolean;
+  jobs?: number;
+  testTimeoutMs?: number;
+  stopGraceMs?: number;
+  /** Where each recipe's test runs (default: this host, through runRecipe). */
+  executor?: Executor;
+  /** `run --tag` on a release at or below the canonical: test it and, when green, make it the canonical. */
+  allowDowngrade?: boolean;
+  /** Checked right before each harness launch: why none may start now (a full disk), or null. */
+  diskGuard?: () => string | null;
+}
+
+export interface RecipeRun extends RunOptions {
+  ccciRun: string;
+  ccciCommit: string | null;
+  /** The upgrade base the harness gets, when not this host's canonical (a CI worker is told it). */
+  upgradeBase?: string | null;
+  /** Fields every history line of this run carries (a CI worker's sweep id and build). */
+  attemptExtra?: Record<string, unknown>;
+  /** `verify` (src/sweep/verify.ts): the canonical's tag tested quickly (CCCI_QUICK, CCCI_VERIFY), never promoted. */
+  verify?: boolean;
 }

@@ -2,12 +2,12 @@
 // operators never lose each other's hold, and a sweep running meanwhile is not waited for. Each edit is a
 // line in the recipe's history.jsonl.
 import path from 'node:path';
-import { appendHistory, recipeStateDir } from '../canonical.js';
-import { LockedError, UsageError } from '../errors.js';
-import { describeHolder, tryLock, type Lock } from '../lock.js';
-import type { Logger } from '../log.js';
-import { parseRelease } from '../version.js';
-import { withHold, withoutHold, type HoldInfo } from '../core/holds.js';
+import { appendHistory, recipeStateDir } from '../adapters/fs/state-store.js';
+import { LockedError, UsageError } from '../core/errors.js';
+import { describeHolder, type Lock, tryLock } from '../adapters/fs/lock.js';
+import type { Logger } from '../adapters/log.js';
+import { parseRelease } from '../core/version.js';
+import { type HoldInfo, withHold, withoutHold } from '../core/holds.js';
 import { readHolds, writeHolds } from '../adapters/fs/holds-store.js';
 
 export interface HoldContext {

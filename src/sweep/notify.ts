@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { removeStaleTemps, writeFileAtomic } from '../atomic-file.js';
-import { messageOf } from '../errors.js';
-import type { Logger } from '../log.js';
-import { noticesFor, parseNotifiedState, type NotifiedState, type RunOutcome } from '../core/health.js';
+import { removeStaleTemps, writeFileAtomic } from '../adapters/fs/atomic-file.js';
+import { messageOf } from '../core/errors.js';
+import type { Logger } from '../adapters/log.js';
+import { noticesFor, type NotifiedState, parseNotifiedState, type RunOutcome } from '../core/health.js';
 import { origin, postJson } from '../adapters/notify.js';
 
 export function notifyStatePath(stateDir: string): string {

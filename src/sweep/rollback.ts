@@ -1,11 +1,15 @@
 // `rollback <recipe> --reason TEXT`: hold the canonical's release (so the next night does not promote it
 // again), then test the newest release below it, downgrade allowed; on green it becomes the canonical.
-import { DEFAULT_TEST_TIMEOUT_MS } from '../attempts.js';
-import type { Enrolment } from '../enrolment.js';
-import { UsageError } from '../errors.js';
-import { classifyTags, compareReleases, parseRelease } from '../version.js';
+import { DEFAULT_TEST_TIMEOUT_MS } from '../core/attempts.js';
+import type { Enrolment } from '../core/enrolment.js';
+import { UsageError } from '../core/errors.js';
+import { classifyTags, compareReleases, parseRelease } from '../core/version.js';
 import { rollbackTarget } from '../core/holds.js';
-import { planOne, run, startedBy, sweepConditions, type RunOptions, type RunResult, type SweepContext } from '../sweep.js';
+import { planOne, sweepConditions } from './plan.js';
+import { run } from './run.js';
+import { startedBy, type SweepContext } from './context.js';
+import type { RunResult } from '../core/sweep-types.js';
+import type { RunOptions } from './executor.js';
 import { holdRecipe, type HoldResult } from './hold.js';
 
 export interface RollbackResult {

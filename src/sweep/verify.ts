@@ -1,11 +1,15 @@
 // `verify`: for each selected recipe with a canonical, check out the canonical's tag (the same clone rules
 // as run: clean tree, recipe lock, restored afterwards), launch the harness through cc-ci-run with
 // CCCI_QUICK=1 and CCCI_VERIFY=1, and record the verdict in history. Never promotes anything.
-import { readCanonical } from '../canonical.js';
-import type { Enrolment } from '../enrolment.js';
-import { messageOf } from '../errors.js';
-import { resolveExecutable } from '../harness.js';
-import { runRecipe, sweepConditions, type Planned, type RunOptions, type RunResult, type SweepContext } from '../sweep.js';
+import { readCanonical } from '../adapters/fs/state-store.js';
+import type { Enrolment } from '../core/enrolment.js';
+import { messageOf } from '../core/errors.js';
+import { resolveExecutable } from '../adapters/harness.js';
+import { runRecipe } from './run-recipe.js';
+import { sweepConditions } from './plan.js';
+import type { Planned, RunResult } from '../core/sweep-types.js';
+import type { RunOptions } from './executor.js';
+import type { SweepContext } from './context.js';
 
 export type VerifyOptions = Pick<RunOptions, 'testTimeoutMs' | 'stopGraceMs' | 'diskGuard'>;
 

@@ -3,13 +3,16 @@
 // else is this host's own configuration. The test is exactly the local per-recipe path (runRecipe), with
 // the tag pinned to the commit the coordinator saw, and the answer is one `CCCI-SWEEP-RESULT` line.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { readCanonical, readHistory, recipeStateDir } from '../canonical.js';
+import { readCanonical, readHistory, recipeStateDir } from '../adapters/fs/state-store.js';
 import type { WorkerResult } from '../core/executor-result.js';
-import type { Cadence } from '../enrolment.js';
-import { messageOf, UsageError } from '../errors.js';
-import { resolveExecutable } from '../harness.js';
-import { scrub } from '../log.js';
-import { runRecipe, sweepConditions, type Planned, type SweepContext } from '../sweep.js';
+import type { Cadence } from '../core/enrolment.js';
+import { messageOf, UsageError } from '../core/errors.js';
+import { resolveExecutable } from '../adapters/harness.js';
+import { scrub } from '../adapters/log.js';
+import { runRecipe } from './run-recipe.js';
+import { sweepConditions } from './plan.js';
+import type { Planned } from '../core/sweep-types.js';
+import type { SweepContext } from './context.js';
 import { sharesCoordinatorState, workerMarker } from './ci-executor.js';
 
 export interface WorkerVars {

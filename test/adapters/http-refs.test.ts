@@ -11,11 +11,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRefsHttp } from '../../src/adapters/http-refs.js';
 import { parseAdvertisement } from '../../src/core/ref-advertisement.js';
-import { listsInProcess, lsRemote, parseLsRemote, remoteDefaultBranch, tagTargets, type Listing } from '../../src/git.js';
-import { AuthFailure, TransientError } from '../../src/retry.js';
-import { GitError } from '../../src/errors.js';
-import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
-import { closeServer } from '../helpers/http.js';
+import { listsInProcess, lsRemote, remoteDefaultBranch } from '../../src/adapters/git.js';
+import { parseLsRemote, tagTargets, type Listing } from '../../src/core/refs.js';
+import { AuthFailure, TransientError } from '../../src/adapters/retry.js';
+import { GitError } from '../../src/core/errors.js';
+import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server.js';
+import { closeServer } from '../support/http.js';
 
 const execFileP = promisify(execFile);
 const root = mkdtempSync(path.join(tmpdir(), 'ccci-http-refs-'));

@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../support/sandbox.js';
-import { upstreamTagCommit, type RecipeSpec } from '../support/sandbox.js';
-import { BIN, cli, cliEnv, cliJson, control, launches, readJson, sandbox, startCli, until } from '../helpers/cli.js';
-import { git } from '../helpers/git.js';
+import { type RecipeSpec, upstreamTagCommit } from '../support/sandbox.js';
+import { BIN, cli, cliEnv, cliJson, control, launches, readJson, sandbox, startCli, until } from '../support/cli.js';
+import { git } from '../support/git.js';
 import { FakeCi, type FakeCiOptions } from '../support/fake-ci.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];

@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, cliJson, launches, sandbox } from '../helpers/cli.js';
-import { git } from '../helpers/git.js';
+import { cli, cliJson, launches, sandbox } from '../support/cli.js';
+import { git } from '../support/git.js';
 
 const isRoot = process.getuid?.() === 0;
 const mounted: string[] = [];

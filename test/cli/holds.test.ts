@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addRelease } from '../support/sandbox.js';
-import { cli, cliJson, launches, readJson, sandbox, snapshot } from '../helpers/cli.js';
+import { cli, cliJson, launches, readJson, sandbox, snapshot } from '../support/cli.js';
 
 const history = (sb: { stateDir: string }, recipe: string) =>
   readFileSync(path.join(sb.stateDir, recipe, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

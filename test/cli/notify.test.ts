@@ -6,8 +6,8 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addRelease } from '../support/sandbox.js';
-import { cliJson, control, readJson, sandbox } from '../helpers/cli.js';
-import { closeServer } from '../helpers/http.js';
+import { cliJson, control, readJson, sandbox } from '../support/cli.js';
+import { closeServer } from '../support/http.js';
 
 let cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

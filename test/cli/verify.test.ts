@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addRelease } from '../support/sandbox.js';
-import { cli, cliJson, control, launches, readJson, sandbox } from '../helpers/cli.js';
-import { git } from '../helpers/git.js';
+import { cli, cliJson, control, launches, readJson, sandbox } from '../support/cli.js';
+import { git } from '../support/git.js';
 
 const history = (sb: { stateDir: string }, recipe: string) =>
   readFileSync(path.join(sb.stateDir, recipe, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

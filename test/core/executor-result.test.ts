@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildPhase, droneLogLines, findResult, jittered, noResultDetail, resultLine, sweepVarsOf, woodpeckerLogLines, type WorkerResult,
-} from '../../src/core/executor-result.js';
+import { buildPhase, droneLogLines, findResult, jittered, noResultDetail, resultLine, sweepVarsOf, woodpeckerLogLines, type WorkerResult } from '../../src/core/executor-result.js';
 
 const ok: WorkerResult = { recipe: 'app', sweepId: 's1', tag: '1.0.0+1', outcome: 'promoted', exitCode: 0, durationMs: 5, log: '/x/harness.log' };
 const expectFor = { recipe: 'app', sweepId: 's1' };

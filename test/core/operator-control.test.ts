@@ -1,8 +1,8 @@
 // The pure parts of the operator controls, in memory: the decision with holds and release ages, the holds
 // file, "known since", the disk check, and which health changes are announced.
 import { describe, expect, it } from 'vitest';
-import { decide, requestedTagProblem } from '../../src/decision.js';
-import { activeHolds, parseHolds, parseUntil, rollbackTarget, withHold, withoutHold, NO_HOLDS } from '../../src/core/holds.js';
+import { decide, requestedTagProblem } from '../../src/core/decision.js';
+import { activeHolds, NO_HOLDS, parseHolds, parseUntil, rollbackTarget, withHold, withoutHold } from '../../src/core/holds.js';
 import { seeTags, youngTags } from '../../src/core/release-age.js';
 import { checkDisk, diskProblem, parseFreeLimit } from '../../src/core/disk.js';
 import { healthOf, noticesFor } from '../../src/core/health.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSandbox, type Sandbox } from '../support/sandbox.js';
-import { BIN, launches, until } from '../helpers/cli.js';
+import { BIN, launches, until } from '../support/cli.js';
 import { execStartWords, nixEval, prelude, tempDir, type UnitAttrs } from './helpers.js';
 
 interface Units {

@@ -70,7 +70,7 @@ describe('package.nix', () => {
     const binFile = manifest.bin[p.mainProgram]!;
     expect(manifest.files.some((f) => binFile.startsWith(f))).toBe(true);
     // ...and the bin imports the build output, which `files` ships.
-    expect(readFileSync(path.join(repoRoot, binFile), 'utf8')).toContain("'../dist/cli.js'");
+    expect(readFileSync(path.join(repoRoot, binFile), 'utf8')).toContain("'../dist/cli/main.js'");
     expect(manifest.files).toContain('dist/');
   });
 

@@ -4,9 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  copyTreeWithHarnessTools, findNixFiles, nixDir, nixEval, nixEvalError, nixStr, prelude, tempDir,
-} from './helpers.js';
+import { copyTreeWithHarnessTools, findNixFiles, nixDir, nixEval, nixEvalError, nixStr, prelude, tempDir } from './helpers.js';
 
 interface Consumers {
   harness: string[];

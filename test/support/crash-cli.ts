@@ -2,7 +2,9 @@
 // `node --import tsx test/support/crash-cli.ts <step> <ccci-sweep args...>`. At <step> the sweep kills
 // itself with SIGKILL (a power cut, an OOM kill), or for `uncaught-while-testing` throws an error nothing
 // catches while the harness runs (a bug), to prove the CLI's last-resort handler. Never shipped.
-import { defaultIo, installLastResort, main } from '../../src/cli.js';
+import { defaultIo } from '../../src/cli/io.js';
+import { installLastResort } from '../../src/cli/signals.js';
+import { main } from '../../src/cli/main.js';
 import type { CrashHook, CrashStep } from '../../src/sweep/faults.js';
 
 const [step, ...args] = process.argv.slice(2) as [CrashStep, ...string[]];

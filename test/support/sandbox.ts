@@ -4,7 +4,7 @@
 // build these; it is not shipped (the demo keeps its own small copy in src/demo/).
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runGit } from '../../src/git.js';
+import { runGit } from '../../src/adapters/git.js';
 
 export interface ReleaseSpec {
   tag: string;

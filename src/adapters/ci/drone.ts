@@ -2,7 +2,7 @@
 // `custom` and gets every query parameter (but branch, commit, access_token) as an environment variable
 // of its steps. An answer of `null` means no pipeline of the repo accepts that event.
 import { buildPhase, droneLogLines } from '../../core/executor-result.js';
-import { CiError } from '../../errors.js';
+import { CiError } from '../../core/errors.js';
 import { asVars, type CiBuild, type CiClient } from './engine.js';
 import { ciHttp, type CiHttpOptions } from './http.js';
 

@@ -1,9 +1,9 @@
 // The CI client the configuration asks for: null for the local executor; ConfigError (exit 2) naming the
 // flag, variable and settings key for anything missing or malformed. The token is read here, by the file
 // rules of the mirror token, and registered as a secret.
-import type { Config } from '../../config.js';
-import { CiError, ConfigError } from '../../errors.js';
-import { readTokenFile } from '../../mirror/token.js';
+import type { Config } from '../../core/config.js';
+import { CiError, ConfigError } from '../../core/errors.js';
+import { readTokenFile } from '../fs/token-file.js';
 import { droneClient } from './drone.js';
 import type { CiClient } from './engine.js';
 import { woodpeckerClient } from './woodpecker.js';

@@ -2,9 +2,9 @@
 // proxy the environment names (the same rules as the Gitea client). Errors are CiError with the token
 // scrubbed; the caller decides whether a failed call ends anything (a failed poll is simply tried again).
 import { fetch as undiciFetch } from 'undici';
-import { CiError } from '../../errors.js';
-import { scrub } from '../../log.js';
-import { proxyDispatcher } from '../../mirror/gitea.js';
+import { CiError } from '../../core/errors.js';
+import { scrub } from '../log.js';
+import { proxyDispatcher } from '../gitea.js';
 
 export interface CiHttpOptions {
   /** The server's base URL, e.g. https://drone.example.org (no /api). */

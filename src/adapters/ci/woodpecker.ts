@@ -3,7 +3,7 @@
 // body) means no workflow accepted it. The repo is addressed by its numeric id (looked up once from
 // owner/name when that is what was configured).
 import { buildPhase, woodpeckerLogLines } from '../../core/executor-result.js';
-import { CiError } from '../../errors.js';
+import { CiError } from '../../core/errors.js';
 import { asVars, type CiBuild, type CiClient } from './engine.js';
 import { ciHttp, type CiHttpOptions } from './http.js';
 

@@ -2,11 +2,11 @@
 // record of each recipe's tags, `<state-dir>/<recipe>/known-tags.json`, which only run and sync write.
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { removeStaleTemps, writeFileAtomic } from '../../atomic-file.js';
-import { recipeStateDir } from '../../canonical.js';
-import { StateError } from '../../errors.js';
-import { NO_HOLDS, parseHolds, type HoldsFile } from '../../core/holds.js';
-import { parseKnownTags, seeTags, type KnownTags } from '../../core/release-age.js';
+import { removeStaleTemps, writeFileAtomic } from './atomic-file.js';
+import { recipeStateDir } from './state-store.js';
+import { StateError } from '../../core/errors.js';
+import { type HoldsFile, NO_HOLDS, parseHolds } from '../../core/holds.js';
+import { type KnownTags, parseKnownTags, seeTags } from '../../core/release-age.js';
 
 export function holdsPath(stateDir: string, recipe: string): string {
   return path.join(recipeStateDir(stateDir, recipe), 'holds.json');

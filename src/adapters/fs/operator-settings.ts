@@ -1,10 +1,10 @@
 // Reads the `[sweep]` table of the settings file for the operator-control keys (the global options read
-// the same file in src/config.ts; the table is shared with other tools, so unknown keys are left alone).
+// the same file in src/adapters/fs/settings.ts; the table is shared with other tools, so unknown keys are left alone).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { DEFAULT_SETTINGS_FILE } from '../../config.js';
-import { resolveOperatorSettings, type OperatorFlags, type OperatorSettings } from '../../core/operator-settings.js';
+import { DEFAULT_SETTINGS_FILE } from '../../core/config.js';
+import { type OperatorFlags, type OperatorSettings, resolveOperatorSettings } from '../../core/operator-settings.js';
 
 export function loadOperatorSettings(flags: OperatorFlags, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): OperatorSettings {
   const file = env.CCCI_SETTINGS || DEFAULT_SETTINGS_FILE;

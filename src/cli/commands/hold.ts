@@ -1,7 +1,7 @@
 // `ccci-sweep hold <recipe> --reason TEXT [--tag TAG] [--until SPAN|ISO]` and `release <recipe> [--tag TAG]`.
 import type { Command } from 'commander';
-import type { CommandKit } from '../../cli.js';
-import { EXIT } from '../../errors.js';
+import type { CommandKit } from '../program.js';
+import { EXIT } from '../../core/errors.js';
 
 interface HoldOpts { reason: string; tag?: string; until?: string; json?: boolean }
 interface ReleaseOpts { tag?: string; reason?: string; json?: boolean }
@@ -46,12 +46,12 @@ export function registerHold(program: Command, kit: CommandKit): void {
 }
 
 /** The recipe must be enrolled (else exit 2) and the state dir writable (else exit 2). */
-async function holdContext(kit: CommandKit, config: import('../../config.js').Config, recipe: string) {
+async function holdContext(kit: CommandKit, config: import('../../core/config.js').Config, recipe: string) {
   await kit.selection(config, { recipe: [recipe] });
-  const { assertWritableStateDir } = await import('../../config.js');
+  const { assertWritableStateDir } = await import('../../adapters/fs/settings.js');
   assertWritableStateDir(config.stateDir);
-  const { createLogger } = await import('../../log.js');
-  const { startedBy } = await import('../../sweep.js');
+  const { createLogger } = await import('../../adapters/log.js');
+  const { startedBy } = await import('../../sweep/context.js');
   // One instant for the whole command: a hold `--until 7d` lasts exactly 7 days from its `since`.
   const at = new Date();
   return { stateDir: config.stateDir, log: createLogger({ env: kit.io.env }), by: startedBy(kit.io.env), now: () => at };

@@ -1,6 +1,6 @@
 // The operator-control commands (issue 14), each in its own file: hold, release, rollback, verify.
 import type { Command } from 'commander';
-import type { CommandKit } from '../../cli.js';
+import type { CommandKit } from '../program.js';
 import { registerHold } from './hold.js';
 import { registerRollback } from './rollback.js';
 import { registerVerify } from './verify.js';

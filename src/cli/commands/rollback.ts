@@ -1,8 +1,8 @@
 // `ccci-sweep rollback <recipe> --reason TEXT`: hold the canonical's release, test the newest release below
 // it (downgrade allowed), promote it on green. Takes the host lock like run; exit codes as run.
 import type { Command } from 'commander';
-import type { CommandKit } from '../../cli.js';
-import { EXIT, UsageError } from '../../errors.js';
+import type { CommandKit } from '../program.js';
+import { EXIT, UsageError } from '../../core/errors.js';
 import { operatorSettings, withDiskGuard, withNotify } from './operator-options.js';
 
 interface RollbackOpts {
@@ -28,7 +28,7 @@ export function registerRollback(program: Command, kit: CommandKit, opts: { dura
       const enrolment = await kit.selection(config, { recipe: [recipe] });
       const settings = await operatorSettings(o, io.env);
       const { rollback } = await import('../../sweep/rollback.js');
-      const { renderSummary, summaryJson, runSucceeded } = await import('../../report.js');
+      const { renderSummary, summaryJson, runSucceeded } = await import('../../render/report.js');
       const { diskGuard } = await import('../../adapters/disk.js');
       const startedAt = new Date();
       const stop = kit.stopOnSignals(io);

@@ -1,8 +1,8 @@
 // `ccci-sweep verify [--recipe R]...`: re-check each canonical quickly through cc-ci-run; never promotes.
 // Takes the host lock like run (it checks out clones). Exit 0 when all verified, 1 otherwise.
 import type { Command } from 'commander';
-import type { CommandKit } from '../../cli.js';
-import { EXIT } from '../../errors.js';
+import type { CommandKit } from '../program.js';
+import { EXIT } from '../../core/errors.js';
 import { operatorSettings, withDiskGuard } from './operator-options.js';
 
 interface VerifyOpts { recipe: string[]; json?: boolean; waitLock?: number; stopGrace?: number; testTimeout?: number; metricsFile?: string }
@@ -25,7 +25,7 @@ export function registerVerify(program: Command, kit: CommandKit, shared: { dura
       const enrolment = await kit.selection(config, { recipe: o.recipe });
       const settings = await operatorSettings(o, io.env);
       const { verifyAll, allVerified } = await import('../../sweep/verify.js');
-      const { renderSummary, summaryJson } = await import('../../report.js');
+      const { renderSummary, summaryJson } = await import('../../render/report.js');
       const { diskGuard } = await import('../../adapters/disk.js');
       const stop = kit.stopOnSignals(io);
       try {
@@ -48,12 +48,13 @@ export function registerVerify(program: Command, kit: CommandKit, shared: { dura
 }
 
 /** The metrics file as a run writes it (the last sweep's figures from last-sweep.json), now with the verifies. */
-async function writeVerifyMetrics(config: import('../../config.js').Config, file: string, io: CommandKit['io']): Promise<boolean> {
+async function writeVerifyMetrics(config: import('../../core/config.js').Config, file: string, io: CommandKit['io']): Promise<boolean> {
   const path = await import('node:path');
   const { readFileSync } = await import('node:fs');
-  const { metricsInput, writeMetrics } = await import('../../metrics.js');
-  const { status } = await import('../../status.js');
-  const { readEnrolment } = await import('../../enrolment.js');
+  const { metricsInput } = await import('../../render/metrics.js');
+  const { writeMetrics } = await import('../../adapters/fs/metrics-file.js');
+  const { status } = await import('../../sweep/status.js');
+  const { readEnrolment } = await import('../../adapters/fs/enrolment-files.js');
   let last: { endedAt?: string; recipes?: { recipe: string; outcome: string }[] } = {};
   try {
     last = JSON.parse(readFileSync(path.join(config.stateDir, 'last-sweep.json'), 'utf8')) as typeof last;

@@ -1,0 +1,594 @@
+// The git adapter: every git process of the sweep starts in runGit(). Argument arrays only (never a shell),
+// an explicit cwd, the C locale, no prompts, a wall-clock deadline and the sweep's AbortSignal, both of
+// which stop git's whole process group (its transport helpers included), retries for transient network
+// trouble only, git's own `fatal:`/`error:` line in errors, and secrets scrubbed from every message.
+//
+// Git works in exactly the directory it is given: calls on a clone pass `--git-dir=<clone>/.git` and
+// `--work-tree=<clone>` explicitly, so a clone whose .git is missing or corrupt fails with "clone is not a
+// git repository (or is corrupt)" instead of git discovering a repository above it (a dotfiles home), and
+// the operator's GIT_DIR, GIT_WORK_TREE, GIT_NAMESPACE... never redirect a call (see gitEnv()).
+//
+// The recipe clones on the host have inconsistent remotes (origin is the mirror in one, upstream in
+// another), so nothing here reads or writes a clone's configured remotes: fetches take a URL and refspecs.
+
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setMaxListeners } from 'node:events';
+import { execa } from 'execa';
+import { mayAct } from './effects.js';
+import { ensureDir } from './fs/atomic-file.js';
+import { ConfigError, GitError } from '../core/errors.js';
+import type { Logger } from './log.js';
+import { scrub } from './log.js';
+import { AuthFailure, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry } from './retry.js';
+import { type Listing, parseLsRemote, tagTargets } from '../core/refs.js';
+import { listRefsHttp, NotSmartHttp, proxyFor } from './http-refs.js';
+
+export const DEFAULT_TIMEOUT_MS = 120_000;
+/** After SIGTERM (git removes its lock files on it), how long git's group has before SIGKILL. */
+const KILL_GRACE_MS = 2_000;
+
+// ---------------------------------------------------------------------------------------------------------
+// Environment
+
+/**
+ * Removed from git's environment. Repository location and discovery: the sweep names every repository
+ * itself. Context git sets for its own children (hooks, aliases): GIT_EXEC_PATH of another git would mix
+ * two installations. Interactive helpers and tracing: nothing may prompt, page or write traces into the
+ * output we parse. Everything else passes: the operator's configuration (GIT_CONFIG_GLOBAL,
+ * GIT_CONFIG_SYSTEM, GIT_CONFIG_COUNT/KEY/VALUE, GIT_CONFIG_PARAMETERS), proxies, ssh and TLS settings.
+ */
+const REMOVED_EXACT = new Set([
+  'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_NAMESPACE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_COMMON_DIR', 'GIT_CEILING_DIRECTORIES', 'GIT_DISCOVERY_ACROSS_FILESYSTEM', 'GIT_SHALLOW_FILE', 'GIT_GRAFT_FILE',
+  'GIT_REPLACE_REF_BASE', 'GIT_NO_REPLACE_OBJECTS', 'GIT_QUARANTINE_PATH', 'GIT_PREFIX', 'GIT_EXEC_PATH',
+  'GIT_REFLOG_ACTION', 'GIT_LITERAL_PATHSPECS', 'GIT_GLOB_PATHSPECS', 'GIT_NOGLOB_PATHSPECS', 'GIT_ICASE_PATHSPECS',
+  'GIT_EXTERNAL_DIFF', 'GIT_DIFF_OPTS', 'GIT_PAGER', 'PAGER', 'EDITOR', 'VISUAL', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR',
+  'LANGUAGE',
+]);
+const REMOVED_PREFIX = ['GIT_TRACE', 'GIT_INTERNAL_'];
+
+export function isRemovedFromGit(name: string): boolean {
+  return REMOVED_EXACT.has(name) || REMOVED_PREFIX.some((p) => name.startsWith(p));
+}
+
+/**
+ * The environment of one git process: `base` (the sweep's environment) minus what isRemovedFromGit()
+ * names, with prompts off, the C locale, stalled transfers bounded by git itself (an operator's own
+ * low-speed settings win), the mirror token as a URL-scoped extra header when given, and `extra`.
+ */
+export function gitEnv(
+  base: NodeJS.ProcessEnv = process.env,
+  opts: { token?: string; authUrl?: string; extra?: Record<string, string> } = {},
+): Record<string, string> {
+  const env: Record<string, string> = { GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '60' };
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !isRemovedFromGit(k)) env[k] = v;
+  Object.assign(env, { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', LC_ALL: 'C' });
+  if (opts.token && opts.authUrl && /^https?:/i.test(opts.authUrl)) {
+    // Appended to the GIT_CONFIG_* entries the operator's environment already carries. Scoped to the
+    // mirror's origin, so it is never sent to upstream or to a redirect target. Never argv, never a URL.
+    const n = Number.parseInt(base.GIT_CONFIG_COUNT ?? '0', 10) || 0;
+    env.GIT_CONFIG_COUNT = String(n + 1);
+    env[`GIT_CONFIG_KEY_${n}`] = `http.${new URL(opts.authUrl).origin}/.extraHeader`;
+    env[`GIT_CONFIG_VALUE_${n}`] = `Authorization: token ${opts.token}`;
+  }
+  return { ...env, ...opts.extra };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Running git
+
+export interface GitCall {
+  /** A clone: git works on exactly `<repo>/.git` with `<repo>` as its work tree, and runs there. */
+  repo?: string;
+  /** Where git runs when no repo is given; default a neutral directory (TMPDIR). */
+  cwd?: string;
+  /** The sweep's environment (default process.env); see gitEnv(). */
+  env?: NodeJS.ProcessEnv;
+  /** Mirror token, sent as `Authorization: token <T>` to the origin of `authUrl` only. */
+  token?: string;
+  authUrl?: string;
+  /** Wall-clock deadline of one attempt; default 120 s. */
+  timeoutMs?: number;
+  /** The sweep's stop signal: git's process group is stopped at once and nothing is retried. */
+  signal?: AbortSignal;
+  input?: string;
+  /** Exit codes that are answers, not failures (e.g. 1 for merge-base --is-ancestor). */
+  okCodes?: number[];
+  /** Retry transient network failures with this policy (default: no retry). */
+  retry?: RetryPolicy;
+  log?: Pick<Logger, 'warn'>;
+  /** What the call does, for messages (default `git <subcommand>`). */
+  what?: string;
+  /** The call only reads (ls-remote, cat-file, status): it also runs in dry-run. Unmarked calls do not. */
+  readOnly?: boolean;
+}
+
+export interface GitResult {
+  stdout: string;
+  exitCode: number;
+}
+
+// Process groups of running gits, killed if this process exits while they run.
+const liveGroups = new Set<number>();
+function signalGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // already gone
+  }
+}
+let exitHooked = false;
+
+/** Secrets registered with the logger, and the password part of any URL, never appear in a message. */
+export function redact(text: string): string {
+  return scrub(text).replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1***@');
+}
+
+/** A directory to run URL-only commands in. A TMPDIR that does not exist is named as the problem. */
+export function neutralDir(env: NodeJS.ProcessEnv = process.env): string {
+  // The environment the sweep was given, not necessarily this process's own.
+  const dir = env.TMPDIR ? path.resolve(env.TMPDIR) : tmpdir();
+  let ok = false;
+  try {
+    ok = statSync(dir).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    const from = env.TMPDIR ? `TMPDIR=${env.TMPDIR}` : `the temporary directory ${dir}`;
+    throw new ConfigError(`${from} does not exist or is not a directory: create it or set TMPDIR to one that exists`);
+  }
+  return dir;
+}
+
+/** The argv prefix that pins git to `<dir>/.git` and `<dir>`: no discovery, no redirection. */
+function pinned(dir: string): string[] {
+  const abs = path.resolve(dir);
+  return [`--git-dir=${path.join(abs, '.git')}`, `--work-tree=${abs}`];
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Runs git once or, with `retry`, until a non-transient outcome. */
+export async function runGit(args: string[], call: GitCall = {}): Promise<GitResult> {
+  const what = call.what ?? `git ${args[0] ?? ''}`;
+  mayAct(redact(`run ${what}`), call.readOnly ? 'read' : 'write');
+  const once = () => runOnce(args, call, what);
+  return call.retry ? withRetry(what, call.retry, call.log, once, call.signal) : once();
+}
+
+async function runOnce(args: string[], call: GitCall, what: string): Promise<GitResult> {
+  if (call.signal?.aborted) throw new GitError(`${redact(what)}: not started, the sweep was stopped`);
+  let cwd: string;
+  let argv = args;
+  if (call.repo !== undefined) {
+    if (!isDirectory(call.repo)) throw new GitError(`recipe clone ${call.repo} does not exist`);
+    cwd = path.resolve(call.repo);
+    argv = [...pinned(call.repo), ...args];
+  } else {
+    cwd = call.cwd ?? neutralDir(call.env);
+  }
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('exit', () => liveGroups.forEach((pid) => signalGroup(pid, 'SIGKILL')));
+  }
+  // Discovery (only ever needed for URL-only commands run in `cwd`) never climbs above `cwd`.
+  let ceiling = path.dirname(cwd);
+  try {
+    ceiling = path.dirname(realpathSync(cwd));
+  } catch {
+    // spawning reports the missing cwd
+  }
+  const sub = execa('git', argv, {
+    cwd,
+    env: gitEnv(call.env ?? process.env, { token: call.token, authUrl: call.authUrl, extra: { GIT_CEILING_DIRECTORIES: ceiling } }),
+    extendEnv: false,
+    // Its own process group: git's transport helpers hold our pipes, so a deadline or a stop must reach
+    // all of them, not git alone. No controlling terminal either, so nothing can prompt.
+    detached: true,
+    reject: false,
+    stripFinalNewline: true,
+    ...(call.input !== undefined ? { input: call.input } : { stdin: 'ignore' as const }),
+  });
+  const pid = sub.pid;
+  let stoppedBy: 'timeout' | 'signal' | null = null;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (why: 'timeout' | 'signal') => {
+    if (stoppedBy || pid === undefined) return;
+    stoppedBy = why;
+    signalGroup(pid, 'SIGTERM');
+    killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
+  };
+  const timeoutMs = call.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const deadline = pid !== undefined && timeoutMs > 0 ? setTimeout(() => stop('timeout'), timeoutMs) : undefined;
+  const onAbort = () => stop('signal');
+  if (pid !== undefined) {
+    liveGroups.add(pid);
+    // Every concurrent git of a sweep listens to the one stop signal: that is by design, not a leak.
+    if (call.signal) setMaxListeners(0, call.signal);
+    call.signal?.addEventListener('abort', onAbort, { once: true });
+  }
+  const r = await sub;
+  clearTimeout(deadline);
+  clearTimeout(killTimer);
+  call.signal?.removeEventListener('abort', onAbort);
+  if (pid !== undefined) {
+    liveGroups.delete(pid);
+    // Anything git left in its group (a transport helper on its way out) goes with it.
+    if (stoppedBy) signalGroup(pid, 'SIGKILL');
+  }
+  const code = r.exitCode;
+  if (!stoppedBy && (code === 0 || (code !== undefined && call.okCodes?.includes(code)))) {
+    return { stdout: String(r.stdout), exitCode: code };
+  }
+  if (stoppedBy === 'signal') throw new GitError(`${redact(what)}: stopped, the sweep was stopped`);
+  if (stoppedBy === 'timeout') throw new TransientError(`${redact(what)}: timed out after ${timeoutMs} ms`);
+  if (code === undefined) {
+    // Could not start: no git on PATH, or the cwd vanished.
+    throw new GitError(redact(`${what}: ${r.code === 'ENOENT' && isDirectory(cwd) ? 'git is not on PATH' : r.shortMessage}`));
+  }
+  const stderr = String(r.stderr).trim();
+  if (call.repo !== undefined && /not a git repository/i.test(stderr)) {
+    throw new GitError(`clone is not a git repository (or is corrupt): ${path.resolve(call.repo)}`);
+  }
+  throw classify(what, stderr, code);
+}
+
+/** HTTP status git reported, if any ("The requested URL returned error: 503", "RPC failed; HTTP 502"). */
+function httpStatus(stderr: string): number | undefined {
+  const m = /returned error: (\d{3})|RPC failed; HTTP (\d{3})/.exec(stderr);
+  const code = m?.[1] ?? m?.[2];
+  return code ? Number(code) : undefined;
+}
+
+const NETWORK_TROUBLE =
+  /Could not resolve host|Failed to connect|Connection (refused|reset|timed out)|Operation timed out|Empty reply from server|early EOF|remote end hung up|transfer closed|Recv failure|Send failure|SSL|gnutls/i;
+
+/** Auth failures surface in different words depending on git version and whether prompting is off. */
+const AUTH_TROUBLE = /Authentication failed|could not read (Username|Password)|returned error: 40[13]|HTTP 40[13]/i;
+
+/** git's own words for what went wrong: its fatal/error lines (the last line is often just "Aborting"). */
+export function gitReason(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+  const said = lines.filter((l) => /^(fatal|error|remote: error):|^\s*! |\[rejected\]|\[remote rejected\]/i.test(l));
+  const fatal = said.filter((l) => l.startsWith('fatal:'));
+  const pick = said.length > 0 ? [...fatal, ...said.filter((l) => !l.startsWith('fatal:'))] : lines.slice(-2);
+  return pick.join('; ').trim();
+}
+
+function classify(what: string, stderr: string, code: number): Error {
+  const detail = redact(gitReason(stderr) || `exit ${code}`);
+  const msg = `${redact(what)} failed: ${detail}`;
+  if (AUTH_TROUBLE.test(stderr)) return new AuthFailure(`${redact(what)} failed: the remote refused the credentials (${detail})`);
+  const status = httpStatus(stderr);
+  if (status !== undefined) return status >= 500 || status === 429 ? new TransientError(msg) : new GitError(msg);
+  if (NETWORK_TROUBLE.test(stderr)) return new TransientError(msg);
+  return new GitError(msg);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Remote listings: one parser for every `git ls-remote`
+
+export interface RemoteOpts {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  retry?: RetryPolicy;
+  log?: Pick<Logger, 'warn'>;
+  token?: string;
+  authUrl?: string;
+}
+
+/** Everything a remote advertises (with HEAD's symref when `symref`), in one connection. */
+export async function lsRemote(url: string, opts: RemoteOpts & { symref?: boolean; tagsOnly?: boolean } = {}): Promise<Listing> {
+  if (await listsInProcess(url, opts.env)) {
+    try {
+      return await listRefsHttp(url, { retry: DEFAULT_RETRY, ...opts });
+    } catch (err) {
+      if (!(err instanceof NotSmartHttp)) throw err;
+      // A "dumb" HTTP server: git knows that protocol, we do not.
+    }
+  }
+  // '--' so a configured URL can never be read as an option.
+  const args = ['ls-remote', ...(opts.symref ? ['--symref'] : []), ...(opts.tagsOnly ? ['--tags'] : []), '--', url];
+  const { stdout } = await runGit(args, { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote ${url}`, readOnly: true });
+  return parseLsRemote(stdout);
+}
+
+/** Upstream's tags (tag -> fully peeled object) with one read-only connection. */
+export async function lsRemoteTags(url: string, opts?: RemoteOpts): Promise<Map<string, string>> {
+  return tagTargets(await lsRemote(url, { ...opts, tagsOnly: true }));
+}
+
+/** Upstream's default branch, from `ls-remote --symref <url> HEAD`. */
+export async function remoteDefaultBranch(url: string, opts: RemoteOpts = {}): Promise<string> {
+  const branch = (await listsInProcess(url, opts.env))
+    ? (await lsRemote(url, { ...opts, symref: true })).defaultBranch
+    : parseLsRemote((await runGit(['ls-remote', '--symref', '--', url, 'HEAD'], { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote --symref ${url}`, readOnly: true })).stdout).defaultBranch;
+  if (!branch) throw new GitError(redact(`${url} does not advertise a default branch (HEAD symref)`));
+  return branch;
+}
+
+/**
+ * Whether refs of `url` are listed in-process (src/adapters/http-refs.ts) instead of by `git ls-remote`:
+ * for http(s) URLs, unless the operator's setup would make git's request differ from ours. That is git
+ * configuration for HTTP, URL rewriting or credentials (asked of git itself, once per environment: every
+ * file and variable git reads counts), curl's CA and proxy variables that Node does not read, and a proxy
+ * that is not an HTTP proxy. In any of those cases git lists, exactly as before.
+ */
+export async function listsInProcess(url: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  if (!/^https?:\/\//i.test(url)) return false;
+  if (gitListsFor(env, url) !== null) return false;
+  let probe = configProbes.get(env);
+  if (!probe) {
+    probe = gitHttpConfig(env);
+    configProbes.set(env, probe);
+  }
+  const entries = await probe;
+  return entries !== null && !entries.some((e) => configApplies(e, url));
+}
+
+const configProbes = new WeakMap<NodeJS.ProcessEnv, Promise<{ key: string; value: string }[] | null>>();
+const CURL_ENV = ['SSL_CERT_FILE', 'SSL_CERT_DIR', 'CURL_CA_BUNDLE', 'all_proxy', 'ALL_PROXY'];
+
+/** The environment variable that makes git's HTTP differ from ours, or null. */
+export function gitListsFor(env: NodeJS.ProcessEnv, url: string): string | null {
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || v === '') continue;
+    if (CURL_ENV.includes(k) || /^GIT_(SSL_|PROXY|CURL_|ASKPASS$|COOKIE)|^GIT_HTTP_(?!LOW_SPEED_)/.test(k) || k === 'SSH_ASKPASS') return k;
+  }
+  const { proxy } = proxyFor(env, url);
+  if (proxy && !/^https?:\/\//i.test(proxy)) return 'a proxy that is not http(s)';
+  return null;
+}
+
+/** git's configuration entries that may bear on an HTTP listing; null when git cannot read its configuration. */
+async function gitHttpConfig(env: NodeJS.ProcessEnv): Promise<{ key: string; value: string }[] | null> {
+  try {
+    const { stdout } = await runGit(['config', '--get-regexp', '^(http|url|credential|protocol)\\.|^core\\.askpass$'], { env, okCodes: [1], what: 'git config', readOnly: true });
+    return stdout.split('\n').filter(Boolean).map((l) => {
+      const sp = l.indexOf(' ');
+      return sp < 0 ? { key: l, value: '' } : { key: l.slice(0, sp), value: l.slice(sp + 1) };
+    });
+  } catch {
+    return null; // let git list, and say what is wrong there
+  }
+}
+
+/** Does this configuration entry change what git does for `url`? URL-scoped entries count for matching URLs only. */
+function configApplies({ key, value }: { key: string; value: string }, url: string): boolean {
+  const k = key.toLowerCase();
+  if (k === 'protocol.version' || k.endsWith('.pushinsteadof')) return false;
+  if (k.startsWith('url.') && k.endsWith('.insteadof')) return url.startsWith(value);
+  const m = /^(http|credential)\.(.+)\.[^.]+$/.exec(key);
+  if (!m?.[2]) return true; // http.<var>, credential.helper, protocol.*, core.askpass: every URL
+  return urlMatches(m[2], url);
+}
+
+/** git's URL matching (http.<url>.*, credential.<url>.*), erring towards "matches". */
+function urlMatches(pattern: string, url: string): boolean {
+  let p: URL;
+  let u: URL;
+  try {
+    p = new URL(pattern.includes('://') ? pattern : `${new URL(url).protocol}//${pattern}`);
+    u = new URL(url);
+  } catch {
+    return true;
+  }
+  if (p.protocol !== u.protocol || p.port !== u.port) return false;
+  const host = p.hostname.toLowerCase();
+  const hostOk = host.startsWith('*.') ? u.hostname.toLowerCase().endsWith(host.slice(1)) : host === u.hostname.toLowerCase();
+  return hostOk && u.pathname.startsWith(p.pathname.replace(/\/$/, ''));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Local reads
+
+export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
+
+/**
+ * Peels each revision (an object id or a ref) fully, through every tag object: revision -> the object it
+ * finally names and that object's type. Revisions the clone lacks are absent from the result. One process.
+ */
+export async function peel(repo: string, revisions: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Map<string, { id: string; type: ObjectType }>> {
+  const out = new Map<string, { id: string; type: ObjectType }>();
+  if (revisions.length === 0) return out;
+  const { stdout } = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+    ...opts, repo, input: `${revisions.map((r) => `${r}^{}`).join('\n')}\n`, what: `git cat-file in ${repo}`, readOnly: true,
+  });
+  // One output line per input line, in order ("<rev>^{} missing" for what the clone lacks).
+  const lines = stdout.split('\n');
+  revisions.forEach((rev, i) => {
+    const m = /^([0-9a-f]{40,64}) (commit|tree|blob|tag)$/.exec(lines[i] ?? '');
+    if (m) out.set(rev, { id: m[1]!, type: m[2] as ObjectType });
+  });
+  return out;
+}
+
+/** Tags of a local clone (tag -> commit), without the network; tags that are not commits are `notCommits`. */
+export async function localTags(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ tags: Map<string, string>; notCommits: string[] }> {
+  const { stdout } = await runGit(['for-each-ref', '--format=%(refname:strip=2)', 'refs/tags'], { ...opts, repo: cloneDir, what: `git for-each-ref in ${cloneDir}`, readOnly: true });
+  const names = stdout.split('\n').filter(Boolean);
+  const peeled = await peel(cloneDir, names.map((n) => `refs/tags/${n}`), opts);
+  const tags = new Map<string, string>();
+  const notCommits: string[] = [];
+  for (const n of names) {
+    const p = peeled.get(`refs/tags/${n}`);
+    if (p?.type === 'commit') tags.set(n, p.id);
+    else notCommits.push(n);
+  }
+  return { tags, notCommits };
+}
+
+/** Types of the given objects in a clone; objects it lacks (or a clone that cannot be read) are left out. */
+export async function objectTypes(cloneDir: string, ids: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Map<string, ObjectType>> {
+  const types = new Map<string, ObjectType>();
+  if (ids.length === 0 || !existsSync(path.join(cloneDir, '.git'))) return types;
+  try {
+    const { stdout } = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+      ...opts, repo: cloneDir, input: `${ids.join('\n')}\n`, what: `git cat-file in ${cloneDir}`, readOnly: true,
+    });
+    for (const line of stdout.split('\n')) {
+      const m = /^([0-9a-f]{40,64}) (commit|tree|blob|tag)$/.exec(line);
+      if (m) types.set(m[1]!, m[2] as ObjectType);
+    }
+  } catch {
+    // unknown types: the run that fetches the tag checks it
+  }
+  return types;
+}
+
+export async function assertReadableClone(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  await runGit(['rev-parse', '--git-dir'], { ...opts, repo: cloneDir, readOnly: true });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fetching a release into a clone
+
+/** Where upstream's branch and tags land in a clone: our own namespaces, so the clone's refs are never clobbered. */
+export const upstreamTrackingRef = (branch: string): string => `refs/remotes/ccci-upstream/${branch}`;
+export const UPSTREAM_TAGS = 'refs/ccci/upstream-tags';
+
+export interface FetchOpts extends RemoteOpts {
+  log: Pick<Logger, 'warn'>;
+}
+
+/**
+ * Brings upstream's default branch and the one tag under test into the clone from the explicit URL,
+ * cloning first if the clone is missing, and returns the commit upstream's `tag` finally points to. The
+ * tag lands in our own namespace (a tag that moved upstream is tested as upstream has it); a local tag of
+ * that name is created when missing and left as it is when it differs. Only this one tag is fetched: a
+ * clone lacking thousands of upstream tags costs one small fetch, not all of them. Skips the network when
+ * the clone already has the tag at `expected`.
+ */
+export async function fetchRelease(cloneDir: string, url: string, tag: string, expected: string, opts: FetchOpts): Promise<string> {
+  const net = { retry: DEFAULT_RETRY, ...opts };
+  if (!isDirectory(cloneDir)) {
+    ensureDir(path.dirname(cloneDir));
+    await runGit(['clone', '--quiet', '--', url, path.resolve(cloneDir)], { ...net, what: `git clone ${url}` });
+  }
+  let known = await tagCommits(cloneDir, tag, opts);
+  if (known.upstream?.id !== expected) {
+    const branch = await remoteDefaultBranch(url, opts);
+    await runGit(
+      ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--', url,
+        `+refs/heads/${branch}:${upstreamTrackingRef(branch)}`, `+refs/tags/${tag}:${UPSTREAM_TAGS}/${tag}`],
+      { ...net, repo: cloneDir, what: `git fetch ${url} into ${cloneDir}` },
+    );
+    known = await tagCommits(cloneDir, tag, opts);
+    if (known.upstream && !known.local) {
+      // Without '+' and from the clone itself: it can only create the tag, never move one.
+      await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '.', `${UPSTREAM_TAGS}/${tag}:refs/tags/${tag}`],
+        { ...opts, repo: cloneDir, what: `cannot create tag ${tag} in ${cloneDir}` });
+      opts.log.warn({ tag }, 'created the upstream tag the clone lacked');
+      known.local = known.upstream;
+    }
+  }
+  const up = known.upstream;
+  if (up && up.type !== 'commit') throw new NotACommitError(tag, up.type);
+  if (up?.id !== expected) throw new GitError(`tag ${tag} moved upstream during the sweep (${expected} -> ${up?.id ?? 'gone'}); run again`);
+  if (known.local?.id !== up.id) opts.log.warn({ tag, local: known.local?.id, upstream: up.id }, "the clone's own tag differs from upstream's; testing upstream's");
+  return up.id;
+}
+
+/** The tag under test turned out to point to a tree or blob: it is not a release. */
+export class NotACommitError extends GitError {
+  constructor(readonly tag: string, readonly type: ObjectType) {
+    super(`tag ${tag} points to a ${type}, not a commit: it is not a release`);
+  }
+}
+
+type Peeled = { id: string; type: ObjectType } | null;
+
+/** What upstream's `tag` and the clone's own `tag` finally point to, in one git process. */
+async function tagCommits(cloneDir: string, tag: string, opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<{ upstream: Peeled; local: Peeled }> {
+  const up = `${UPSTREAM_TAGS}/${tag}`;
+  const local = `refs/tags/${tag}`;
+  const p = await peel(cloneDir, [up, local], opts);
+  return { upstream: p.get(up) ?? null, local: p.get(local) ?? null };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Checkouts
+
+export interface Checkout {
+  /** Branch name when on a branch, null when detached. */
+  branch: string | null;
+  commit: string;
+}
+
+export async function currentCheckout(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Checkout> {
+  // One process: the commit, then the symbolic name (`HEAD` itself when detached).
+  const { stdout } = await runGit(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], { ...opts, repo: cloneDir, what: `cannot read HEAD of ${cloneDir}`, readOnly: true });
+  const [commit = '', ref = ''] = stdout.trim().split('\n');
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new GitError(`cannot read HEAD of ${cloneDir}`);
+  return { branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : null, commit };
+}
+
+/** Detached checkout of a commit. Refuses (GitError) when local changes would be overwritten. */
+export async function checkoutDetached(cloneDir: string, commit: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  await runGit(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', commit, '--'], { ...opts, repo: cloneDir, what: `cannot check out ${commit} in ${cloneDir}` });
+}
+
+export async function restoreCheckout(cloneDir: string, saved: Checkout, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  if (saved.branch) {
+    await runGit(['checkout', '--quiet', saved.branch, '--'], { ...opts, repo: cloneDir, what: `cannot restore ${cloneDir} to branch ${saved.branch}` });
+  } else {
+    await checkoutDetached(cloneDir, saved.commit, opts);
+  }
+}
+
+/**
+ * What `git status` reports in the work tree: modified or staged tracked files and untracked files, one
+ * porcelain line each (`M compose.yml`, `?? notes.txt`). Ignored files are not reported. Takes no lock,
+ * so it never races a harness that uses git in the same clone.
+ */
+export async function worktreeChanges(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string[]> {
+  const call = { ...opts, repo: cloneDir, what: `cannot read the status of ${cloneDir}`, readOnly: true };
+  const [status, flagged] = await Promise.all([
+    runGit(['--no-optional-locks', 'status', '--porcelain', '--untracked-files=normal'], call),
+    // Files git is told not to look at (`update-index --assume-unchanged` / `--skip-worktree`) can hide
+    // local edits from status; they count as changes too. `ls-files -v` tags them lower-case or `S`.
+    runGit(['ls-files', '-v', '-z'], call),
+  ]);
+  const changes = status.stdout.split('\n').map((l) => l.trimEnd()).filter(Boolean).map((l) => l.trim());
+  for (const entry of flagged.stdout.split('\0')) {
+    const tag = entry.slice(0, 1);
+    if (tag === 'S' || (tag !== '' && tag !== tag.toUpperCase())) changes.push(`${tag === 'S' ? 'skip-worktree' : 'assume-unchanged'} ${entry.slice(2)}`);
+  }
+  return changes;
+}
+
+/** The text of those of `names` (top-level files) that exist in `commit`, read from git, not from disk. */
+export async function filesAtCommit(
+  cloneDir: string, commit: string, names: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {},
+): Promise<Map<string, string>> {
+  const call = { ...opts, repo: cloneDir, readOnly: true };
+  const { stdout: listing } = await runGit(['ls-tree', '-z', commit, '--', ...names], { ...call, what: `cannot list ${commit} in ${cloneDir}` });
+  const out = new Map<string, string>();
+  for (const entry of listing.split('\0')) {
+    // `<mode> <type> <object>\t<name>`; only plain files count.
+    const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(entry);
+    if (!m?.[1] || !m[2] || !names.includes(m[2])) continue;
+    out.set(m[2], (await runGit(['cat-file', 'blob', m[1]], { ...call, what: `cannot read ${m[2]} of ${commit} in ${cloneDir}` })).stdout);
+  }
+  return out;
+}
+
+/** HEAD of a repo, or null when the folder is not itself a git repo (the cc-ci repo may be a plain folder in tests). */
+export async function headCommit(dir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string | null> {
+  try {
+    return (await runGit(['rev-parse', '--verify', 'HEAD'], { ...opts, repo: dir, readOnly: true })).stdout.trim() || null;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    return null;
+  }
+}

@@ -1,0 +1,28 @@
+// `ccci-sweep plan`.
+import { DEFAULT_TEST_TIMEOUT_MS } from '../../core/attempts.js';
+import type { Config } from '../../core/config.js';
+import { EXIT } from '../../core/errors.js';
+import { operatorSettings } from './operator-options.js';
+import type { Io } from '../io.js';
+import type { CommonOpts } from '../program.js';
+import { context, selection } from '../context.js';
+
+export async function planCommand(
+  opts: CommonOpts & { offline?: boolean; force?: boolean; retry?: boolean; testTimeout?: number; tag?: string }, config: Config, io: Io,
+): Promise<number> {
+  const { plan } = await import('../../sweep/plan.js');
+  const settings = await operatorSettings(opts, io.env);
+  const { renderPlan, planJson } = await import('../../render/report.js');
+  const ctx = await context(config, io, { dryRun: true, mirror: !opts.offline });
+  const { inDryRun } = await import('../../adapters/effects.js');
+  const enrolment = await selection(config, opts);
+  // Plan only reads: every write below it is refused (src/adapters/effects.ts), whatever the code path.
+  const entries = await inDryRun(() => plan(ctx, enrolment, {
+    offline: opts.offline, force: opts.force, retry: opts.retry, mirrorState: !opts.offline,
+    minReleaseAgeMs: settings.minReleaseAgeMs, requestedTag: opts.tag,
+    // `run --dry-run --test-timeout X` shows what that run would do; plan shows the default run.
+    testTimeoutMs: opts.testTimeout ?? DEFAULT_TEST_TIMEOUT_MS,
+  }));
+  io.stdout(opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries));
+  return entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok;
+}

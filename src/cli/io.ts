@@ -1,0 +1,25 @@
+// Where the CLI writes and what it reads: stdout, stderr and the environment, passed to every command.
+import type { CrashHook } from '../sweep/faults.js';
+import { guardStream } from '../adapters/terminal/stream-guard.js';
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** stderr is a terminal: show live progress there. */
+  stderrTty?: boolean;
+  /** Test-only crash points, passed into the sweep's context (test/support/crash-cli.ts); never set here. */
+  crash?: CrashHook;
+}
+
+// A reader that goes away (`| head`, quitting `less`, a dropped ssh session) or a full disk must never end
+// the sweep: it finishes its work and writes its reports; what it would have printed is dropped.
+const stdoutGuard = guardStream(process.stdout);
+export const stderrGuard = guardStream(process.stderr);
+
+export const defaultIo: Io = {
+  stdout: (t) => stdoutGuard.write(t),
+  stderr: (t) => stderrGuard.write(t),
+  env: process.env,
+  stderrTty: process.stderr.isTTY === true && !process.env.JOURNAL_STREAM && process.env.TERM !== 'dumb',
+};

@@ -1,0 +1,140 @@
+// plan: canonical + upstream tags -> decision, per recipe, reading only. `run` plans the same way first.
+import path from 'node:path';
+import PQueue from 'p-queue';
+import { effectiveTimeout, knownRed } from '../core/attempts.js';
+import type { CanonicalRecord, HistoryEntry } from '../core/canonical-record.js';
+import { readCanonical, readHistory } from '../adapters/fs/state-store.js';
+import { urlFor } from '../core/config.js';
+import { decide, type DecisionInput } from '../core/decision.js';
+import { decisionControls } from './controls.js';
+import type { Cadence, Enrolment } from '../core/enrolment.js';
+import { messageOf } from '../core/errors.js';
+import { headCommit, localTags, lsRemote, objectTypes } from '../adapters/git.js';
+import { tagTargets } from '../core/refs.js';
+import { resolveExecutable } from '../adapters/harness.js';
+import type { SweepContext } from './context.js';
+import type { OperatorControls, PlanEntry, Planned, PlanOptions, SweepConditions } from '../core/sweep-types.js';
+import { mirrorStateOf } from './sync.js';
+
+export async function plan(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions = {}): Promise<PlanEntry[]> {
+  return (await planAll(ctx, enrolment, opts, await sweepConditions(ctx, opts.testTimeoutMs))).map(publicEntry);
+}
+
+function publicEntry({ record: _r, tags: _t, history: _h, notCommits: _n, controls: _c, ...entry }: Planned): PlanEntry {
+  return entry;
+}
+
+export async function planAll(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions, conditions: SweepConditions): Promise<Planned[]> {
+  const queue = new PQueue({ concurrency: opts.remoteJobs ?? 16 });
+  const planned = await Promise.all(
+    enrolment.recipes.map((r) => queue.add(() => planRecipe(ctx, r.recipe, r.cadence, opts, conditions))),
+  );
+  const problems: Planned[] = enrolment.problems.map((p) => ({
+    recipe: p.recipe, cadence: p.cadence, canonical: null, latest: null, decision: 'error', reason: 'enrolment-invalid',
+    ignoredTags: [], error: p.problem, record: null, tags: new Map(), notCommits: [], history: [],
+  }));
+  return [...planned, ...problems].sort((a, b) => (a.recipe < b.recipe ? -1 : 1));
+}
+
+export function decideFor(
+  tags: Map<string, string>, record: CanonicalRecord | null, history: HistoryEntry[], opts: PlanOptions, conditions: SweepConditions,
+  controls: Partial<DecisionInput> = {},
+) {
+  return decide({
+    tags: tags.keys(), canonicalVersion: record?.version ?? null, force: opts.force, retry: opts.retry,
+    isKnownRed: (tag) => knownRed(history, { tag, tagCommit: tags.get(tag), ...conditions }) !== null,
+    ...controls,
+  });
+}
+
+/** One recipe's full plan (tags, record, history), for `explain`. */
+export async function planOne(
+  ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions, conditions: SweepConditions,
+): Promise<Planned> {
+  return planRecipe(ctx, recipe, cadence, opts, conditions);
+}
+
+/** `testTimeoutMs`: what the harness would run under (0 or undefined: none, as runHarness reads it). */
+export async function sweepConditions(ctx: SweepContext, testTimeoutMs: number | undefined): Promise<SweepConditions> {
+  let ccciRun = ctx.config.ccciRun;
+  try {
+    ccciRun = resolveExecutable(ctx.config.ccciRun, ctx.env);
+  } catch {
+    // run refuses a missing cc-ci-run before testing anything; plan just shows the decision
+  }
+  return { ccciCommit: await headCommit(ctx.config.ccciRepo, { env: ctx.env }), ccciRun, testTimeoutMs: effectiveTimeout(testTimeoutMs) };
+}
+
+async function planRecipe(
+  ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions, conditions: SweepConditions,
+): Promise<Planned> {
+  const base = {
+    recipe, cadence, canonical: null, latest: null, ignoredTags: [], record: null, tags: new Map<string, string>(), notCommits: [], history: [],
+  };
+  let record: CanonicalRecord | null;
+  try {
+    record = readCanonical(ctx.config.stateDir, recipe);
+  } catch (err) {
+    return { ...base, decision: 'error', reason: 'canonical-unreadable', error: messageOf(err) };
+  }
+  const canonical = record ? { version: record.version, commit: record.commit } : null;
+  const { entries: history, warning } = readHistory(ctx.config.stateDir, recipe);
+  if (warning) ctx.log.warn({ recipe }, warning);
+  // With a mirror to check, one upstream listing serves both the tags and the mirror comparison, and the
+  // mirror is listed at the same time: two connections in parallel, not three in a row.
+  const upstreamUrl = urlFor(ctx.config.upstreamUrl, recipe);
+  const cloneDir = path.join(ctx.config.recipesDir, recipe);
+  const remote = { env: ctx.env, signal: ctx.signal, log: ctx.log };
+  const listing = opts.mirrorState && ctx.mirror && !opts.offline ? lsRemote(upstreamUrl, { ...remote, symref: true }) : null;
+  const mirror = opts.mirrorState ? mirrorStateOf(ctx, recipe, listing ?? undefined) : null;
+  let tags: Map<string, string>;
+  let notCommits: string[] = [];
+  try {
+    if (opts.offline) {
+      ({ tags, notCommits } = await localTags(cloneDir, { env: ctx.env }));
+    } else {
+      tags = tagTargets(listing ? await listing : await lsRemote(upstreamUrl, { ...remote, tagsOnly: true }));
+      // A tag that points to a tree or blob is not a release. ls-remote cannot say what an object is; the
+      // clone can for every object it already holds (after a mirror-sync: all of them). The others are
+      // checked when the run fetches the tag.
+      const types = await objectTypes(cloneDir, [...new Set(tags.values())], { env: ctx.env });
+      for (const [tag, id] of tags) {
+        const type = types.get(id);
+        if (type !== undefined && type !== 'commit') {
+          tags.delete(tag);
+          notCommits.push(tag);
+        }
+      }
+    }
+  } catch (err) {
+    await mirror?.catch(() => undefined);
+    return { ...base, canonical, record, history, decision: 'error', reason: 'tags-unavailable', error: messageOf(err) };
+  }
+  notCommits.sort();
+  let controls: OperatorControls;
+  try {
+    controls = decisionControls(ctx, recipe, tags, opts);
+  } catch (err) {
+    await mirror?.catch(() => undefined);
+    return { ...base, canonical, record, history, decision: 'error', reason: 'holds-unreadable', error: messageOf(err) };
+  }
+  const d = decideFor(tags, record, history, opts, conditions, controls.decision);
+  const entry: Planned = {
+    ...base, canonical, record, tags, notCommits, history, ...d, ignoredTags: [...d.ignoredTags, ...notCommits], controls, ...controls.shown,
+  };
+  if (d.decision === 'error') entry.error = `canonical version ${record?.version} is not a release tag`;
+  if (record && !tags.has(record.version)) {
+    const where = opts.offline ? 'the clone' : 'upstream';
+    const warning = notCommits.includes(record.version)
+      ? `canonical version ${record.version} is no longer a commit tag ${where}`
+      : `canonical version ${record.version} is no longer a tag ${where}`;
+    entry.warnings = [warning];
+    ctx.log.warn({ recipe }, warning);
+  }
+  if (mirror) entry.mirror = await mirror;
+  ctx.log.debug({ recipe, decision: d.decision, reason: d.reason, latest: d.latest }, 'decided');
+  return entry;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// mirror-sync: the recipe's mirror becomes a faithful copy of upstream before anything is decided

@@ -1,0 +1,92 @@
+// run: recover, mirror-sync, plan, then test each recipe whose decision is `run` (`--jobs` at a time,
+// longest first) through the executor, and report one result per recipe.
+import PQueue from 'p-queue';
+import { medianDurationMs } from '../core/attempts.js';
+import { readHistory } from '../adapters/fs/state-store.js';
+import { requestedTagProblem } from '../core/decision.js';
+import type { Enrolment } from '../core/enrolment.js';
+import { UsageError } from '../core/errors.js';
+import { resolveExecutable } from '../adapters/harness.js';
+import type { SweepEvent } from '../core/events.js';
+import type { Executor } from './executor.js';
+import type { SweepContext } from './context.js';
+import type { Planned, RunResult } from '../core/sweep-types.js';
+import type { RunOptions } from './executor.js';
+import { planAll, sweepConditions } from './plan.js';
+import { syncMirrors } from './sync.js';
+import { notRun, runRecipe } from './run-recipe.js';
+import { recoverCrashedRecipes } from './recover.js';
+
+/** Today's path: each recipe checked out, tested and promoted on this host. */
+export function localExecutor(ctx: SweepContext): Executor {
+  return { remote: false, launch: (p, o, testing) => runRecipe(ctx, p, o, testing) };
+}
+
+export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOptions = {}): Promise<RunResult[]> {
+  const emit = (recipe: string, state: SweepEvent['state'], more: Partial<SweepEvent> = {}) =>
+    ctx.onEvent?.({ recipe, state, at: Date.now(), ...more });
+  const executor = opts.executor ?? localExecutor(ctx);
+  // Fail before touching anything if the harness wrapper is missing: every launch would fail the same way,
+  // and a timer sweep with nothing new to test should still say the host is broken. A CI executor's
+  // builds run cc-ci-run on the runner's host, and this host checks nothing out.
+  const ccciRun = executor.remote ? ctx.config.ccciRun : resolveExecutable(ctx.config.ccciRun, ctx.env);
+  const unrecovered = executor.remote ? new Map<string, string>() : await recoverCrashedRecipes(ctx, enrolment);
+  for (const r of enrolment.recipes) {
+    emit(r.recipe, 'queued', { expectedMs: medianDurationMs(readHistory(ctx.config.stateDir, r.recipe).entries) });
+  }
+  // Mirror-sync first, for every selected recipe (also the ones that end up skipped); the decision that
+  // follows reads upstream itself, so a diverged mirror never changes what is tested.
+  const synced = opts.sync === false ? [] : await syncMirrors(ctx, enrolment, opts);
+  const syncOf = new Map(synced.map((r) => [r.recipe, r]));
+  const conditions = await sweepConditions(ctx, opts.testTimeoutMs);
+  const planned = await planAll(ctx, enrolment, { ...opts, mirrorState: false }, conditions);
+  if (opts.requestedTag !== undefined) assertRequestedTag(planned, opts);
+  // A recipe whose clone is still left detached is not touched again until it is put back.
+  for (const p of planned) {
+    const why = unrecovered.get(p.recipe);
+    if (why) Object.assign(p, { decision: 'error', error: why });
+  }
+  const toRun = planned.filter((p) => p.decision === 'run');
+  const jobs = Math.max(1, opts.jobs ?? 1);
+  // With several at once, start the longest first (median of past runs), so the sweep ends sooner.
+  if (jobs > 1) {
+    const expected = (p: Planned) => medianDurationMs(p.history) ?? Number.MAX_SAFE_INTEGER;
+    toRun.sort((a, b) => expected(b) - expected(a) || (a.recipe < b.recipe ? -1 : 1));
+  }
+  const queue = new PQueue({ concurrency: jobs });
+  const byRecipe = new Map<string, RunResult>();
+  for (const p of planned) {
+    if (p.decision === 'run') continue;
+    byRecipe.set(p.recipe, notRun(p));
+    emit(p.recipe, 'done', { tag: p.latest, outcome: byRecipe.get(p.recipe)!.outcome });
+  }
+  await executor.prepare?.(toRun);
+  await Promise.all(
+    toRun.map((p) =>
+      queue.add(async () => {
+        // A CI executor records what this host would compare a later plan with (known-red), not the runner's.
+        const r = await executor.launch(p, { ...opts, ccciRun: executor.remote ? conditions.ccciRun : ccciRun, ccciCommit: conditions.ccciCommit }, () =>
+          emit(p.recipe, 'testing', { tag: p.latest, expectedMs: medianDurationMs(p.history) }),
+        );
+        byRecipe.set(p.recipe, r);
+        emit(p.recipe, 'done', { tag: r.tag, outcome: r.outcome });
+      }),
+    ),
+  );
+  return planned.map((p) => {
+    const r = byRecipe.get(p.recipe)!;
+    const sync = syncOf.get(r.recipe);
+    return sync ? { ...r, sync } : r;
+  });
+}
+
+/** `run --tag`: a tag that is not a release, is held, or is a downgrade without the flag is exit 2. */
+function assertRequestedTag(planned: Planned[], opts: RunOptions): void {
+  for (const p of planned) {
+    if (p.decision !== 'run' || p.reason !== 'requested') continue;
+    const problem = requestedTagProblem(p.recipe, opts.requestedTag!, p.tags.keys(), p.record?.version ?? null, {
+      allowDowngrade: opts.allowDowngrade, heldTags: p.controls?.decision.heldTags,
+    });
+    if (problem) throw new UsageError(problem);
+  }
+}

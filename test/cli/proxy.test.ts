@@ -1,0 +1,111 @@
+// Gitea API calls go through the proxy the environment names, as git's own do (curl's rules): http_proxy
+// for an http API, https_proxy for an https one, no_proxy for exceptions. Through the built CLI, with a
+// loopback proxy that forwards plain requests and CONNECT tunnels and records what it carried.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cliJson, sandbox } from '../support/cli.js';
+import { startGiteaServer } from '../support/gitea-server.js';
+import { closeServer } from '../support/http.js';
+
+let cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+async function startProxy() {
+  const seen: string[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const u = new URL(req.url ?? '');
+    const up = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    seen.push(`CONNECT ${req.url}`);
+    const [host, port] = (req.url ?? '').split(':');
+    const target = net.connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      target.write(head);
+      target.pipe(client);
+      client.pipe(target);
+    });
+    target.on('error', () => client.destroy());
+    client.on('error', () => target.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => closeServer(server) };
+}
+
+async function world() {
+  const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+  cleanups.push(() => rmSync(sb.root, { recursive: true, force: true }));
+  const mirrors = path.join(sb.root, 'maintainers');
+  execFileSync('git', ['clone', '--quiet', '--mirror', path.join(sb.upstreamDir, 'gitea.git'), path.join(mirrors, 'gitea.git')]);
+  const gitea = await startGiteaServer({ token: 'tok-proxy-test-5678' });
+  cleanups.push(() => gitea.close());
+  gitea.addRepo('maintainers/gitea');
+  const proxy = await startProxy();
+  cleanups.push(() => proxy.close());
+  const tokenFile = path.join(sb.root, 'token');
+  writeFileSync(tokenFile, 'tok-proxy-test-5678\n', { mode: 0o600 });
+  const env = { CCCI_MIRROR_URL: `file://${mirrors}/{recipe}.git`, CCCI_GITEA_API: gitea.api, CCCI_MIRROR_TOKEN_FILE: tokenFile };
+  return { sb, gitea, proxy, env, giteaHost: new URL(gitea.api).host };
+}
+
+describe('Gitea API calls and the proxy settings', () => {
+  it('go through http_proxy for an http API', async () => {
+    const w = await world();
+    const { r, doc } = await cliJson(w.sb, ['sync'], { ...w.env, http_proxy: w.proxy.url });
+    expect(r.exitCode).toBe(0);
+    expect(doc.recipes[0]).toMatchObject({ recipe: 'gitea', outcome: 'in-sync' });
+    expect(w.gitea.requests.map((q) => [q.method, q.path, q.auth])).toEqual([['GET', '/api/v1/repos/maintainers/gitea/pulls', 'ok']]);
+    expect(w.proxy.seen.some((s) => s.includes(w.giteaHost))).toBe(true);
+  });
+
+  it('connect directly for a host in no_proxy, and ignore https_proxy for an http API', async () => {
+    const w = await world();
+    const bypass = await cliJson(w.sb, ['sync'], { ...w.env, http_proxy: w.proxy.url, no_proxy: '127.0.0.1' });
+    expect(bypass.doc.recipes[0]).toMatchObject({ outcome: 'in-sync' });
+    const other = await cliJson(w.sb, ['sync'], { ...w.env, https_proxy: w.proxy.url, HTTPS_PROXY: w.proxy.url });
+    expect(other.doc.recipes[0]).toMatchObject({ outcome: 'in-sync' });
+    expect(w.gitea.requests).toHaveLength(2);
+    expect(w.proxy.seen).toEqual([]);
+  });
+
+  it('tunnel through https_proxy (CONNECT) for an https API, and ignore http_proxy for it', async () => {
+    const w = await world();
+    // A self-signed loopback Gitea over TLS that the CLI trusts through NODE_EXTRA_CA_CERTS.
+    const key = path.join(w.sb.root, 'key.pem');
+    const cert = path.join(w.sb.root, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const seen: string[] = [];
+    const tls = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization === 'token tok-proxy-test-5678' ? 'auth' : 'no-auth'}`);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'X-Total-Count': '0' }).end('[]');
+    });
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => { tls.closeAllConnections(); tls.close(() => r()); }));
+    const api = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/api/v1`;
+    const env = { ...w.env, CCCI_GITEA_API: api, NODE_EXTRA_CA_CERTS: cert };
+
+    const direct = await cliJson(w.sb, ['sync'], { ...env, http_proxy: w.proxy.url });
+    expect(direct.doc.recipes[0]).toMatchObject({ outcome: 'in-sync' });
+    expect(w.proxy.seen).toEqual([]);
+
+    const tunnelled = await cliJson(w.sb, ['sync'], { ...env, https_proxy: w.proxy.url });
+    expect(tunnelled.doc.recipes[0]).toMatchObject({ outcome: 'in-sync' });
+    expect(w.proxy.seen).toEqual([`CONNECT ${new URL(api).host}`]);
+    expect(seen).toEqual(['GET /api/v1/repos/maintainers/gitea/pulls?state=open&page=1&limit=50 auth', 'GET /api/v1/repos/maintainers/gitea/pulls?state=open&page=1&limit=50 auth']);
+  });
+});
