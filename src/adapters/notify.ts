@@ -27,6 +27,18 @@ export function origin(url: string): string {
   }
 }
 
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** Whether the receiver took it (a 2xx answer). */
 export async function postJson(url: string, body: unknown, o: DeliveryOptions): Promise<boolean> {
   const attempts = o.attempts ?? 4;
@@ -35,11 +47,13 @@ export async function postJson(url: string, body: unknown, o: DeliveryOptions): 
   for (let n = 1; n <= attempts; n++) {
     if (o.signal?.aborted) return false;
     let why: string;
+    const deadline = AbortSignal.timeout(o.timeoutMs ?? 10_000);
     let final = false;
     try {
       const res = await undiciFetch(url, {
         dispatcher, method: 'POST', headers: { 'Content-Type': 'application/json' }, body: payload,
-        signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
+        // A stop (SIGTERM) ends a delivery at once: the next run announces what was not delivered.
+        signal: o.signal ? AbortSignal.any([deadline, o.signal]) : deadline,
       });
       await res.body?.cancel();
       if (res.ok) return true;
@@ -47,12 +61,13 @@ export async function postJson(url: string, body: unknown, o: DeliveryOptions): 
       final = res.status < 500 && res.status !== 429 && res.status !== 408;
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
-      why = e.name === 'TimeoutError' ? 'timed out' : (e.cause?.code ?? e.cause?.message ?? e.message);
+      if (o.signal?.aborted) return false;
+      why = deadline.aborted ? 'timed out' : (e.cause?.code ?? e.cause?.message ?? e.message);
     }
     const last = final || n === attempts;
     o.log.warn({ to: origin(url), attempt: n, why }, last ? 'notification not delivered' : 'notification failed; retrying');
     if (last) return false;
-    await new Promise((r) => setTimeout(r, (o.backoffMs ?? 1000) * 2 ** (n - 1)));
+    await sleep((o.backoffMs ?? 1000) * 2 ** (n - 1), o.signal);
   }
   return false;
 }

@@ -36,7 +36,7 @@ export async function notifyChanges(
   const pending = new Set(notices.map((n) => n.recipe));
   for (const n of notices) {
     // Deliveries are independent: every URL gets every notice, whatever another URL did.
-    const delivered = await Promise.all(urls.map((url) => postJson(url, n, { env: ctx.env, log: ctx.log, backoffMs: o.backoffMs })));
+    const delivered = await Promise.all(urls.map((url) => postJson(url, n, { env: ctx.env, log: ctx.log, backoffMs: o.backoffMs, signal: ctx.signal })));
     if (delivered.some(Boolean)) {
       next[n.recipe] = health[n.recipe]!;
       sent += 1;

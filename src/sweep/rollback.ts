@@ -28,6 +28,7 @@ export async function rollback(ctx: SweepContext, enrolment: Enrolment, reason: 
   if (p.decision === 'error' && p.reason !== 'holds-unreadable') throw new UsageError(`cannot roll back ${r.recipe}: ${p.error ?? p.reason}`);
   if (p.reason === 'holds-unreadable') throw new UsageError(`cannot roll back ${r.recipe}: ${p.error}`);
   if (!p.record) throw new UsageError(`${r.recipe} has no canonical to roll back from`);
+  if (p.hold) throw new UsageError(`${r.recipe} is held (${p.hold.reason}): release it first (ccci-sweep release ${r.recipe})`);
   const canonical = parseRelease(p.record.version);
   const releases = classifyTags(p.tags.keys()).releases;
   // The canonical's place among upstream's releases (it may be gone upstream: then the newest below it).

@@ -83,6 +83,8 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
 /** `run --tag`: a tag that is not a release, is held, or is a downgrade without the flag is exit 2. */
 function assertRequestedTag(planned: Planned[], opts: RunOptions): void {
   for (const p of planned) {
+    // A hold of the whole recipe wins over a request: lift it first, so nobody tests around it by accident.
+    if (p.reason === 'held' && p.hold) throw new UsageError(`${p.recipe} is held (${p.hold.reason}): release it first (ccci-sweep release ${p.recipe})`);
     if (p.decision !== 'run' || p.reason !== 'requested') continue;
     const problem = requestedTagProblem(p.recipe, opts.requestedTag!, p.tags.keys(), p.record?.version ?? null, {
       allowDowngrade: opts.allowDowngrade, heldTags: p.controls?.decision.heldTags,

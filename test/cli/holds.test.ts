@@ -126,6 +126,15 @@ describe('run --tag and rollback', () => {
     expect(night.doc.recipes[0]).toMatchObject({ outcome: 'skipped', reason: 'no-new-version', tag: '1.1.0' });
     expect(history(sb, 'gitea').filter((h) => h.type === 'hold')).toEqual([expect.objectContaining({ tag: '1.2.0', reason: 'data loss in 1.2.0' })]);
 
+    // A held recipe is not tested around its hold, neither by --tag nor by rollback: exit 2, nothing written.
+    expect((await cli(sb, ['hold', 'gitea', '--reason', 'freeze'])).exitCode).toBe(0);
+    const frozen = snapshot(sb.root);
+    const tagged = await cli(sb, ['run', '--recipe', 'gitea', '--tag', '1.0.0', '--allow-downgrade']);
+    expect(tagged.exitCode).toBe(2);
+    expect(tagged.stderr).toMatch(/gitea is held \(freeze\): release it first/);
+    expect((await cli(sb, ['rollback', 'gitea', '--reason', 'x'])).exitCode).toBe(2);
+    expect(snapshot(sb.root)).toEqual(frozen);
+
     const noCanonical = await sandbox([{ name: 'x', releases: [{ tag: '1.0.0' }] }]);
     expect((await cli(noCanonical, ['rollback', 'x', '--reason', 'r'])).exitCode).toBe(2);
     expect((await cli(sb, ['rollback', 'gitea'])).exitCode).toBe(2);
