@@ -11,7 +11,7 @@
 // The recipe clones on the host have inconsistent remotes (origin is the mirror in one, upstream in
 // another), so nothing here reads or writes a clone's configured remotes: fetches take a URL and refspecs.
 
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setMaxListeners } from 'node:events';
@@ -64,7 +64,10 @@ export function gitEnv(
 ): Record<string, string> {
   const env: Record<string, string> = { GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '60' };
   for (const [k, v] of Object.entries(base)) if (v !== undefined && !isRemovedFromGit(k)) env[k] = v;
-  Object.assign(env, { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', LC_ALL: 'C' });
+  // Replace refs and grafts make git show another commit's tree and parents under a commit's id: the sweep
+  // would test one tree and record another commit. Off for every call (an operator's
+  // core.useReplaceRefs=true is overridden on the command line, see NO_REPLACE).
+  Object.assign(env, { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', LC_ALL: 'C', GIT_NO_REPLACE_OBJECTS: '1', GIT_GRAFT_FILE: '/dev/null' });
   if (opts.token && opts.authUrl && /^https?:/i.test(opts.authUrl)) {
     // Appended to the GIT_CONFIG_* entries the operator's environment already carries. Scoped to the
     // mirror's origin, so it is never sent to upstream or to a redirect target. Never argv, never a URL.
@@ -103,6 +106,10 @@ export interface GitCall {
   what?: string;
   /** The call only reads (ls-remote, cat-file, status): it also runs in dry-run. Unmarked calls do not. */
   readOnly?: boolean;
+  /** `repo` may be a linked worktree whose .git is a gitfile (the cc-ci repo, read for its HEAD only). */
+  linkedOk?: boolean;
+  /** Internal: the one rev-parse of verifyOwnGitDir(). */
+  verifying?: boolean;
 }
 
 export interface GitResult {
@@ -143,6 +150,9 @@ export function neutralDir(env: NodeJS.ProcessEnv = process.env): string {
   return dir;
 }
 
+/** Command-line config is read last, so it beats a core.useReplaceRefs=true in any file or GIT_CONFIG_* entry. */
+const NO_REPLACE = ['-c', 'core.useReplaceRefs=false'];
+
 /** The argv prefix that pins git to `<dir>/.git` and `<dir>`: no discovery, no redirection. */
 function pinned(dir: string): string[] {
   const abs = path.resolve(dir);
@@ -155,6 +165,56 @@ function isDirectory(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+const notARepo = (dir: string) => new GitError(`clone is not a git repository (or is corrupt): ${path.resolve(dir)}`);
+
+/** Clones whose git dir git itself confirmed, once per clone per process (the file checks run every call). */
+const confirmedClones = new Map<string, Promise<void>>();
+
+/**
+ * `--git-dir=<clone>/.git` is not enough: git follows a `.git` that is a gitfile or a symlink, and a
+ * `commondir` file inside it, so such a clone would make the sweep fetch into and tag ANOTHER repository.
+ * The clone's `.git` must be a real directory with no `commondir`, checked on every call (cheap, and a
+ * harness may swap it during a run), and git's own answer for the git dir and common dir must be that
+ * directory (once per clone).
+ */
+async function verifyOwnGitDir(dir: string, call: GitCall): Promise<void> {
+  const abs = path.resolve(dir);
+  const gitDir = path.join(abs, '.git');
+  try {
+    const st = lstatSync(gitDir);
+    if (!st.isDirectory() || st.isSymbolicLink()) throw notARepo(abs);
+  } catch {
+    throw notARepo(abs);
+  }
+  let hasCommondir = true;
+  try {
+    lstatSync(path.join(gitDir, 'commondir'));
+  } catch {
+    hasCommondir = false;
+  }
+  if (hasCommondir) throw notARepo(abs);
+  let confirmed = confirmedClones.get(abs);
+  if (!confirmed) {
+    confirmed = (async () => {
+      const { stdout } = await runOnce(['rev-parse', '--absolute-git-dir', '--git-common-dir'],
+        { env: call.env, signal: call.signal, repo: abs, verifying: true, readOnly: true }, `git rev-parse in ${abs}`);
+      const [own = '', common = ''] = stdout.split('\n');
+      const real = (p: string) => {
+        try {
+          return realpathSync(path.resolve(abs, p));
+        } catch {
+          return null;
+        }
+      };
+      const want = real(gitDir);
+      if (!own || !common || want === null || real(own) !== want || real(common) !== want) throw notARepo(abs);
+    })();
+    confirmedClones.set(abs, confirmed);
+    confirmed.catch(() => confirmedClones.delete(abs));
+  }
+  await confirmed;
 }
 
 /** Runs git once or, with `retry`, until a non-transient outcome. */
@@ -171,6 +231,7 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<Git
   let argv = args;
   if (call.repo !== undefined) {
     if (!isDirectory(call.repo)) throw new GitError(`recipe clone ${call.repo} does not exist`);
+    if (!call.linkedOk && !call.verifying) await verifyOwnGitDir(call.repo, call);
     cwd = path.resolve(call.repo);
     argv = [...pinned(call.repo), ...args];
   } else {
@@ -187,7 +248,7 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<Git
   } catch {
     // spawning reports the missing cwd
   }
-  const sub = execa('git', argv, {
+  const sub = execa('git', [...NO_REPLACE, ...argv], {
     cwd,
     env: gitEnv(call.env ?? process.env, { token: call.token, authUrl: call.authUrl, extra: { GIT_CEILING_DIRECTORIES: ceiling } }),
     extendEnv: false,
@@ -586,7 +647,7 @@ export async function filesAtCommit(
 /** HEAD of a repo, or null when the folder is not itself a git repo (the cc-ci repo may be a plain folder in tests). */
 export async function headCommit(dir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string | null> {
   try {
-    return (await runGit(['rev-parse', '--verify', 'HEAD'], { ...opts, repo: dir, readOnly: true })).stdout.trim() || null;
+    return (await runGit(['rev-parse', '--verify', 'HEAD'], { ...opts, repo: dir, readOnly: true, linkedOk: true })).stdout.trim() || null;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     return null;

@@ -37,7 +37,8 @@ export interface Sandbox {
    * JSON file steering the stand-in per recipe: { "<recipe>": { "exit": 1, "seedExit": 0, "sleepMs": 0,
    * "onTerm": "teardown" | "ignore", "teardownMs": 0, "results": {...} (written as JSON), "resultsText": "..."
    * (written as is), "dirty": "<file written into the clone>", "checkout": "<ref checked out in the clone
-   * during the test, as `abra app deploy <version>` does>", "fill": { "file": "<path>", "leaveBytes": 0 }
+   * during the test, as `abra app deploy <version>` does>", "git": [[<args>], ...] (git commands run in the
+   * clone during the test, after checkout), "fill": { "file": "<path>", "leaveBytes": 0 }
    * (fills that file system while testing, then frees leaveBytes), "print": "<text printed>", "printBytes":
    * N (lines of output), "bigLineBytes": N (one line, no newline), "leaveChild": "group" | "setsid" (a
    * `sleep` left holding stdout), "seedSleepMs": 0, "write": { "path": "<any file>", "text": "..." } (written
@@ -112,6 +113,7 @@ if (!seeding && control.fill) {
 if (!seeding && control.dirty) fs.writeFileSync(path.join(clone, control.dirty), 'harness leftovers\\n');
 if (!seeding && control.write) fs.writeFileSync(control.write.path, control.write.text);
 if (!seeding && control.checkout) git('-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', control.checkout);
+for (const args of (!seeding && control.git) || []) git(...args);
 const resultsText = control.resultsText ?? (control.results === undefined ? undefined : JSON.stringify(control.results));
 if (!seeding && resultsText !== undefined && process.env.CCCI_RUNS_DIR) {
   fs.mkdirSync(process.env.CCCI_RUNS_DIR, { recursive: true });
