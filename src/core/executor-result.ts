@@ -2,6 +2,8 @@
 // the coordinator finds it in the build's log, checks it is the answer to its own question (recipe, sweep
 // id), and maps the engines' build statuses to "still waiting", "running" or "ended". No I/O here.
 
+import { topLevelKeys } from './promote-gate.js';
+
 export const RESULT_MARK = 'CCCI-SWEEP-RESULT';
 
 const OUTCOMES = new Set(['skipped', 'promoted', 'not-promoted', 'promote-failed', 'red', 'timeout', 'interrupted', 'error']);
@@ -52,6 +54,9 @@ export function findResult(lines: readonly string[], expect: { recipe: string; s
     } catch {
       return { kind: 'invalid', why: 'its result line is not JSON' };
     }
+    // Written by JSON.stringify, so a key given twice is not ours (JSON.parse would keep the last one).
+    const keys = isObject(value) ? topLevelKeys(line.slice(RESULT_MARK.length + 1)) : [];
+    if (new Set(keys).size !== keys.length) return { kind: 'invalid', why: 'its result line gives a key more than once' };
     const why = resultProblem(value, expect);
     return why ? { kind: 'invalid', why } : { kind: 'found', result: value as WorkerResult };
   }

@@ -21,7 +21,43 @@ export function parseRunResults(text: string | null): RunResults {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { kind: 'unreadable', why: 'not a JSON object' };
   }
+  // JSON.parse keeps the LAST of duplicate keys, so `{"quick": true, "quick": false}` would read as a cold
+  // run: a marker given twice (in any case) is read two ways, and that is unreadable.
+  const seen = new Set<string>();
+  for (const key of topLevelKeys(text)) {
+    const k = key.trim().toLowerCase();
+    if (!MARKERS.includes(k)) continue;
+    if (seen.has(k)) return { kind: 'unreadable', why: `marker "${k}" given more than once` };
+    seen.add(k);
+  }
   return { kind: 'read', fields: value as Record<string, unknown> };
+}
+
+const MARKERS = ['quick', 'mode', 'pr', 'ref'];
+
+/** Pure: the keys of the top-level object of `text`, which is valid JSON whose top level is an object. */
+export function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && keyNext) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      keyNext = false;
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      keyNext = depth === 1;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      keyNext = true;
+    }
+  }
+  return keys;
 }
 
 /** The tree under test as found after the harness exited. */
@@ -58,7 +94,8 @@ export type GateResult = { promote: true } | { promote: false; reason: string };
 function unset(v: unknown): boolean {
   if (v === undefined || v === null || v === false || v === 0) return true;
   if (typeof v !== 'string') return false;
-  return ['', 'false', 'no', 'off', '0', 'none', 'null'].includes(v.trim().toLowerCase());
+  // Not trimmed: `"false "` is not one of the few spellings of "not set", so it blocks.
+  return ['', 'false', 'no', 'off', '0', 'none', 'null'].includes(v.toLowerCase());
 }
 
 /** The only modes that are a full cold test; any other mode (quick, warm, Quick, a number) is not. */
@@ -76,8 +113,8 @@ export function resultsBlock(results: RunResults, tag: string, commit: string): 
     if (!unset(v)) return `quick run (${show(k, v)}): only a cold run can promote`;
   }
   for (const [k, v] of markers('mode')) {
-    if (v === undefined || v === null || v === '') continue;
-    const mode = typeof v === 'string' ? v.trim().toLowerCase() : null;
+    // Only an absent mode or exactly cold/full (any case) is a cold run: `null`, `""` and `"COLD "` are not.
+    const mode = typeof v === 'string' ? v.toLowerCase() : null;
     if (mode === null || !COLD_MODES.includes(mode)) {
       return `quick or unknown run mode (${show(k, v)}): only a cold run (${COLD_MODES.join(' or ')}) can promote`;
     }

@@ -103,6 +103,21 @@ describe('results.json', () => {
   });
 });
 
+describe('results.json read two ways or with padded values', () => {
+  it('a marker given twice, a padded mode and a null mode do not promote', async () => {
+    const sb = await sandbox([{ name: 'dup', releases: [{ tag: '1.0.0' }] }, { name: 'pad', releases: [{ tag: '1.0.0' }] }, { name: 'nul', releases: [{ tag: '1.0.0' }] }]);
+    control(sb, { dup: { resultsText: '{"quick": true, "quick": false}' }, pad: { resultsText: '{"mode": "COLD "}' }, nul: { resultsText: '{"mode": null}' } });
+    const { r, doc } = await cliJson(sb, ['run']);
+    expect(r.exitCode).toBe(1);
+    expect(doc.recipes.map((x: any) => [x.recipe, x.outcome, x.detail])).toEqual([
+      ['dup', 'not-promoted', 'results.json unreadable (marker "quick" given more than once)'],
+      ['nul', 'not-promoted', 'quick or unknown run mode ("mode": null): only a cold run (cold or full) can promote'],
+      ['pad', 'not-promoted', 'quick or unknown run mode ("mode": "COLD "): only a cold run (cold or full) can promote'],
+    ]);
+    for (const recipe of ['dup', 'pad', 'nul']) expect(existsSync(canonical(sb, recipe))).toBe(false);
+  });
+});
+
 describe('a huge results.json', () => {
   it('is not read into memory and does not promote', async () => {
     const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);

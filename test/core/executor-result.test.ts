@@ -27,6 +27,7 @@ describe('findResult', () => {
     ['unknown outcome', resultLine({ ...ok, outcome: 'great' }), /unknown outcome/],
     ['no duration', resultLine({ ...ok, durationMs: -1 }), /durationMs/],
     ['array', 'CCCI-SWEEP-RESULT []', /not a JSON object/],
+    ['a key given twice', resultLine({ ...ok, outcome: 'red' }).replace('{', '{"outcome":"promoted",'), /gives a key more than once/],
   ])('a malformed result (%s) is reported, not trusted', (_what, line, why) => {
     const found = findResult([line], expectFor);
     expect(found.kind).toBe('invalid');

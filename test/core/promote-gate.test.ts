@@ -51,10 +51,10 @@ describe('results.json markers fail closed', () => {
     ['{"quick": true}', /quick run/],
     ['{"quick": "true"}', /quick run \("quick": "true"\)/],
     ['{"Quick": true}', /quick run \("Quick": true\)/],
-    ['{"quick": false, "QUICK": "yes"}', /quick run \("QUICK": "yes"\)/],
+    ['{"quick": false, "QUICK": "yes"}', /unreadable \(marker "quick" given more than once\)/],
     ['{"MODE": "quick"}', /run mode \("MODE": "quick"\)/],
     ['{"PR": 3}', /pull request \("PR": 3\)/],
-    ['{"ref": "1.1.0+2.0", "Ref": "refs/pull/1/head"}', /tested ref \("Ref": "refs\/pull\/1\/head"\)/],
+    ['{"ref": "1.1.0+2.0", "Ref": "refs/pull/1/head"}', /unreadable \(marker "ref" given more than once\)/],
     ['{"quick": "yes"}', /quick run/],
     ['{"quick": 1}', /quick run/],
     ['{"quick": {}}', /quick run/],
@@ -87,10 +87,27 @@ describe('results.json markers fail closed', () => {
     '{"quick": false, "mode": "cold", "pr": null, "ref": "1.1.0+2.0"}',
     '{"quick": "false", "mode": "Cold", "pr": "", "ref": "refs/tags/1.1.0+2.0"}',
     '{"quick": 0, "mode": "full", "pr": 0, "ref": "tags/1.1.0+2.0"}',
-    '{"quick": "no", "mode": null, "ref": "a1b2c3d4e5"}',
-    `{"quick": null, "mode": "", "ref": "${commit}"}`,
+    '{"quick": "no", "ref": "a1b2c3d4e5"}',
+    `{"quick": null, "mode": "FULL", "ref": "${commit}"}`,
+    '{"Quick": false, "nested": {"quick": true, "quick": true}, "list": [{"mode": "quick"}]}',
   ])('%s promotes', (text) => {
     expect(withResults(text)).toEqual({ promote: true });
+  });
+
+  it.each([
+    ['{"quick": true, "quick": false}', /unreadable \(marker "quick" given more than once\)/],
+    ['{"mode": "quick", "mode": "cold"}', /marker "mode" given more than once/],
+    ['{"pr": 5, "PR": null}', /marker "pr" given more than once/],
+    ['{"ref": "main", " Ref": "1.1.0+2.0"}', /marker "ref" given more than once/],
+    ['{"q\\"uick": 1, "quick": false, "quick": false}', /marker "quick" given more than once/],
+    ['{"mode": "COLD "}', /run mode/],
+    ['{"mode": " cold"}', /run mode/],
+    ['{"mode": null}', /run mode/],
+    ['{"mode": ""}', /run mode/],
+    ['{"quick": "false "}', /quick run/],
+    ['{"pr": " 0"}', /pull request/],
+  ])('%s does not promote (duplicates and untrimmed values)', (text, reason) => {
+    expect(reasonOf(withResults(text))).toMatch(reason);
   });
 
   it('never promotes when any marker is set to a value outside the few that mean "not set"', () => {
@@ -98,7 +115,7 @@ describe('results.json markers fail closed', () => {
     const value = fc.oneof(fc.jsonValue(), fc.constantFrom('true', 'True', 'quick', 'Quick', 'yes', '1', 5, true, [], {}));
     fc.assert(fc.property(fc.constantFrom('quick', 'pr'), value, (key, v) => {
       const shown = JSON.stringify(v);
-      fc.pre(!notSet.has(typeof v === 'string' ? JSON.stringify(v.trim().toLowerCase()) : String(shown)));
+      fc.pre(!notSet.has(typeof v === 'string' ? JSON.stringify(v.toLowerCase()) : String(shown)));
       expect(withResults(JSON.stringify({ [key]: v })).promote).toBe(false);
     }), { numRuns: 300 });
   });
@@ -108,7 +125,7 @@ describe('results.json markers fail closed', () => {
       const r = withResults(JSON.stringify({ ref, mode }));
       const refOk = ref === null || ref === '' || ref === green.tag || ref === `refs/tags/${green.tag}` || ref === `tags/${green.tag}`
         || (typeof ref === 'string' && /^[0-9a-f]{7,64}$/.test(ref) && commit.startsWith(ref));
-      const modeOk = mode === null || mode === '' || (typeof mode === 'string' && ['cold', 'full'].includes(mode.trim().toLowerCase()));
+      const modeOk = typeof mode === 'string' && ['cold', 'full'].includes(mode.toLowerCase());
       expect(r.promote).toBe(refOk && modeOk);
     }), { numRuns: 300 });
   });
