@@ -520,6 +520,8 @@ export const UPSTREAM_TAGS = 'refs/ccci/upstream-tags';
 
 export interface FetchOpts extends RemoteOpts {
   log: Pick<Logger, 'warn'>;
+  /** Upstream's default branch as plan listed it; asked of upstream when absent. */
+  defaultBranch?: string;
 }
 
 /**
@@ -538,7 +540,7 @@ export async function fetchRelease(cloneDir: string, url: string, tag: string, e
   }
   let known = await tagCommits(cloneDir, tag, opts);
   if (known.upstream?.id !== expected) {
-    const branch = await remoteDefaultBranch(url, opts);
+    const branch = opts.defaultBranch ?? (await remoteDefaultBranch(url, opts));
     await runGit(
       ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--', url,
         `+refs/heads/${branch}:${upstreamTrackingRef(branch)}`, `+refs/tags/${tag}:${UPSTREAM_TAGS}/${tag}`],
@@ -594,6 +596,39 @@ export async function currentCheckout(cloneDir: string, opts: { env?: NodeJS.Pro
   return { branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : null, commit };
 }
 
+/**
+ * What is checked out and what `git status` reports (`status --porcelain=v2 --branch`):
+ * the checkout as currentCheckout() gives it, and the changes as worktreeChanges() gives them (with the
+ * same second process for files hidden from status): two processes where those two took three.
+ */
+export async function cloneStatus(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ checkout: Checkout; changes: string[] }> {
+  const call = { ...opts, repo: cloneDir, what: `cannot read the status of ${cloneDir}`, readOnly: true };
+  const [{ stdout }, flagged] = await Promise.all([
+    runGit(['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '--untracked-files=normal'], call),
+    runGit(['ls-files', '-v', '-z'], call),
+  ]);
+  let commit = '';
+  let branch: string | null = null;
+  const changes: string[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('# branch.oid ')) commit = line.slice('# branch.oid '.length).trim();
+    else if (line.startsWith('# branch.head ')) {
+      const head = line.slice('# branch.head '.length).trim();
+      branch = head === '(detached)' ? null : head;
+    } else if (line.startsWith('? ')) changes.push(`?? ${line.slice(2)}`);
+    else {
+      // `1 XY sub mH mI mW hH hI path`, `2 ... Xscore path<TAB>orig`, `u XY sub m1 m2 m3 mW h1 h2 h3 path`:
+      // said as porcelain v1 says them (`M compose.yml`, `R  old -> new`).
+      const m = /^(?:1 (\S\S)(?: \S+){6} (.+)|2 (\S\S)(?: \S+){7} ([^\t]+)\t(.+)|u (\S\S)(?: \S+){8} (.+))$/.exec(line);
+      if (!m) continue;
+      const xy = (m[1] ?? m[3] ?? m[6] ?? '').replace(/\./g, ' ');
+      changes.push(`${xy} ${m[3] ? `${m[5]} -> ${m[4]}` : (m[2] ?? m[7])}`.trim());
+    }
+  }
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new GitError(`cannot read HEAD of ${cloneDir}`);
+  return { checkout: { branch, commit }, changes: [...changes, ...hiddenFromStatus(flagged.stdout)] };
+}
+
 /** Detached checkout of a commit. Refuses (GitError) when local changes would be overwritten. */
 export async function checkoutDetached(cloneDir: string, commit: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
   await runGit(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', commit, '--'], { ...opts, repo: cloneDir, what: `cannot check out ${commit} in ${cloneDir}` });
@@ -621,11 +656,17 @@ export async function worktreeChanges(cloneDir: string, opts: { env?: NodeJS.Pro
     runGit(['ls-files', '-v', '-z'], call),
   ]);
   const changes = status.stdout.split('\n').map((l) => l.trimEnd()).filter(Boolean).map((l) => l.trim());
-  for (const entry of flagged.stdout.split('\0')) {
+  return [...changes, ...hiddenFromStatus(flagged.stdout)];
+}
+
+/** The files `ls-files -v -z` tags as hidden from status (assume-unchanged: lower case, skip-worktree: S). */
+function hiddenFromStatus(lsFilesV: string): string[] {
+  const out: string[] = [];
+  for (const entry of lsFilesV.split('\0')) {
     const tag = entry.slice(0, 1);
-    if (tag === 'S' || (tag !== '' && tag !== tag.toUpperCase())) changes.push(`${tag === 'S' ? 'skip-worktree' : 'assume-unchanged'} ${entry.slice(2)}`);
+    if (tag === 'S' || (tag !== '' && tag !== tag.toUpperCase())) out.push(`${tag === 'S' ? 'skip-worktree' : 'assume-unchanged'} ${entry.slice(2)}`);
   }
-  return changes;
+  return out;
 }
 
 /** The text of those of `names` (top-level files) that exist in `commit`, read from git, not from disk. */

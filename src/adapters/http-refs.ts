@@ -76,7 +76,8 @@ export async function listRefsHttp(url: string, opts: HttpRefsOptions = {}): Pro
   const what = `ls-remote ${shownUrl(url)}`;
   const once = () => listOnce(url, opts, what);
   const all = await (opts.retry ? withRetry(what, opts.retry, opts.log, once, opts.signal) : once());
-  if (opts.tagsOnly) return onlyTags(all);
+  // With --tags git shows no HEAD line; a caller that asks for both keeps HEAD's branch all the same.
+  if (opts.tagsOnly) return { ...onlyTags(all), ...(opts.symref && all.defaultBranch ? { defaultBranch: all.defaultBranch } : {}) };
   if (!opts.symref) delete all.defaultBranch;
   return all;
 }

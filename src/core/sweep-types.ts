@@ -45,6 +45,8 @@ export interface Planned extends PlanEntry {
   history: HistoryEntry[];
   /** Holds, release ages and a requested tag, as the decision took them (decided again with the same). */
   controls?: OperatorControls;
+  /** Upstream's default branch when the listing said (the run's fetch then need not ask again). */
+  defaultBranch?: string;
 }
 
 export interface PlanOptions {

@@ -20,7 +20,7 @@ export async function plan(ctx: SweepContext, enrolment: Enrolment, opts: PlanOp
   return (await planAll(ctx, enrolment, opts, await sweepConditions(ctx, opts.testTimeoutMs))).map(publicEntry);
 }
 
-function publicEntry({ record: _r, tags: _t, history: _h, notCommits: _n, controls: _c, ...entry }: Planned): PlanEntry {
+function publicEntry({ record: _r, tags: _t, history: _h, notCommits: _n, controls: _c, defaultBranch: _b, ...entry }: Planned): PlanEntry {
   return entry;
 }
 
@@ -89,11 +89,15 @@ async function planRecipe(
   const mirror = opts.mirrorState ? mirrorStateOf(ctx, recipe, listing ?? undefined) : null;
   let tags: Map<string, string>;
   let notCommits: string[] = [];
+  let defaultBranch: string | undefined;
   try {
     if (opts.offline) {
       ({ tags, notCommits } = await localTags(cloneDir, { env: ctx.env }));
     } else {
-      tags = tagTargets(listing ? await listing : await lsRemote(upstreamUrl, { ...remote, tagsOnly: true }));
+      // HEAD's symref too: listed in-process it comes in the same reply, and the run's fetch reuses it.
+      const listed = listing ? await listing : await lsRemote(upstreamUrl, { ...remote, tagsOnly: true, symref: true });
+      tags = tagTargets(listed);
+      defaultBranch = listed.defaultBranch;
       // A tag that points to a tree or blob is not a release. ls-remote cannot say what an object is; the
       // clone can for every object it already holds (after a mirror-sync: all of them). The others are
       // checked when the run fetches the tag.
@@ -121,6 +125,7 @@ async function planRecipe(
   const d = decideFor(tags, record, history, opts, conditions, controls.decision);
   const entry: Planned = {
     ...base, canonical, record, tags, notCommits, history, ...d, ignoredTags: [...d.ignoredTags, ...notCommits], controls, ...controls.shown,
+    ...(defaultBranch ? { defaultBranch } : {}),
   };
   if (d.decision === 'error') entry.error = `canonical version ${record?.version} is not a release tag`;
   if (record && !tags.has(record.version)) {

@@ -9,7 +9,7 @@ import { COMPOSE_FILES, versionLabelOfFiles } from '../core/compose.js';
 import { urlFor } from '../core/config.js';
 import { upgradeBaseFor } from '../core/decision.js';
 import { messageOf } from '../core/errors.js';
-import { type Checkout, checkoutDetached, currentCheckout, fetchRelease, filesAtCommit, NotACommitError, restoreCheckout, worktreeChanges } from '../adapters/git.js';
+import { type Checkout, checkoutDetached, cloneStatus, fetchRelease, filesAtCommit, NotACommitError, restoreCheckout } from '../adapters/git.js';
 import { HARNESS_EXIT, harnessEnv, type HarnessResult, runHarness } from '../adapters/harness.js';
 import { type Logger, scrub } from '../adapters/log.js';
 import { type Lock, type LockInfo, processStart, recipeBusy, recipeLockPath, tryLock } from '../adapters/fs/lock.js';
@@ -78,7 +78,7 @@ async function testRecipe(
     for (;;) {
       try {
         commit = await ctx.writer.act(`fetch ${upstream} into ${cloneDir}`, () =>
-          fetchRelease(cloneDir, upstream, tag, p.tags.get(tag)!, { log, env: ctx.env, signal: ctx.signal }));
+          fetchRelease(cloneDir, upstream, tag, p.tags.get(tag)!, { log, env: ctx.env, signal: ctx.signal, defaultBranch: p.defaultBranch }));
         break;
       } catch (err) {
         // ls-remote cannot tell a tree from a commit; the fetched tag can. Such a tag is not a release:
@@ -99,7 +99,9 @@ async function testRecipe(
 
     // 2. Never a dirty tree as a release: local edits and untracked files would ride along into the test.
     //    The operator's changes are theirs; the recipe is an error until they commit, stash or remove them.
-    const dirty = await worktreeChanges(cloneDir, { env: ctx.env });
+    // One status read gives both the changes and what to put back afterwards.
+    const status = await cloneStatus(cloneDir, { env: ctx.env });
+    const dirty = status.changes;
     if (dirty.length > 0) {
       const shown = dirty.slice(0, 5).join(', ') + (dirty.length > 5 ? ` and ${dirty.length - 5} more` : '');
       return result('error', {
@@ -109,7 +111,7 @@ async function testRecipe(
 
     // 3. The tag, detached. What was checked out goes into the lock first, so even a kill -9 from here on
     //    leaves enough for the next sweep to put the clone back; `finally` puts it back otherwise.
-    saved = await currentCheckout(cloneDir, { env: ctx.env });
+    saved = status.checkout;
     lock.update({ clone: cloneDir, saved });
     await ctx.writer.act(`check out ${tag} in ${cloneDir}`, () => checkoutDetached(cloneDir, commit, { env: ctx.env }));
     log.info({ commit }, 'checked out release tag');
@@ -327,8 +329,8 @@ function readRunResults(runsDir: string): RunResults {
 /** What is checked out in the clone after the test, and whether it still is a clean tree. */
 async function treeAfter(cloneDir: string, env: NodeJS.ProcessEnv): Promise<TreeAfter> {
   try {
-    const [head, changes] = await Promise.all([currentCheckout(cloneDir, { env }), worktreeChanges(cloneDir, { env })]);
-    return { head: head.commit, changes };
+    const { checkout, changes } = await cloneStatus(cloneDir, { env });
+    return { head: checkout.commit, changes };
   } catch (err) {
     return { head: null, changes: [], problem: scrub(messageOf(err)) };
   }
