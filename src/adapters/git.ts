@@ -398,13 +398,14 @@ export async function listsInProcess(url: string, env: NodeJS.ProcessEnv = proce
 }
 
 const configProbes = new WeakMap<NodeJS.ProcessEnv, Promise<{ key: string; value: string }[] | null>>();
-const CURL_ENV = ['SSL_CERT_FILE', 'SSL_CERT_DIR', 'CURL_CA_BUNDLE', 'all_proxy', 'ALL_PROXY'];
+// CA files (GIT_SSL_CAINFO, SSL_CERT_FILE, SSL_CERT_DIR...) are trusted in-process too; see http-refs.ts.
+const CURL_ENV = ['all_proxy', 'ALL_PROXY'];
 
 /** The environment variable that makes git's HTTP differ from ours, or null. */
 export function gitListsFor(env: NodeJS.ProcessEnv, url: string): string | null {
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined || v === '') continue;
-    if (CURL_ENV.includes(k) || /^GIT_(SSL_|PROXY|CURL_|ASKPASS$|COOKIE)|^GIT_HTTP_(?!LOW_SPEED_)/.test(k) || k === 'SSH_ASKPASS') return k;
+    if (CURL_ENV.includes(k) || /^GIT_(SSL_(?!CAINFO$)|PROXY|CURL_|ASKPASS$|COOKIE)|^GIT_HTTP_(?!LOW_SPEED_)/.test(k) || k === 'SSH_ASKPASS') return k;
   }
   const { proxy } = proxyFor(env, url);
   if (proxy && !/^https?:\/\//i.test(proxy)) return 'a proxy that is not http(s)';

@@ -8,6 +8,9 @@
 // (retried with the policy given), 401/403 are AuthFailure, any other answer is final; every message is
 // one line with the URL's password removed. The mirror token goes out as `Authorization: token <T>` to
 // the mirror's own origin only (never to a redirect elsewhere), never in a URL, never logged.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { AdvertisementError, onlyTags, parseAdvertisement, type AdvertisedRefs } from '../core/ref-advertisement.js';
 import { GitError } from '../core/errors.js';
@@ -59,16 +62,47 @@ export function proxyFor(env: NodeJS.ProcessEnv, url: string): { proxy?: string;
 
 function dispatcherFor(env: NodeJS.ProcessEnv, url: string): Dispatcher {
   const { proxy, noProxy } = proxyFor(env, url);
-  const key = proxy ? `${proxy}\n${noProxy}` : '';
+  const cas = CA_FILES.map((k) => env[k]).filter((v): v is string => !!v);
+  const key = `${proxy ?? ''}\n${proxy ? noProxy : ''}\n${cas.join('\n')}\n${env.SSL_CERT_DIR ?? ''}`;
   let d = dispatchers.get(key);
   if (!d) {
+    const tls = trustedCas(cas, env.SSL_CERT_DIR);
     // Idle sockets are kept for reuse but never hold the process open (undici unrefs them).
     d = proxy
-      ? new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy, keepAliveTimeout: 30_000 })
-      : new Agent({ keepAliveTimeout: 30_000 });
+      ? new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy, keepAliveTimeout: 30_000, connect: tls, requestTls: tls })
+      : new Agent({ keepAliveTimeout: 30_000, connect: tls });
     dispatchers.set(key, d);
   }
   return d;
+}
+
+/**
+ * Certificate files git's TLS (curl, OpenSSL) may be told of: their certificates are trusted besides Node's
+ * own roots and NODE_EXTRA_CA_CERTS, so a forge git can reach through a private CA is reachable here too.
+ */
+const CA_FILES = ['GIT_SSL_CAINFO', 'SSL_CERT_FILE', 'NIX_SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS'];
+
+function trustedCas(files: string[], dir: string | undefined): { secureContext: SecureContext } | undefined {
+  if (files.length === 0 && !dir) return undefined;
+  const pems = new Set<string>();
+  const add = (file: string) => {
+    try {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)) pems.add(m[0]);
+    } catch {
+      // unreadable: git would not trust it either
+    }
+  };
+  files.forEach(add);
+  if (dir) {
+    try {
+      for (const name of readdirSync(dir)) add(path.join(dir, name));
+    } catch {
+      // no such directory
+    }
+  }
+  // One context for every connection: the certificates are parsed once per process, not per handshake.
+  return { secureContext: createSecureContext({ ca: [...rootCertificates, ...pems] }) };
 }
 
 /** Lists `url`'s refs with one advertisement request (plus redirects), retrying transient failures. */

@@ -5,6 +5,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -237,7 +238,8 @@ describe('redirects, refusals, proxy and token', () => {
     expect(await listsInProcess('https://forge.example.invalid/app.git', e)).toBe(false);
     // git applies the rewrite: the listing works although the host does not exist.
     expect((await lsRemote('https://forge.example.invalid/app.git', { env: e, tagsOnly: true })).refs.size).toBe(47);
-    expect(await listsInProcess(`${server.url}/app.git`, { ...env, SSL_CERT_FILE: '/x' })).toBe(false);
+    expect(await listsInProcess(`${server.url}/app.git`, { ...env, GIT_SSL_NO_VERIFY: '1' })).toBe(false);
+    expect(await listsInProcess(`${server.url}/app.git`, { ...env, SSL_CERT_FILE: '/x', GIT_SSL_CAINFO: '/y' })).toBe(true);
     expect(await listsInProcess(`${server.url}/app.git`, { ...env, http_proxy: 'socks5://127.0.0.1:9' })).toBe(false);
     expect(await listsInProcess(`file://${root}/srv/app.git`, env)).toBe(false);
   });
@@ -279,5 +281,42 @@ describe('deadlines and the sweep\'s stop', () => {
     expect(() => parseAdvertisement(Buffer.from(full.slice(0, -10)))).toThrow(/cut short/);
     expect(() => parseAdvertisement(Buffer.from('<html>nope</html>'))).toThrow(/not a smart git server/);
     expect(() => parseAdvertisement(Buffer.from(`${line('ERR access denied\n')}0000`))).toThrow('the server said: access denied');
+  });
+});
+
+describe('https with a private CA', () => {
+  it('trusts the CA git is told of (GIT_SSL_CAINFO, SSL_CERT_FILE), and refuses in one final line without it', async () => {
+    const dir = path.join(root, 'tls');
+    mkdirSync(dir);
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=ccci test CA');
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1');
+    writeFileSync(path.join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n');
+    ssl('x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '2', '-extfile', 'ext');
+    const read = (f: string) => execFileSync('cat', [path.join(dir, f)]);
+    // An https front for the loopback git server.
+    const front = https.createServer({ key: read('srv.key'), cert: read('srv.pem') }, (req, res) => {
+      const up = http.request(new URL(req.url ?? '/', server.url), { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    try {
+      const url = `https://127.0.0.1:${(front.address() as AddressInfo).port}/app.git`;
+      const e = { ...env, GIT_SSL_CAINFO: path.join(dir, 'ca.pem') };
+      expect(await listsInProcess(url, e)).toBe(true);
+      const theirs = parseLsRemote((await execFileP('git', ['ls-remote', '--symref', url], { env: e, encoding: 'utf8' })).stdout);
+      expect(plain(await lsRemote(url, { env: e, symref: true }))).toEqual(plain(theirs));
+      // SSL_CERT_FILE (which a curl built to read it, e.g. NixOS's, honours) is trusted as well.
+      expect(plain(await lsRemote(url, { env: { ...env, SSL_CERT_FILE: path.join(dir, 'ca.pem') }, symref: true }))).toEqual(plain(theirs));
+      const refused = await lsRemote(url, { env, retry: FAST }).then(() => new Error('no error'), (x: unknown) => x as Error);
+      expect(refused).toBeInstanceOf(GitError);
+      expect(refused.message).toMatch(/^ls-remote \S+ failed: TLS certificate not accepted \(\S+\)$/);
+    } finally {
+      front.closeAllConnections();
+      await closeServer(front);
+    }
   });
 });
