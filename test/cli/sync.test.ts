@@ -159,6 +159,19 @@ describe('ccci-sweep run with a mirror', () => {
     expect(r.stderr).not.toContain(TOKEN);
   });
 
+  it('refuses a token file with a lone CR or a NUL, naming the file (exit 2, nothing sent)', async () => {
+    const w = await world();
+    for (const [name, text] of [['cr-token', `${TOKEN}\rX-Injected: 1`], ['nul-token', `${TOKEN}\u0000\n`]] as const) {
+      const file = path.join(w.sb.root, name);
+      writeFileSync(file, text, { mode: 0o600 });
+      const r = await cli(w.sb, ['sync', '--mirror-token-file', file], w.env);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain(`mirror token file ${file} contains a control character`);
+      expect(r.stderr).not.toContain(TOKEN);
+    }
+    expect(pushes(w)).toEqual([]);
+  });
+
   it('skips mirror-sync with --no-sync', async () => {
     const w = await world();
     await addRelease(w.sb, 'gitea', { tag: '1.1.0+1.21' });

@@ -3,6 +3,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { ConfigError, messageOf } from '../../core/errors.js';
 import { registerSecret } from '../log.js';
 
+// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 /**
  * Reads the mirror token. Refuses a file that group or others can read (a leaked token can push to every
  * mirror), trims it, and registers it so scrub() removes it from every log line, error and report.
@@ -26,6 +30,10 @@ export function readTokenFile(path: string, what = 'mirror token'): string {
     throw new ConfigError(`${what} file ${path} has ${lines.length} non-empty lines; it must hold the token alone on one line`);
   }
   const token = lines[0];
+  // A lone CR, a NUL or any other control character would end or split the HTTP header it is sent in.
+  if (token && CONTROL.test(token)) {
+    throw new ConfigError(`${what} file ${path} contains a control character (CR, NUL, tab...); it must hold the token alone on one line`);
+  }
   if (!token) throw new ConfigError(`${what} file ${path} is empty; put the ${what === 'mirror token' ? 'Gitea access token' : what} in it`);
   registerSecret(token);
   return token;

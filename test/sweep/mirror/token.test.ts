@@ -38,6 +38,20 @@ describe('readTokenFile', () => {
     expect(readTokenFile(file)).toBe('tok-only-line');
   });
 
+  it.each([['a lone CR', 'abc\rdef'], ['a NUL', 'abc\u0000def\n'], ['a tab inside', 'abc\tdef'], ['an escape', '\u001b[2Jabc'], ['a line separator', 'abc\u2028def']])(
+    'refuses a token with %s (it would reach an HTTP header)', (_what, text) => {
+      const file = path.join(base, 'token-control');
+      writeFileSync(file, text, { mode: 0o600 });
+      expect(() => readTokenFile(file)).toThrow(`mirror token file ${file} contains a control character (CR, NUL, tab...); it must hold the token alone on one line`);
+      expect(() => readTokenFile(file, 'CI token')).toThrow(/^CI token file .* contains a control character/);
+    });
+
+  it('still reads a token ending in CRLF', () => {
+    const file = path.join(base, 'token-crlf');
+    writeFileSync(file, 'abc123\r\n', { mode: 0o600 });
+    expect(readTokenFile(file)).toBe('abc123');
+  });
+
   it('names a missing or empty file', () => {
     expect(() => readTokenFile(path.join(base, 'nope'))).toThrow(/cannot read mirror token file .*nope/);
     const empty = path.join(base, 'token-empty');
