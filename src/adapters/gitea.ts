@@ -5,7 +5,8 @@
 import { setMaxListeners } from 'node:events';
 import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { mayAct } from './effects.js';
-import { MirrorError } from '../core/errors.js';
+import { ConfigError, MirrorError } from '../core/errors.js';
+import { proxyFor } from './http-refs.js';
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { AuthFailure, type RetryPolicy, TransientError, withRetry } from './retry.js';
@@ -109,15 +110,23 @@ export function giteaClient(opts: {
 }
 
 /**
- * The dispatcher for `url` under the proxy settings in `env`, as curl (and so git) reads them: https_proxy
- * or HTTPS_PROXY for an https URL, http_proxy for an http URL (curl ignores upper-case HTTP_PROXY, which a
- * CGI request's "Proxy:" header can set), no_proxy or NO_PROXY for exceptions. Undefined: connect directly.
+ * The dispatcher for `url` under the proxy settings in `env`, as curl (and so git) reads them (proxyFor():
+ * https_proxy/HTTPS_PROXY for https, http_proxy for http, then all_proxy/ALL_PROXY; no_proxy/NO_PROXY).
+ * Undefined: connect directly. A proxy that is not an HTTP proxy (socks5://) is refused rather than
+ * bypassed. The one proxy-aware dispatcher of the Gitea, CI and webhook clients.
  */
 export function proxyDispatcher(env: NodeJS.ProcessEnv, url: string): Dispatcher | undefined {
-  const pick = (...names: string[]) => names.map((n) => env[n]).find((v) => v !== undefined && v !== '');
-  const proxy = url.startsWith('https:') ? pick('https_proxy', 'HTTPS_PROXY') : pick('http_proxy');
+  const { proxy, noProxy, from } = proxyFor(env, url);
   if (!proxy) return undefined;
+  if (!/^https?:\/\//i.test(proxy)) {
+    throw new ConfigError(`${from} is not an http(s) proxy (${redactUrl(proxy)}); the Gitea, CI and webhook calls need one: set https_proxy or http_proxy`);
+  }
   // One proxy for both schemes: only this client's own origin is ever asked for, and the agent must not
   // fall back to process.env for the other scheme. It applies no_proxy itself.
-  return new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy: pick('no_proxy', 'NO_PROXY') ?? '' });
+  return new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy });
+}
+
+/** A proxy URL as shown in a message: without its user and password. */
+function redactUrl(u: string): string {
+  return u.replace(/(:\/\/)[^/@\s]*@/, '$1***@');
 }

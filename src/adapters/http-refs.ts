@@ -52,12 +52,16 @@ const dispatchers = new Map<string, Dispatcher>();
 
 /**
  * The proxy curl (and so git) would use for `url`: https_proxy/HTTPS_PROXY for https, http_proxy (lower
- * case only: a CGI request can set HTTP_PROXY) for http; no_proxy/NO_PROXY for exceptions.
+ * case only: a CGI request can set HTTP_PROXY) for http, then all_proxy/ALL_PROXY for either;
+ * no_proxy/NO_PROXY for exceptions. A proxy without a scheme is an HTTP proxy, as for curl.
  */
-export function proxyFor(env: NodeJS.ProcessEnv, url: string): { proxy?: string; noProxy: string } {
-  const pick = (...names: string[]) => names.map((n) => env[n]).find((v) => v !== undefined && v !== '');
-  const proxy = /^https:/i.test(url) ? pick('https_proxy', 'HTTPS_PROXY') : pick('http_proxy');
-  return { proxy, noProxy: pick('no_proxy', 'NO_PROXY') ?? '' };
+export function proxyFor(env: NodeJS.ProcessEnv, url: string): { proxy?: string; noProxy: string; from?: string } {
+  const names = /^https:/i.test(url) ? ['https_proxy', 'HTTPS_PROXY'] : ['http_proxy'];
+  const from = [...names, 'all_proxy', 'ALL_PROXY'].find((n) => env[n] !== undefined && env[n] !== '');
+  const noProxy = ['no_proxy', 'NO_PROXY'].map((n) => env[n]).find((v) => v !== undefined && v !== '') ?? '';
+  if (!from) return { noProxy };
+  const raw = env[from]!;
+  return { proxy: raw.includes('://') ? raw : `http://${raw}`, noProxy, from };
 }
 
 function dispatcherFor(env: NodeJS.ProcessEnv, url: string): Dispatcher {

@@ -8,7 +8,7 @@ import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cliJson, sandbox } from '../support/cli.js';
+import { cli, cliJson, sandbox } from '../support/cli.js';
 import { startGiteaServer } from '../support/gitea-server.js';
 import { closeServer } from '../support/http.js';
 
@@ -80,6 +80,29 @@ describe('Gitea API calls and the proxy settings', () => {
     expect(other.doc.recipes[0]).toMatchObject({ outcome: 'in-sync' });
     expect(w.gitea.requests).toHaveLength(2);
     expect(w.proxy.seen).toEqual([]);
+  });
+
+  it('go through all_proxy or ALL_PROXY when no scheme-specific proxy is set, as git does; no_proxy still applies', async () => {
+    const w = await world();
+    for (const name of ['all_proxy', 'ALL_PROXY']) {
+      const { r, doc } = await cliJson(w.sb, ['sync'], { ...w.env, [name]: w.proxy.url });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(doc.recipes[0]).toMatchObject({ outcome: 'in-sync' });
+    }
+    expect(w.proxy.seen.filter((s) => s.includes(w.giteaHost))).toHaveLength(2);
+    const bypass = await cliJson(w.sb, ['sync'], { ...w.env, ALL_PROXY: w.proxy.url, NO_PROXY: '127.0.0.1' });
+    expect(bypass.doc.recipes[0]).toMatchObject({ outcome: 'in-sync' });
+    expect(w.proxy.seen.filter((s) => s.includes(w.giteaHost))).toHaveLength(2);
+    expect(w.gitea.requests).toHaveLength(3);
+  });
+
+  it('refuse a SOCKS all_proxy for the API rather than bypass it', async () => {
+    const w = await world();
+    const r = await cli(w.sb, ['sync'], { ...w.env, ALL_PROXY: 'socks5://user:pw@127.0.0.1:9' });
+    expect(r.stdout + r.stderr).toContain('ALL_PROXY is not an http(s) proxy (socks5://***@127.0.0.1:9)');
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout + r.stderr).not.toContain('pw@');
+    expect(w.gitea.requests).toEqual([]);
   });
 
   it('tunnel through https_proxy (CONNECT) for an https API, and ignore http_proxy for it', async () => {
