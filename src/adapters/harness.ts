@@ -16,9 +16,11 @@ export const STRIPPED_ENV = ['REF', 'PR', 'SRC', 'MODE', 'CCCI_QUICK'] as const;
 /**
  * The sweep's credentials. The mirror token pushes to every mirror, so recipe test code must not be able
  * to find it: systemd's credentials folder and the token file setting are never passed on, nor is any
- * CCCI_* variable named like a credential (a future CI token file included).
+ * CCCI_* variable named like a credential (a future CI token file included). CCCI_NOTIFY holds webhook
+ * URLs, which carry their secret. Any other variable holding a registered secret (src/adapters/secrets.ts)
+ * is dropped by its value.
  */
-export const SECRET_ENV = ['CREDENTIALS_DIRECTORY', 'CCCI_MIRROR_TOKEN_FILE'] as const;
+export const SECRET_ENV = ['CREDENTIALS_DIRECTORY', 'CCCI_MIRROR_TOKEN_FILE', 'CCCI_NOTIFY'] as const;
 const SECRET_NAME = /^CCCI_.*(TOKEN|SECRET|PASSWORD|CREDENTIAL)/i;
 
 /**

@@ -16,12 +16,13 @@ export function registerSecret(value: string): void {
 
 /** Every registered secret (for scrubbing byte streams such as harness.log, and the harness's environment). */
 export function secretValues(): string[] {
-  return [...secrets];
+  // Longest first: a secret that contains another (a webhook URL and its path) is scrubbed whole.
+  return [...secrets].sort((a, b) => b.length - a.length);
 }
 
 export function scrub(text: string): string {
   let out = text;
-  for (const s of secrets) out = out.split(s).join('***');
+  for (const s of secretValues()) out = out.split(s).join('***');
   return out;
 }
 

@@ -10,6 +10,9 @@ export async function context(config: Config, io: Io, opts: { dryRun: boolean; s
   setScrub(scrub);
   const { createWriter } = await import('../adapters/writer.js');
   const { mirrorSetup } = await import('../sweep/context.js');
+  // The sweep's one list of secrets (URL credentials, notify URLs; tokens below), before anything is logged.
+  const { registerConfiguredSecrets } = await import('../adapters/secrets.js');
+  registerConfiguredSecrets(config, io.env);
   const log = createLogger({ env: io.env });
   const mirror = opts.mirror === false ? null : mirrorSetup(config);
   // Whenever a token file is configured its token is scrubbed from every log line and harness.log, even

@@ -73,7 +73,8 @@ export function resolveOperatorSettings(flags: OperatorFlags, env: NodeJS.Proces
       try {
         u = new URL(url);
       } catch {
-        throw new ConfigError(`${notify.origin}: ${JSON.stringify(url)} is not a URL`);
+        // Not echoed: a webhook URL carries its secret, and this one is not registered yet.
+        throw new ConfigError(`${notify.origin}: entry ${(notify.value as string[]).indexOf(url) + 1} is not a URL`);
       }
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`${notify.origin}: ${u.protocol} URLs cannot be notified; use http or https`);
     }

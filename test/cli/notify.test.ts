@@ -1,12 +1,12 @@
 // --notify end to end: the built CLI posts to a loopback receiver when a recipe's health changes, once per
 // change (not again for the same failing tag), retries a receiver that is down, and never fails the sweep.
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addRelease } from '../support/sandbox.js';
-import { cliJson, control, readJson, sandbox } from '../support/cli.js';
+import { cliJson, control, launches, readJson, sandbox } from '../support/cli.js';
 import { closeServer } from '../support/http.js';
 
 let cleanups: (() => Promise<void> | void)[] = [];
@@ -94,6 +94,36 @@ describe('--notify', () => {
     expect(ok.r.exitCode).toBe(0);
     expect(hook.got.at(-1)!.body).toMatchObject({ recipe: 'gitea', from: 'failing', to: 'ok', outcome: 'promoted', tag: '1.2.0', text: expect.stringMatching(/^gitea 1\.2\.0 is ok again on /) });
     expect(hook.got).toHaveLength(3);
+  });
+
+  it('keeps webhook URLs and URL credentials from the harness: not in its environment, scrubbed from harness.log and the logs', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+    cleanups.push(() => rmSync(sb.root, { recursive: true, force: true }));
+    const hook = await receiver();
+    const other = await receiver();
+    const password = 'pw-in-url-7c41e0';
+    // The harness prints every secret it could know of.
+    control(sb, { gitea: { exit: 1, print: `hook ${hook.url} other ${other.url} pw ${password}` } });
+    const env = {
+      CCCI_NOTIFY: hook.url,
+      MY_WEBHOOK: hook.url,
+      CCCI_GITEA_API: `http://sweep:${password}@127.0.0.1:9/api/v1`,
+    };
+    const run = await cliJson(sb, ['run', '--no-sync', '--notify', other.url], env);
+    expect(run.r.exitCode).toBe(1);
+    expect(other.got).toHaveLength(1);
+    const seen = launches(sb).find((l) => !l.script.includes('seed'))!.env;
+    expect(seen.CCCI_NOTIFY).toBeUndefined();
+    expect(seen.MY_WEBHOOK).toBeUndefined();
+    expect(seen.CCCI_GITEA_API).toBeUndefined();
+    const everything = JSON.stringify(seen);
+    for (const secret of ['s3cret-path', password]) expect(everything).not.toContain(secret);
+    const harnessLog = readFileSync(run.doc.recipes[0].log, 'utf8');
+    expect(harnessLog).toContain('hook *** other *** pw ***');
+    for (const text of [harnessLog, run.r.stderr, run.r.stdout]) {
+      expect(text).not.toContain('s3cret-path');
+      expect(text).not.toContain(password);
+    }
   });
 
   it('retries a receiver that answers 503 with back-off; a refusal (4xx) is logged, never fails the run, and is announced again next run', async () => {
