@@ -1,7 +1,7 @@
 // Holds: an operator's "not this recipe" or "not this release", with a reason, who and until when. Pure:
 // the state file's shape, what is in force at a given instant, and the edits `hold` and `release` make.
 import { StateError, UsageError } from './errors.js';
-import { parseSpan } from './span.js';
+import { MAX_SPAN_MS, parseSpan } from './span.js';
 
 export interface HoldInfo {
   reason: string;
@@ -101,8 +101,8 @@ export function parseUntil(text: string, now: number): string {
   let at: number;
   if (span !== null) at = now + span;
   else if (/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim())) at = Date.parse(text.trim());
-  else throw new UsageError(`--until ${JSON.stringify(text)} is neither a span (7d, 36h, 90m) nor an ISO-8601 date (2026-12-01T08:00:00Z)`);
-  if (!Number.isFinite(at)) throw new UsageError(`--until ${JSON.stringify(text)} is not a valid date`);
+  else throw new UsageError(`--until ${JSON.stringify(text)} is neither a span (7d, 36h, 90m; at most 100 years) nor an ISO-8601 date (2026-12-01T08:00:00Z)`);
+  if (!Number.isFinite(at) || at > now + MAX_SPAN_MS) throw new UsageError(`--until ${JSON.stringify(text)} is not a valid date within 100 years`);
   if (at <= now) throw new UsageError(`--until ${JSON.stringify(text)} is not in the future: such a hold would never apply`);
   return new Date(at).toISOString();
 }

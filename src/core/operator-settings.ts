@@ -51,7 +51,7 @@ export function resolveOperatorSettings(flags: OperatorFlags, env: NodeJS.Proces
   const age = pick('min-release-age', flags.minReleaseAge, env, table, file);
   if (age) {
     const ms = parseSpan(age.value as string);
-    if (ms === null) throw new ConfigError(`${age.origin} ${JSON.stringify(age.value)} is not a span like 36h, 2d or 90m`);
+    if (ms === null) throw new ConfigError(`${age.origin} ${JSON.stringify(age.value)} is not a span like 36h, 2d or 90m (at most 100 years)`);
     out.minReleaseAgeMs = ms;
   }
   const free = pick('min-free', flags.minFree, env, table, file);

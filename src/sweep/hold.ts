@@ -36,6 +36,8 @@ export interface HoldResult {
 
 export async function holdRecipe(c: HoldContext, recipe: string, o: { tag?: string; reason: string; until: string | null }): Promise<HoldResult> {
   if (o.reason.trim() === '') throw new UsageError('--reason is empty: say why, so whoever finds the hold knows whether to release it');
+  // One line: the reason is shown in tables, logs and chat messages.
+  if ([...o.reason].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new UsageError('--reason has a line break or control character: give it as one line');
   if (o.tag !== undefined && !parseRelease(o.tag)) {
     throw new UsageError(`--tag ${JSON.stringify(o.tag)} is not a release tag (<semver>[+<app version>]); only releases can be held`);
   }

@@ -73,6 +73,8 @@ describe('hold and release', () => {
     for (const args of [
       ['hold', 'nope', '--reason', 'x'], ['hold', 'gitea'], ['hold', 'gitea', '--reason', ' '], ['hold', 'gitea', '--reason', 'x', '--until', 'soon'],
       ['hold', 'gitea', '--reason', 'x', '--until', '2001-01-01'], ['hold', 'gitea', '--reason', 'x', '--tag', 'latest'],
+      ['hold', 'gitea', '--reason', 'x', '--until', '99999999w'], ['hold', 'gitea', '--reason', 'two\nlines'],
+      ['plan', '--min-release-age', '99999999w'],
     ]) {
       const r = await cli(sb, args);
       expect(r.exitCode, args.join(' ')).toBe(2);

@@ -61,6 +61,11 @@ describe('holds', () => {
     expect(() => parseUntil('2026-01-01', NOW)).toThrow(/not in the future/);
     expect(() => parseUntil('tomorrow', NOW)).toThrow(/neither a span/);
     expect(parseSpan('1d12h')).toBe(36 * 3_600_000);
+    // Far-out spans would have no ISO-8601 form (a RangeError, exit 70): refused as usage errors instead.
+    expect(parseSpan('99999999w')).toBeNull();
+    expect(() => parseUntil('99999999w', NOW)).toThrow(/at most 100 years/);
+    expect(() => parseUntil('+275760-09-13', NOW)).toThrow(/neither a span|not a valid date/);
+    expect(() => resolveOperatorSettings({ minReleaseAge: '9999999999d' }, {}, {}, 'f')).toThrow(/at most 100 years/);
   });
   it('rollback goes to the newest release below the canonical that is not held', () => {
     expect(rollbackTarget(['1.0.0', '1.1.0', '1.2.0'], 2, new Set())).toBe('1.1.0');
