@@ -53,7 +53,8 @@ export function topLevelStatements(source: string): string[] {
     if (atLineStart && depth === 0 && stmt === '') {
       // A statement starts here: note whether it is indented, then read on from its first character.
       if (c === ' ' || c === '\t' || c === '\f') {
-        indented = true;
+        // Python ignores a form feed for indentation (it resets the column): only spaces/tabs after it count.
+        indented = c !== '\f';
         continue;
       }
       if (c === '\n') {
@@ -102,12 +103,98 @@ export function topLevelStatements(source: string): string[] {
   return out;
 }
 
-/** Top-level `NAME = <literal>` assignments; the last one wins, as in Python. */
+/** A value the sweep cannot determine without running Python (augmented assignment, unpacking...). */
+export const UNDETERMINED = '\u0000undetermined';
+
+/** The names enrolment reads; any other name's assignments are not looked at closely. */
+const WATCHED = ['WARM_CANONICAL', 'SWEEP_CADENCE'];
+
+const STRING_LITERAL = /[rRbBuUfF]{0,2}("""(?:\\[\s\S]|[^\\])*?"""|'''(?:\\[\s\S]|[^\\])*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')/g;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Whitespace Python does not accept outside strings and comments (a syntax error there).
+const NON_ASCII_SPACE = /[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
+/** Splits `text` at top-level occurrences of `sep` (outside strings and brackets); `=` excludes ==, <=, >=, !=. */
+function splitTop(text: string, sep: ',' | '='): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'") {
+      STRING_LITERAL.lastIndex = i;
+      const m = STRING_LITERAL.exec(text);
+      if (m && m.index === i) i += m[0].length - 1;
+      continue;
+    }
+    if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) depth--;
+    else if (depth === 0 && c === sep) {
+      if (sep === '=' && ('=!<>'.includes(text[i - 1] ?? '') || text[i + 1] === '=')) {
+        if (text[i + 1] === '=') i++;
+        continue;
+      }
+      parts.push(text.slice(from, i));
+      from = i + 1;
+    }
+  }
+  parts.push(text.slice(from));
+  return parts.map((p) => p.trim());
+}
+
+/** `(a, b)`, `[a, b]` or `a, b` as its elements; a single item as itself. */
+function elements(text: string): string[] {
+  const t = text.trim();
+  const inner = /^[([][\s\S]*[)\]]$/.test(t) && splitTop(t, ',').length === 1 ? t.slice(1, -1) : t;
+  const items = splitTop(inner, ',');
+  if (items.length > 1 && items.at(-1) === '') items.pop(); // a trailing comma
+  return items;
+}
+
+/**
+ * Top-level assignments, as Python would leave them: the last one wins; chained (`A = B = True`) and tuple
+ * (`A, B = True, "nightly"`) assignments of literals are read; what cannot be read without running Python
+ * (an augmented `|=`, unpacking a non-literal, a `del`, an import under that name, a compound one-liner
+ * assigning it) makes a watched name UNDETERMINED, never a guess.
+ */
 export function readLiterals(source: string): Map<string, string> {
   const out = new Map<string, string>();
+  const undetermined = (code: string) => {
+    for (const n of WATCHED) if (new RegExp(`\\b${n}\\b`).test(code)) out.set(n, UNDETERMINED);
+  };
   for (const stmt of topLevelStatements(source)) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*(?::[^=]*)?=(?!=)\s*([\s\S]*?)\s*$/.exec(stmt);
-    if (m?.[1] && m[2] !== undefined) out.set(m[1], m[2]);
+    const code = stmt.replace(STRING_LITERAL, '""');
+    if (NON_ASCII_SPACE.test(code)) {
+      // JavaScript's \s would read `WARM_CANONICAL\u00a0= True` as an assignment; Python refuses the file.
+      for (const n of WATCHED) if (code.includes(n)) out.set(n, `${UNDETERMINED}: a non-ASCII space outside a string, which Python refuses`);
+      continue;
+    }
+    if (/^[A-Za-z_][A-Za-z0-9_]*\s*(\*\*|\/\/|>>|<<|[-+*/%@&|^])=/.test(code)) {
+      undetermined(code.slice(0, code.search(/[^A-Za-z0-9_]/)));
+      continue;
+    }
+    const parts = splitTop(stmt, '=');
+    if (parts.length < 2) {
+      // Not an assignment statement: it may still bind a watched name (del, import ... as, if x: NAME = ...).
+      if (/^(del|import|from|if|for|while|with|try|class|def|global|nonlocal|match)\b/.test(code)) undetermined(code);
+      continue;
+    }
+    const value = parts.at(-1)!;
+    for (const rawTarget of parts.slice(0, -1)) {
+      // An annotated single target: `NAME: type = value`.
+      const target = /^[A-Za-z_][A-Za-z0-9_]*\s*:/.test(rawTarget) ? rawTarget.slice(0, rawTarget.indexOf(':')).trim() : rawTarget;
+      if (NAME.test(target)) {
+        out.set(target, value);
+        continue;
+      }
+      const names = elements(target);
+      const values = elements(value);
+      if (names.length > 1 && names.every((n) => NAME.test(n)) && values.length === names.length) {
+        names.forEach((n, i) => out.set(n, values[i]!));
+      } else {
+        undetermined(target.replace(STRING_LITERAL, '""'));
+      }
+    }
   }
   return out;
 }
@@ -123,14 +210,24 @@ export function parseRecipeMeta(recipe: string, source: string): EnrolledRecipe 
   const rawCadence = vars.get('SWEEP_CADENCE');
   let cadence: Cadence = 'weekly';
   let cadenceProblem: string | null = null;
-  if (rawCadence !== undefined) {
+  if (rawCadence?.startsWith(UNDETERMINED)) {
+    cadenceProblem = `SWEEP_CADENCE is not a literal the sweep can read${undeterminedWhy(rawCadence)}; assign it "nightly" or "weekly" plainly`;
+  } else if (rawCadence !== undefined) {
     const c = pyString(rawCadence);
     if (c === 'nightly' || c === 'weekly') cadence = c;
     else cadenceProblem = `SWEEP_CADENCE must be "nightly" or "weekly", found ${rawCadence}`;
   }
   const warm = vars.get('WARM_CANONICAL');
+  if (warm?.startsWith(UNDETERMINED)) {
+    return { recipe, cadence, problem: `WARM_CANONICAL is not a literal the sweep can read${undeterminedWhy(warm)}; assign it True or False plainly` };
+  }
   if (warm === undefined || warm === 'False') return null;
   if (warm !== 'True') return { recipe, cadence, problem: `WARM_CANONICAL must be the literal True or False, found ${warm}` };
   if (cadenceProblem) return { recipe, cadence, problem: cadenceProblem };
   return { recipe, cadence };
+}
+
+function undeterminedWhy(v: string): string {
+  const why = v.slice(UNDETERMINED.length).replace(/^: /, '');
+  return why ? ` (${why})` : '';
 }

@@ -1,6 +1,6 @@
 // Enrolment lives in the cc-ci repo, where operators already keep it: `<ccci-repo>/tests/<recipe>/
 // recipe_meta.py`. This reads those files (parsing is src/core/enrolment.ts) and selects recipes.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, UsageError } from '../../core/errors.js';
 import { assertRecipeName, type Cadence, type CadenceFilter, type EnrolledRecipe, type Enrolment, type EnrolmentProblem, parseRecipeMeta, RECIPE_NAME } from '../../core/enrolment.js';
@@ -25,7 +25,8 @@ export function readEnrolment(ccciRepo: string): Enrolment {
       bytes = readFileSync(meta);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') continue; // no recipe_meta.py: not a recipe test
+      // No recipe_meta.py: not a recipe test. A symlink to nothing is a file the operator meant: a problem.
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && !isSymlink(meta)) continue;
       problems.push({ recipe: name, cadence: 'weekly', problem: `cannot read ${meta}: ${(err as Error).message}` });
       continue;
     }
@@ -94,6 +95,14 @@ export function selectRecipes(
 export function isDir(p: string): boolean {
   try {
     return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
   } catch {
     return false;
   }

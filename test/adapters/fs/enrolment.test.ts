@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +65,40 @@ describe('recipe_meta.py is read as Python reads it', () => {
   });
 });
 
+describe('assignments Python reads differently from a regular expression', () => {
+  it.each([
+    ['a chained assignment', 'A = WARM_CANONICAL = True\n', { recipe: 'r', cadence: 'weekly' }],
+    ['a tuple assignment', 'WARM_CANONICAL, SWEEP_CADENCE = True, "nightly"\n', { recipe: 'r', cadence: 'nightly' }],
+    ['a parenthesised tuple', '(WARM_CANONICAL, SWEEP_CADENCE) = (True, "nightly")\n', { recipe: 'r', cadence: 'nightly' }],
+    ['a leading form feed (not indentation)', '\fWARM_CANONICAL = True\n', { recipe: 'r', cadence: 'weekly' }],
+    ['a plain assignment after an augmented one', 'WARM_CANONICAL |= True\nWARM_CANONICAL = True\n', { recipe: 'r', cadence: 'weekly' }],
+    ['an annotated assignment', 'WARM_CANONICAL: bool = True\n', { recipe: 'r', cadence: 'weekly' }],
+    ['a comparison, not an assignment', 'X = WARM_CANONICAL == True\n', null],
+    ['"=" inside a string', 'NOTE = "WARM_CANONICAL = True"\n', null],
+  ])('reads %s', (_what, text, want) => {
+    expect(parseRecipeMeta('r', text)).toEqual(want);
+  });
+
+  it.each([
+    ['an augmented assignment after False', 'WARM_CANONICAL = False\nWARM_CANONICAL |= True\n', /WARM_CANONICAL is not a literal the sweep can read/],
+    ['unpacking a call', 'WARM_CANONICAL, B = f()\n', /WARM_CANONICAL is not a literal/],
+    ['a compound one-liner', 'if x: WARM_CANONICAL = True\n', /WARM_CANONICAL is not a literal/],
+    ['a no-break space (a syntax error in Python)', 'WARM_CANONICAL\u00a0= True\n', /non-ASCII space outside a string, which Python refuses/],
+    ['an augmented cadence', 'WARM_CANONICAL = True\nSWEEP_CADENCE += "ly"\n', /SWEEP_CADENCE is not a literal/],
+  ])('reports %s as a problem, not a guess', (_what, text, why) => {
+    const got = parseRecipeMeta('r', text);
+    expect(got && 'problem' in got ? got.problem : got).toMatch(why);
+  });
+
+  it('shows a dangling recipe_meta.py symlink as a problem', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'ccci-enrol-'));
+    mkdirSync(path.join(root, 'tests', 'gitea'), { recursive: true });
+    symlinkSync(path.join(root, 'nowhere.py'), path.join(root, 'tests', 'gitea', 'recipe_meta.py'));
+    expect(readEnrolment(root).problems).toEqual([{ recipe: 'gitea', cadence: 'weekly', problem: expect.stringMatching(/^cannot read .*recipe_meta\.py: ENOENT/) }]);
+    rmSync(root, { recursive: true, force: true });
+  });
+});
+
 describe('readEnrolment and selectRecipes', () => {
   const repo = () => {
     const root = mkdtempSync(path.join(tmpdir(), 'ccci-enrol-'));
@@ -110,17 +144,28 @@ describe('enrolment through the CLI', () => {
     writeFileSync(meta('doc'), '"""Set\nWARM_CANONICAL = True\nto enrol."""\nWARM_CANONICAL = False\n');
     mkdirSync(path.join(sb.ccciRepo, 'tests', 'Gitea'));
     writeFileSync(meta('Gitea'), 'WARM_CANONICAL = True\n');
+    // Enrolled as Python reads them (tuple, form feed), or shown as problems (augmented, a no-break space, a dangling symlink).
+    for (const [name, text] of [['tuple', 'WARM_CANONICAL, SWEEP_CADENCE = True, "nightly"\n'], ['ff', '\fWARM_CANONICAL = True\n'],
+      ['aug', 'WARM_CANONICAL = False\nWARM_CANONICAL |= True\n'], ['nbsp', 'WARM_CANONICAL\u00a0= True\n']]) {
+      mkdirSync(path.join(sb.ccciRepo, 'tests', name!));
+      writeFileSync(meta(name!), text!);
+    }
+    mkdirSync(path.join(sb.ccciRepo, 'tests', 'dangling'));
+    symlinkSync(path.join(sb.root, 'nowhere.py'), meta('dangling'));
 
     const plan = await cliJson(sb, ['plan', '--offline']);
     expect(plan.r.exitCode).toBe(1);
     expect(plan.doc.recipes.map((x: any) => [x.recipe, x.decision, x.reason])).toEqual([
-      ['Gitea', 'error', 'enrolment-invalid'], ['bom', 'error', 'tags-unavailable'],
+      ['Gitea', 'error', 'enrolment-invalid'], ['aug', 'error', 'enrolment-invalid'], ['bom', 'error', 'tags-unavailable'],
+      ['dangling', 'error', 'enrolment-invalid'], ['ff', 'error', 'tags-unavailable'], ['nbsp', 'error', 'enrolment-invalid'],
+      ['tuple', 'error', 'tags-unavailable'],
     ]);
     expect(plan.doc.recipes[0].error).toMatch(/tests\/Gitea enrols a recipe, but "Gitea" is not a valid recipe name/);
     const status = await cliJson(sb, ['status']);
     expect(status.r.exitCode).toBe(1);
     expect(status.doc.recipes.map((x: any) => [x.recipe, x.error ?? null])).toEqual([
-      ['Gitea', expect.stringMatching(/not a valid recipe name/)], ['bom', null],
+      ['Gitea', expect.stringMatching(/not a valid recipe name/)], ['aug', expect.stringMatching(/WARM_CANONICAL is not a literal/)], ['bom', null],
+      ['dangling', expect.stringMatching(/cannot read/)], ['ff', null], ['nbsp', expect.stringMatching(/non-ASCII space/)], ['tuple', null],
     ]);
   });
 });
