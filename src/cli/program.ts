@@ -141,7 +141,7 @@ export function buildProgram(io: Io, done: (code: number) => void, main: Main): 
     .option('--ci-poll-interval <duration>', 'with a CI executor: how often each build is polled (with jitter)', pollInterval, 15_000)
     .action(act(runCommand));
 
-  withGlobals(program.command('worker').description('inside a CI build: test the recipe the build names (RECIPE, CCCI_SWEEP_*) and print its result line'))
+  withDiskGuard(withGlobals(program.command('worker').description('inside a CI build: test the recipe the build names (RECIPE, CCCI_SWEEP_*) and print its result line')))
     .option('--stop-grace <duration>', 'after SIGTERM, how long the harness may tear down before SIGKILL (0: at once)', duration, 120_000)
     .option('--test-timeout <duration>', 'per harness run and seed script; then it is stopped like on SIGTERM (outcome timeout); 0: none', duration, DEFAULT_TEST_TIMEOUT_MS)
     .action(act(workerCommand));

@@ -52,6 +52,8 @@ export interface WorkerOptions {
   cadence: Cadence;
   testTimeoutMs?: number;
   stopGraceMs?: number;
+  /** The runner host's disk guard (--min-free), checked right before the harness starts. */
+  diskGuard?: () => string | null;
 }
 
 /** One recipe's test through the local path; never throws: every failure is a result with outcome error. */
@@ -80,7 +82,7 @@ export async function runWorker(ctx: SweepContext, v: WorkerVars, o: WorkerOptio
     const build = buildOf(ctx.env);
     const r = await runRecipe(ctx, p, {
       testTimeoutMs: o.testTimeoutMs, stopGraceMs: o.stopGraceMs, ccciRun, ccciCommit: conditions.ccciCommit,
-      upgradeBase: v.upgradeBase, attemptExtra: { sweepId: v.sweepId, ...(build ? { build } : {}) },
+      upgradeBase: v.upgradeBase, attemptExtra: { sweepId: v.sweepId, ...(build ? { build } : {}) }, diskGuard: o.diskGuard,
     }, () => undefined);
     const { sync: _s, build: _b, ...entry } = r;
     return { ...entry, sweepId: v.sweepId, ccciCommit: conditions.ccciCommit, ccciRun, startedAt };

@@ -19,6 +19,21 @@ function tmpfs(dir: string, size: string): void {
   mounted.push(dir);
 }
 
+describe('--min-free on a CI runner', () => {
+  it("the worker checks its own host's disks before the harness starts; below the limit its result is error naming them", async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+    const commit = git(path.join(sb.upstreamDir, 'gitea.git'), 'rev-parse', '1.0.0^{commit}');
+    const build = { RECIPE: 'gitea', CCCI_SWEEP_TAG: '1.0.0', CCCI_SWEEP_COMMIT: commit, CCCI_UPGRADE_BASE: '', CCCI_SWEEP_ID: 'sweep-1' };
+    // 100% free is more than any file system in use has.
+    const r = await cli(sb, ['worker'], { ...build, CCCI_MIN_FREE: '100%' });
+    expect(r.exitCode).toBe(1);
+    const line = r.stdout.split('\n').find((l) => l.includes('"sweepId":"sweep-1"'))!;
+    const result = JSON.parse(line.slice(line.indexOf('{')));
+    expect(result).toMatchObject({ recipe: 'gitea', outcome: 'error', detail: expect.stringMatching(new RegExp(`^${sb.stateDir} has .* free, .* required \\(--min-free\\): not tested`)) });
+    expect(launches(sb)).toEqual([]);
+  });
+});
+
 describe.skipIf(!isRoot)('--min-free (tmpfs; needs root to mount)', () => {
   it('below the limit on a --disk-path: error naming path, free and required, exit 1, no launch, not known red; with room the next run tests', async () => {
     const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);

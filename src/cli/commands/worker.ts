@@ -70,7 +70,11 @@ export async function workerCommand(opts: WorkerOpts, config: Config, io: Io): P
     // The coordinator's CCCI_UPGRADE_BASE is passed on explicitly (unset when empty), never inherited as is.
     const { CCCI_UPGRADE_BASE: _base, ...env } = io.env;
     const ctx = await context(config, { ...io, env }, { dryRun: false, signal: stop.signal, mirror: false });
-    const result = await runWorker(ctx, setup.v, { cadence: setup.cadence, testTimeoutMs: opts.testTimeout, stopGraceMs: opts.stopGrace });
+    // The harness runs on this (the runner's) host: its disks are the ones guarded.
+    const { operatorSettings } = await import('./operator-options.js');
+    const { diskGuard } = await import('../../adapters/disk.js');
+    const guard = diskGuard(config.stateDir, await operatorSettings(opts, io.env));
+    const result = await runWorker(ctx, setup.v, { cadence: setup.cadence, testTimeoutMs: opts.testTimeout, stopGraceMs: opts.stopGrace, diskGuard: guard });
     io.stdout(`${resultLine(result)}\n`);
     return stop.exitCode() ?? (result.outcome === 'promoted' ? EXIT.ok : EXIT.failed);
   } finally {
