@@ -548,7 +548,8 @@ export async function fetchRelease(cloneDir: string, url: string, tag: string, e
       { ...net, repo: cloneDir, what: `git fetch ${url} into ${cloneDir}` },
     );
     known = await tagCommits(cloneDir, tag, opts);
-    if (known.upstream && !known.local) {
+    // A tag of a tree or blob is refused below: it never becomes a tag in the operator's clone.
+    if (known.upstream?.type === 'commit' && !known.local) {
       // Without '+' and from the clone itself: it can only create the tag, never move one.
       await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '.', `${UPSTREAM_TAGS}/${tag}:refs/tags/${tag}`],
         { ...opts, repo: cloneDir, what: `cannot create tag ${tag} in ${cloneDir}` });

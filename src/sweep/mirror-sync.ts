@@ -8,7 +8,7 @@ import type { Writer } from '../adapters/writer.js';
 import { DryRunRefusal, messageOf, MirrorError } from '../core/errors.js';
 import type { Logger } from '../adapters/log.js';
 import { scrub } from '../adapters/log.js';
-import { runGit, UPSTREAM_TAGS, upstreamTrackingRef } from '../adapters/git.js';
+import { peel, runGit, UPSTREAM_TAGS, upstreamTrackingRef } from '../adapters/git.js';
 import { tagTargets } from '../core/refs.js';
 import { giteaClient } from '../adapters/gitea.js';
 import { ancestry, type Ancestry, isClone, localRefs, lsRemote, missingObjects, short, tagsOf } from '../adapters/git-refs.js';
@@ -238,6 +238,9 @@ async function updateLocalRefs(
 ): Promise<void> {
   const tracking = upstreamTrackingRef(branch);
   const local = await localRefs(cloneDir, ['refs/tags/', `${UPSTREAM_TAGS}/`, tracking], opts);
+  // A tag of a tree or blob is never a release: it stays in our namespace, never a tag in the operator's clone.
+  const missing = [...upTags].filter(([tag]) => local.get(`refs/tags/${tag}`) === undefined).map(([, sha]) => sha);
+  const peeled = await peel(cloneDir, [...new Set(missing)], opts);
   const commands: string[] = [];
   if (local.get(tracking) !== upHead) commands.push(`update ${tracking} ${upHead}`);
   const created: string[] = [];
@@ -246,6 +249,7 @@ async function updateLocalRefs(
     if (local.get(`${UPSTREAM_TAGS}/${tag}`) !== sha) commands.push(`update ${UPSTREAM_TAGS}/${tag} ${sha}`);
     const mine = local.get(`refs/tags/${tag}`);
     if (mine === undefined) {
+      if (peeled.get(sha)?.type !== 'commit') continue;
       commands.push(`create refs/tags/${tag} ${sha}`);
       created.push(tag);
     } else if (mine !== sha) differing.push(tag);

@@ -1,7 +1,7 @@
 // Config that cannot silently point elsewhere, through the built CLI: empty paths, relative settings paths,
 // URL templates without {recipe}, misspelt and doubled settings keys, a read-only state dir.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -95,6 +95,22 @@ describe('[sweep] keys', () => {
     const twice = await cli(sb, ['plan']);
     expect(twice.exitCode).toBe(2);
     expect(twice.stderr.trim()).toBe(`ccci-sweep: settings file ${sb.env.CCCI_SETTINGS}: [sweep] sets ccci-repo twice (ccci-repo and ccci_repo); keep one`);
+  });
+});
+
+describe('a state dir that is a file', () => {
+  it('is exit 2 saying so, for the dir itself and for a path below a file', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+    cleanups.push(() => rmSync(sb.root, { recursive: true, force: true }));
+    const file = path.join(sb.root, 'state-file');
+    writeFileSync(file, 'not a folder\n');
+    for (const dir of [file, path.join(file, 'below')]) {
+      const run = await cli(sb, ['run', '--state-dir', dir]);
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr.trim()).toBe(`ccci-sweep: state dir ${dir} is not a directory: remove that file or point --state-dir elsewhere`);
+    }
+    expect(launches(sb)).toEqual([]);
+    expect(readFileSync(file, 'utf8')).toBe('not a folder\n');
   });
 });
 

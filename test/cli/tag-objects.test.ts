@@ -45,6 +45,30 @@ describe('tags that do not point to a commit', () => {
   });
 });
 
+describe('tags of a tree or blob and the operator\'s clone', () => {
+  it('are never created as tags in an existing clone, by a run or by mirror-sync', async () => {
+    const sb = await sandbox([{ name: 'app', releases: [{ tag: '1.0.0+1.0' }] }]);
+    try {
+      const bare = path.join(sb.upstreamDir, 'app.git');
+      const clone = path.join(sb.recipesDir, 'app');
+      git(sb.root, 'clone', '-q', bare, clone);
+      git(bare, 'tag', '2.0.0+2.0', 'HEAD^{tree}');
+      git(bare, 'tag', '-a', '-m', 'a blob', '3.0.0+3.0', 'HEAD:compose.yml');
+      const run = await cliJson(sb, ['run']);
+      expect(run.doc.recipes[0]).toMatchObject({ tag: '1.0.0+1.0', outcome: 'promoted' });
+      expect(git(clone, 'tag', '-l')).toBe('1.0.0+1.0');
+
+      const mirrors = path.join(sb.root, 'maintainers');
+      git(sb.root, 'init', '-q', '--bare', path.join(mirrors, 'app.git'));
+      const sync = await cliJson(sb, ['sync'], { CCCI_MIRROR_URL: `file://${mirrors}/{recipe}.git`, CCCI_GITEA_API: 'http://127.0.0.1:9/api/v1' });
+      expect(sync.r.exitCode, sync.r.stderr).not.toBe(2);
+      expect(git(clone, 'tag', '-l')).toBe('1.0.0+1.0');
+    } finally {
+      rmSync(sb.root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a tag of a tag', () => {
   it('is tested and promoted at its commit, and is not "moved upstream" on the next run', async () => {
     const sb = await sandbox([{ name: 'app', releases: [{ tag: '1.0.0+1.0' }, { tag: 'rc-1.2', label: '1.2.0+1.1' }] }]);

@@ -4,7 +4,7 @@
 // is validated: nothing may silently point elsewhere (an empty path, a URL template without {recipe}, a
 // relative path that depends on where the timer happened to start).
 
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -208,6 +208,15 @@ export function assertWritableStateDir(stateDir: string): void {
     unlinkSync(probe);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    let isDir = false;
+    try {
+      isDir = statSync(stateDir).isDirectory();
+    } catch {
+      isDir = e.code !== 'EEXIST' && e.code !== 'ENOTDIR';
+    }
+    if (!isDir) {
+      throw new ConfigError(`state dir ${stateDir} is not a directory: remove that file or point --state-dir elsewhere`);
+    }
     const why = e.code === 'EROFS' ? 'read-only file system' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : (e.code ?? e.message);
     throw new ConfigError(`state dir ${stateDir} is not writable (${why}): fix its permissions or mount, or point --state-dir elsewhere`);
   }
