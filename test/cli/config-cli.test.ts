@@ -98,6 +98,39 @@ describe('[sweep] keys', () => {
   });
 });
 
+describe('a misspelt table and scripts outside the cc-ci repo', () => {
+  it('[Sweep] and [sweeep] are warned about; [deploy] is not', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [] }]);
+    settings(sb, '[Sweep]\nstate-dir = "/nowhere"\n[sweeep]\nccci-repo = "/nowhere"\n[deploy]\nx = "y"\n');
+    const plan = await cliJson(sb, ['plan']);
+    expect(plan.r.exitCode).toBe(0);
+    for (const t of ['Sweep', 'sweeep']) {
+      expect(plan.r.stderr).toContain(`ccci-sweep: warning: settings file ${sb.env.CCCI_SETTINGS}: [${t}] is not a ccci-sweep table and is ignored; did you mean [sweep]?`);
+    }
+    expect(plan.r.stderr).not.toContain('[deploy]');
+  });
+
+  it('a harness or seed script outside the repo (absolute or ../) is exit 2; one inside is fine', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+    for (const [args, origin] of [
+      [['--harness-script', '/bin/true'], '--harness-script (/bin/true)'],
+      [['--seed-script', '../../evil.sh'], '--seed-script (../../evil.sh)'],
+      [['--harness-script', 'tests/../../x.sh'], '--harness-script (tests/../../x.sh)'],
+    ] as const) {
+      const r = await cli(sb, ['run', ...args]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.trim()).toBe(`ccci-sweep: ${origin} is outside the cc-ci repo; give a path relative to the cc-ci repo, inside it`);
+    }
+    settings(sb, '[sweep]\nseed-script = "/tmp/seed.sh"\n');
+    const fromFile = await cli(sb, ['plan']);
+    expect(fromFile.exitCode).toBe(2);
+    expect(fromFile.stderr).toContain('seed-script (/tmp/seed.sh) is outside the cc-ci repo');
+    expect(launches(sb)).toEqual([]);
+    settings(sb, '[sweep]\nseed-script = "tests/./seed.sh"\n');
+    expect((await cli(sb, ['plan'])).exitCode).toBe(0);
+  });
+});
+
 describe('a state dir that is a file', () => {
   it('is exit 2 saying so, for the dir itself and for a path below a file', async () => {
     const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);

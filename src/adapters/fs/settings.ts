@@ -96,6 +96,12 @@ export function parseSettings(text: string, file: string): Settings {
     throw new ConfigError(`settings file ${file} is not valid TOML (${first}); fix it or point CCCI_SETTINGS elsewhere`);
   }
   const out: Settings = { file, values: {}, warnings: [] };
+  // A table meant to be ours but spelt otherwise (`[Sweep]`, `[sweeep]`) would be ignored without a word.
+  for (const name of Object.keys(doc)) {
+    if (name !== 'sweep' && editDistance(name.toLowerCase(), 'sweep') <= 1) {
+      out.warnings.push(`settings file ${file}: [${name}] is not a ccci-sweep table and is ignored; did you mean [sweep]?`);
+    }
+  }
   const table = doc.sweep;
   if (table === undefined) return out;
   if (typeof table !== 'object' || table === null || Array.isArray(table)) {
@@ -171,6 +177,10 @@ export function resolveConfig(
     }
     if (value !== undefined && spec.kind === 'template' && !value.includes('{recipe}')) {
       throw new ConfigError(`${origin} (${value}) has no {recipe}: every recipe would be fetched from one repository; put {recipe} where the recipe name goes`);
+    }
+    // A script is run as `<cc-ci-run> <script>` from the cc-ci repo: one outside it is not the repo's test.
+    if (value !== undefined && spec.kind === 'script' && (path.isAbsolute(value) || path.normalize(value).split(path.sep)[0] === '..')) {
+      throw new ConfigError(`${origin} (${value}) is outside the cc-ci repo; give a path relative to the cc-ci repo, inside it`);
     }
     if (value !== undefined && spec.choices && !spec.choices.includes(value)) {
       throw new ConfigError(`${origin} is ${JSON.stringify(value)}; use one of ${spec.choices.join(', ')}`);
