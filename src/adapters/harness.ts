@@ -39,8 +39,8 @@ export function harnessVisibleEnv(base: NodeJS.ProcessEnv, secrets: readonly str
   return env;
 }
 
-/** Exit codes of the harness contract. */
-export const HARNESS_EXIT = { green: 0, deadline: 142, sigterm: 143 } as const;
+// The harness contract's exit statuses live with the outcome mapping (pure).
+export { HARNESS_EXIT } from '../core/outcome.js';
 
 export interface SweepRunVars {
   recipe: string;

@@ -25,7 +25,9 @@ export async function context(config: Config, io: Io, opts: { dryRun: boolean; s
     const { registerTokenFileSecret } = await import('../adapters/fs/token-file.js');
     registerTokenFileSecret(config.ciTokenFile, 'CI token');
   }
-  return { config, log, writer: createWriter(opts.dryRun, log), env: io.env, now: () => new Date(), signal: opts.signal, mirror, crash: io.crash };
+  return { config, log, writer: createWriter(opts.dryRun, log), env: io.env, now: () => new Date(), signal: opts.signal, mirror, crash: io.crash,
+    // Lock files name the command line that holds them, so an operator can tell a timer sweep from a by-hand run.
+    command: ['ccci-sweep', ...process.argv.slice(2)].join(' ') };
 }
 
 /** The host lock for commands that write (run, sync); plan and status never take it. */

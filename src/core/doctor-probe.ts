@@ -93,9 +93,20 @@ export function firstLine(text: string): string {
 export function parseProbe(stdout: string): ProbeOutput | null {
   const line = stdout.split('\n').reverse().find((l) => l.startsWith(PROBE_MARKER));
   if (!line) return null;
+  let v: unknown;
   try {
-    return JSON.parse(line.slice(PROBE_MARKER.length)) as ProbeOutput;
+    v = JSON.parse(line.slice(PROBE_MARKER.length));
   } catch {
     return null;
   }
+  // The probe runs inside the harness environment: its output is checked field by field, never cast.
+  if (!isRecord(v) || !isRecord(v.commands) || !isRecord(v.modules) || !isRecord(v.env)) return null;
+  if (!(v.pythonWhich === null || typeof v.pythonWhich === 'string')) return null;
+  const strOrNull = (x: unknown) => x === null || typeof x === 'string';
+  if (!Object.values(v.commands).every(strOrNull) || !Object.values(v.env).every(strOrNull)) return null;
+  const moduleOk = (m: unknown) => isRecord(m) && strOrNull(m.path) && (m.error === undefined || typeof m.error === 'string');
+  if (!Object.values(v.modules).every(moduleOk)) return null;
+  return v as unknown as ProbeOutput;
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

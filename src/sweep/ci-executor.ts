@@ -128,7 +128,7 @@ export function ciExecutor(ctx: SweepContext, o: CiExecutorOptions): Executor {
         await cancel(build, 'the sweep was stopped');
         return { build, stopped: 'interrupted' };
       }
-      const left = timeoutMs === null ? Number.POSITIVE_INFINITY : since + timeoutMs - Date.now();
+      const left = timeoutMs === null ? Number.POSITIVE_INFINITY : since + timeoutMs - ctx.now().getTime();
       if (left <= 0) {
         await cancel(build, 'test timeout reached');
         return { build, stopped: 'timeout' };
@@ -170,12 +170,12 @@ export function ciExecutor(ctx: SweepContext, o: CiExecutorOptions): Executor {
     },
 
     async launch(p, run, testing) {
-      const started = Date.now();
-      const startedAt = new Date();
+      const startedAt = ctx.now();
+      const started = startedAt.getTime();
       const tag = p.latest!;
       const base = { recipe: p.recipe, decision: p.decision, reason: p.reason, tag, exitCode: null, log: null };
       const fail = (outcome: Outcome, detail: string, more: Partial<RunResult> = {}): RunResult =>
-        ({ ...base, outcome, durationMs: Date.now() - started, detail, ...more });
+        ({ ...base, outcome, durationMs: ctx.now().getTime() - started, detail, ...more });
       if (ctx.signal?.aborted) return fail('interrupted', 'sweep was stopped before this recipe was dispatched');
       const commit = p.tags.get(tag)!;
       const timeoutMs = effectiveTimeout(run.testTimeoutMs);
@@ -189,7 +189,7 @@ export function ciExecutor(ctx: SweepContext, o: CiExecutorOptions): Executor {
         if (build) {
           // The killed sweep tested another release: let it end (one test per recipe at a time), then ours.
           ctx.log.warn({ recipe: p.recipe, build: build.number }, 'waiting for the killed sweep\'s build of an older release to end');
-          const waited = await follow(build, Date.now(), timeoutMs);
+          const waited = await follow(build, ctx.now().getTime(), timeoutMs);
           if (waited.stopped === 'interrupted') return fail('interrupted', `stopped while waiting for build ${build.number}: ${build.url}`);
         }
         const vars = {
@@ -269,7 +269,7 @@ function record(
       type: 'attempt', recipe: p.recipe, tag, tagCommit: commit, ccciCommit: run.ccciCommit, ccciRun: run.ccciRun,
       ...(runner ? { runner } : {}),
       outcome: r.outcome, exitCode: r.exitCode, durationMs: r.durationMs, log: r.log ?? r.build?.url ?? '',
-      startedAt: s.startedAt.toISOString(), endedAt: new Date().toISOString(), by: startedBy(ctx.env),
+      startedAt: s.startedAt.toISOString(), endedAt: ctx.now().toISOString(), by: startedBy(ctx.env),
       ...(r.detail !== undefined ? { detail: r.detail } : {}), testTimeoutMs: effectiveTimeout(run.testTimeoutMs), ...extra,
     };
     if (r.outcome !== 'promoted') {

@@ -18,6 +18,8 @@ export interface SweepContext {
   mirror?: MirrorSetup | null;
   /** Told of every recipe state change (progress display). */
   onEvent?: SweepListener;
+  /** The command line, for lock files (who holds a recipe); the CLI sets it, nothing here reads argv. */
+  command?: string;
   /** Test-only crash points (src/sweep/faults.ts); never set by the shipped CLI. */
   crash?: CrashHook;
 }

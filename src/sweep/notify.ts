@@ -24,12 +24,12 @@ function readState(file: string): NotifiedState {
 }
 
 export async function notifyChanges(
-  ctx: { config: { stateDir: string }; log: Logger; env: NodeJS.ProcessEnv; signal?: AbortSignal }, urls: string[], results: RunOutcome[],
+  ctx: { config: { stateDir: string }; log: Logger; env: NodeJS.ProcessEnv; now: () => Date; signal?: AbortSignal }, urls: string[], results: RunOutcome[],
   o: { backoffMs?: number } = {},
 ): Promise<{ sent: number; failed: number }> {
   const file = notifyStatePath(ctx.config.stateDir);
   const state = readState(file);
-  const { notices, health } = noticesFor(results, state, hostname(), new Date().toISOString());
+  const { notices, health } = noticesFor(results, state, hostname(), ctx.now().toISOString());
   const next: NotifiedState = { ...state };
   let sent = 0;
   let failed = 0;

@@ -20,7 +20,7 @@ export async function plan(ctx: SweepContext, enrolment: Enrolment, opts: PlanOp
   return (await planAll(ctx, enrolment, opts, await sweepConditions(ctx, opts.testTimeoutMs))).map(publicEntry);
 }
 
-function publicEntry({ record: _r, tags: _t, history: _h, notCommits: _n, controls: _c, defaultBranch: _b, ...entry }: Planned): PlanEntry {
+export function publicEntry({ record: _r, tags: _t, history: _h, notCommits: _n, controls: _c, defaultBranch: _b, ...entry }: Planned): PlanEntry {
   return entry;
 }
 

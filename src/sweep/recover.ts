@@ -9,7 +9,7 @@ import { type LockInfo, orphanedHarness, recipeBusy, recipeLockPath, tryLock } f
 import { startedBy, type SweepContext } from './context.js';
 
 /** A sweep killed mid-test left its clone detached: put back what the lock says was checked out. */
-export async function restoreAfterCrash(stale: LockInfo, log: Logger): Promise<void> {
+export async function restoreAfterCrash(stale: LockInfo, log: Logger, env: NodeJS.ProcessEnv): Promise<void> {
   if (!stale.clone || !stale.saved) return;
   // Nothing to put back in a clone that is gone (an operator removed it): the next test clones it again.
   if (!existsSync(stale.clone)) {
@@ -17,7 +17,7 @@ export async function restoreAfterCrash(stale: LockInfo, log: Logger): Promise<v
     return;
   }
   log.warn({ clone: stale.clone, branch: stale.saved.branch, commit: stale.saved.commit }, 'restoring a clone left by a crashed sweep');
-  await restoreCheckout(stale.clone, stale.saved);
+  await restoreCheckout(stale.clone, stale.saved, { env });
 }
 
 /**
@@ -31,7 +31,7 @@ export async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolm
     if (!existsSync(file)) continue;
     const log = ctx.log.child({ recipe: r.recipe });
     try {
-      const lock = await tryLock(file, { log, command: 'recover', by: startedBy(ctx.env), onStale: (s) => restoreAfterCrash(s, log) });
+      const lock = await tryLock(file, { log, command: 'recover', by: startedBy(ctx.env), onStale: (s) => restoreAfterCrash(s, log, ctx.env) });
       if ('release' in lock) lock.release();
       else if (orphanedHarness(lock)) {
         // A crashed sweep's test still runs: leave its clone alone and start nothing; the others go on.

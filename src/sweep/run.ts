@@ -10,42 +10,69 @@ import { resolveExecutable } from '../adapters/harness.js';
 import type { SweepEvent } from '../core/events.js';
 import type { Executor } from './executor.js';
 import type { SweepContext } from './context.js';
-import type { Planned, RunResult } from '../core/sweep-types.js';
+import type { PlanEntry, Planned, RunResult } from '../core/sweep-types.js';
 import type { RunOptions } from './executor.js';
-import { planAll, sweepConditions } from './plan.js';
+import { planAll, publicEntry, sweepConditions } from './plan.js';
+import { inDryRun } from '../adapters/effects.js';
 import { syncMirrors } from './sync.js';
-import { notRun, runRecipe } from './run-recipe.js';
+import { runRecipe } from './run-recipe.js';
+import { notRun } from '../core/outcome.js';
 import { recoverCrashedRecipes } from './recover.js';
 
-/** Today's path: each recipe checked out, tested and promoted on this host. */
-export function localExecutor(ctx: SweepContext): Executor {
-  return { remote: false, launch: (p, o, testing) => runRecipe(ctx, p, o, testing) };
-}
-
-export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOptions = {}): Promise<RunResult[]> {
-  const emit = (recipe: string, state: SweepEvent['state'], more: Partial<SweepEvent> = {}) =>
-    ctx.onEvent?.({ recipe, state, at: Date.now(), ...more });
-  const executor = opts.executor ?? localExecutor(ctx);
+/**
+ * Everything `run` does before testing: recover what a crashed sweep left, mirror-sync, plan. In dry-run
+ * (`dry`), cc-ci-run need not exist and no lock is taken (recovery takes recipe locks).
+ */
+async function prepareRun(
+  ctx: SweepContext, enrolment: Enrolment, opts: RunOptions, dry: boolean, executor?: Executor,
+  emit?: (recipe: string, state: SweepEvent['state'], more?: Partial<SweepEvent>) => void,
+) {
+  const remote = executor?.remote ?? false;
   // Fail before touching anything if the harness wrapper is missing: every launch would fail the same way,
   // and a timer sweep with nothing new to test should still say the host is broken. A CI executor's
   // builds run cc-ci-run on the runner's host, and this host checks nothing out.
-  const ccciRun = executor.remote ? ctx.config.ccciRun : resolveExecutable(ctx.config.ccciRun, ctx.env);
-  const unrecovered = executor.remote ? new Map<string, string>() : await recoverCrashedRecipes(ctx, enrolment);
+  const ccciRun = remote || dry ? ctx.config.ccciRun : resolveExecutable(ctx.config.ccciRun, ctx.env);
+  const unrecovered = remote || dry ? new Map<string, string>() : await recoverCrashedRecipes(ctx, enrolment);
   for (const r of enrolment.recipes) {
-    emit(r.recipe, 'queued', { expectedMs: medianDurationMs(readHistory(ctx.config.stateDir, r.recipe).entries) });
+    emit?.(r.recipe, 'queued', { expectedMs: medianDurationMs(readHistory(ctx.config.stateDir, r.recipe).entries) });
   }
   // Mirror-sync first, for every selected recipe (also the ones that end up skipped); the decision that
   // follows reads upstream itself, so a diverged mirror never changes what is tested.
   const synced = opts.sync === false ? [] : await syncMirrors(ctx, enrolment, opts);
-  const syncOf = new Map(synced.map((r) => [r.recipe, r]));
   const conditions = await sweepConditions(ctx, opts.testTimeoutMs);
-  const planned = await planAll(ctx, enrolment, { ...opts, mirrorState: false }, conditions);
+  const planned = await planAll(ctx, enrolment, opts, conditions);
   if (opts.requestedTag !== undefined) assertRequestedTag(planned, opts);
   // A recipe whose clone is still left detached is not touched again until it is put back.
   for (const p of planned) {
     const why = unrecovered.get(p.recipe);
     if (why) Object.assign(p, { decision: 'error', error: why });
   }
+  return { ccciRun, synced, conditions, planned };
+}
+
+/** Today's path: each recipe checked out, tested and promoted on this host. */
+export function localExecutor(ctx: SweepContext): Executor {
+  return { remote: false, launch: (p, o, testing) => runRecipe(ctx, p, o, testing) };
+}
+
+/**
+ * `run --dry-run`: run's own path up to the tests, in a dry-run scope (src/adapters/effects.ts): mirror-sync
+ * is planned (what it would push or close is logged), every recipe is planned, no lock is taken, no tag
+ * seen is recorded, nothing is written and no harness launched. The result is what `plan` shows.
+ */
+export async function dryRun(ctx: SweepContext, enrolment: Enrolment, opts: RunOptions = {}): Promise<PlanEntry[]> {
+  return inDryRun(async () => {
+    const { planned } = await prepareRun(ctx, enrolment, { ...opts, recordSeenTags: false, mirrorState: true }, true);
+    return planned.map(publicEntry);
+  });
+}
+
+export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOptions = {}): Promise<RunResult[]> {
+  const emit = (recipe: string, state: SweepEvent['state'], more: Partial<SweepEvent> = {}) =>
+    ctx.onEvent?.({ recipe, state, at: ctx.now().getTime(), ...more });
+  const executor = opts.executor ?? localExecutor(ctx);
+  const { ccciRun, synced, conditions, planned } = await prepareRun(ctx, enrolment, { ...opts, mirrorState: false }, false, executor, emit);
+  const syncOf = new Map(synced.map((r) => [r.recipe, r]));
   const toRun = planned.filter((p) => p.decision === 'run');
   const jobs = Math.max(1, opts.jobs ?? 1);
   // With several at once, start the longest first (median of past runs), so the sweep ends sooner.

@@ -11,7 +11,7 @@ import { readHolds } from '../adapters/fs/holds-store.js';
 import type { StatusEntry } from '../core/status.js';
 
 export function status(
-  stateDir: string, enrolment: Enrolment, now: number = Date.now(), warn?: (recipe: string, message: string) => void,
+  stateDir: string, enrolment: Enrolment, now: number, warn?: (recipe: string, message: string) => void,
 ): StatusEntry[] {
   const entries = enrolment.recipes.map((r): StatusEntry => {
     const entry: StatusEntry = {

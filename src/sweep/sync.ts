@@ -35,7 +35,7 @@ export async function syncMirrors(ctx: SweepContext, enrolment: Enrolment, opts:
         if (ctx.signal?.aborted) {
           return { recipe: r.recipe, outcome: 'error', tagsAdded: [], tagConflicts: [], prsClosed: [], wouldDo: [], error: { step: 'ls-remote', message: 'sweep was stopped' } };
         }
-        ctx.onEvent?.({ recipe: r.recipe, state: 'syncing', at: Date.now() });
+        ctx.onEvent?.({ recipe: r.recipe, state: 'syncing', at: ctx.now().getTime() });
         const result = await syncMirror(
           {
             recipe: r.recipe, upstreamUrl: urlFor(ctx.config.upstreamUrl, r.recipe), mirrorUrl: urlFor(m.mirrorUrl, r.recipe),
@@ -48,7 +48,7 @@ export async function syncMirrors(ctx: SweepContext, enrolment: Enrolment, opts:
           },
         );
         ctx.log.info({ recipe: r.recipe, sync: result.outcome, tagsAdded: result.tagsAdded.length, prsClosed: result.prsClosed }, 'mirror-sync');
-        ctx.onEvent?.({ recipe: r.recipe, state: 'queued', at: Date.now() });
+        ctx.onEvent?.({ recipe: r.recipe, state: 'queued', at: ctx.now().getTime() });
         return result;
       }),
     ),

@@ -34,7 +34,7 @@ export async function verifyAll(ctx: SweepContext, enrolment: Enrolment, opts: V
       recipe: r.recipe, cadence: r.cadence, canonical: { version: record.version, commit: record.commit }, latest: record.version,
       decision: 'run', reason: 'verify', ignoredTags: [], record, tags: new Map([[record.version, record.commit]]), notCommits: [], history: [],
     };
-    out.push(await runRecipe(ctx, p, { ...opts, ccciRun, ccciCommit, verify: true }, () => ctx.onEvent?.({ recipe: r.recipe, state: 'testing', at: Date.now(), tag: record.version })));
+    out.push(await runRecipe(ctx, p, { ...opts, ccciRun, ccciCommit, verify: true }, () => ctx.onEvent?.({ recipe: r.recipe, state: 'testing', at: ctx.now().getTime(), tag: record.version })));
   }
   for (const p of enrolment.problems) out.push({ ...base, recipe: p.recipe, tag: null, outcome: 'error', detail: p.problem });
   return out.sort((a, b) => (a.recipe < b.recipe ? -1 : 1));

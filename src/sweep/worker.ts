@@ -58,10 +58,10 @@ export interface WorkerOptions {
 
 /** One recipe's test through the local path; never throws: every failure is a result with outcome error. */
 export async function runWorker(ctx: SweepContext, v: WorkerVars, o: WorkerOptions): Promise<WorkerResult> {
-  const started = Date.now();
-  const startedAt = new Date().toISOString();
+  const started = ctx.now().getTime();
+  const startedAt = ctx.now().toISOString();
   const answer = (more: Partial<WorkerResult> & { outcome: string }): WorkerResult => ({
-    recipe: v.recipe, sweepId: v.sweepId, tag: v.tag, exitCode: null, durationMs: Date.now() - started, log: null, startedAt, ...more,
+    recipe: v.recipe, sweepId: v.sweepId, tag: v.tag, exitCode: null, durationMs: ctx.now().getTime() - started, log: null, startedAt, ...more,
   });
   try {
     // On the coordinator's own state dir the worker's records are the only ones: say so with a marker.

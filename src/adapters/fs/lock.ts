@@ -152,14 +152,42 @@ function readHeld(file: string): Held | null {
   } catch {
     return { info: unreadableLock(), id };
   }
-  const o = v as Partial<LockInfo> | null;
-  if (typeof o !== 'object' || o === null || !Number.isInteger(o.pid) || (o.pid as number) <= 0) return { info: unreadableLock(), id };
+  const info = lockInfoOf(v);
+  if (!info) return { info: unreadableLock(), id };
+  return { info, id: typeof info.nonce === 'string' && /^[0-9a-f]{8,64}$/.test(info.nonce) ? `n${info.nonce}` : id };
+}
+
+/**
+ * Pure: a lock file's parsed value as LockInfo, or null when it cannot name a holder (no positive integer
+ * pid). What a crashed sweep left to restore (clone, saved checkout) and its harness are taken only when
+ * well-formed: a damaged field is dropped, never handed to git or kill().
+ */
+export function lockInfoOf(v: unknown): LockInfo | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  if (!Number.isInteger(o.pid) || (o.pid as number) <= 0) return null;
+  const str = (x: unknown) => (typeof x === 'string' ? x : String(x ?? '?'));
   const info: LockInfo = {
-    ...(o as LockInfo),
+    ...(o as unknown as LockInfo),
     pidStart: typeof o.pidStart === 'string' ? o.pidStart : null,
-    startedAt: String(o.startedAt ?? '?'), command: String(o.command ?? '?'), by: String(o.by ?? '?'),
+    startedAt: str(o.startedAt), command: str(o.command), by: str(o.by),
   };
-  return { info, id: typeof o.nonce === 'string' && /^[0-9a-f]{8,64}$/.test(o.nonce) ? `n${o.nonce}` : id };
+  delete info.clone;
+  delete info.saved;
+  delete info.harness;
+  const saved = o.saved as Record<string, unknown> | null | undefined;
+  if (typeof o.clone === 'string' && o.clone !== '' && typeof saved === 'object' && saved !== null
+    && typeof saved.commit === 'string' && /^[0-9a-f]{40,64}$/.test(saved.commit)
+    && (saved.branch === null || (typeof saved.branch === 'string' && saved.branch !== '' && !saved.branch.startsWith('-')))) {
+    info.clone = o.clone;
+    info.saved = { branch: saved.branch as string | null, commit: saved.commit };
+  }
+  const h = o.harness as Record<string, unknown> | null | undefined;
+  if (h === null) info.harness = null;
+  else if (typeof h === 'object' && Number.isInteger(h.pid) && (h.pid as number) > 1) {
+    info.harness = { pid: h.pid as number, pidStart: typeof h.pidStart === 'string' ? h.pidStart : null, startedAt: str(h.startedAt) };
+  }
+  return info;
 }
 
 function unreadableLock(): LockInfo {

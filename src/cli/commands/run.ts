@@ -8,7 +8,7 @@ import type { Io } from '../io.js';
 import type { CommonOpts } from '../program.js';
 import { context, hostLockUnlessStopped, selection } from '../context.js';
 import { stopOnSignals } from '../signals.js';
-import { planCommand } from './plan.js';
+import { DEFAULT_TEST_TIMEOUT_MS } from '../../core/attempts.js';
 
 type RunOpts = CommonOpts & {
   dryRun?: boolean; jobs?: number; force?: boolean; retry?: boolean; sync?: boolean; syncJobs?: number;
@@ -19,9 +19,8 @@ type RunOpts = CommonOpts & {
 export async function runCommand(opts: RunOpts, config: Config, io: Io): Promise<number> {
   if (opts.tag !== undefined && opts.recipe.length !== 1) throw new UsageError('--tag needs exactly one --recipe: a tag is a release of one recipe');
   if (opts.allowDowngrade && opts.tag === undefined) throw new UsageError('--allow-downgrade needs --tag: it allows testing that chosen older release');
-  // `run --dry-run` is exactly `plan`: same reads, same output, no writes.
-  if (opts.dryRun) return planCommand(opts, config, io);
   const settings = await operatorSettings(opts, io.env);
+  if (opts.dryRun) return dryRunCommand(opts, config, io, settings);
   const { run } = await import('../../sweep/run.js');
   const { renderSummary, summaryJson, runSucceeded } = await import('../../render/report.js');
   const enrolment = await selection(config, opts);
@@ -55,6 +54,25 @@ export async function runCommand(opts: RunOpts, config: Config, io: Io): Promise
   } finally {
     stop.dispose();
   }
+}
+
+/**
+ * `run --dry-run`: run's own path with every write refused (src/sweep/run.ts dryRun): no host lock, nothing
+ * written; it prints what `plan` prints, for the options of this run.
+ */
+async function dryRunCommand(opts: RunOpts, config: Config, io: Io, settings: Awaited<ReturnType<typeof operatorSettings>>): Promise<number> {
+  const { dryRun } = await import('../../sweep/run.js');
+  const { renderPlan, planJson } = await import('../../render/report.js');
+  const enrolment = await selection(config, opts);
+  const ctx = await context(config, io, { dryRun: true });
+  const entries = await dryRun(ctx, enrolment, {
+    force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs,
+    // What that run would do under its test timeout (a timeout is known-red only under the same one).
+    testTimeoutMs: opts.testTimeout ?? DEFAULT_TEST_TIMEOUT_MS,
+    minReleaseAgeMs: settings.minReleaseAgeMs, requestedTag: opts.tag, allowDowngrade: opts.allowDowngrade,
+  });
+  io.stdout(opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries));
+  return entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok;
 }
 
 /** The CI client when `--executor` is drone or woodpecker (null for local); config problems exit 2 here. */
@@ -119,7 +137,7 @@ async function diskGuardFor(config: Config, settings: import('../../core/operato
 
 /** Webhooks for recipes whose health changed; never fails the run (src/sweep/notify.ts). */
 async function notifyAfterRun(
-  ctx: { config: Config; log: Logger; env: NodeJS.ProcessEnv; signal?: AbortSignal }, settings: import('../../core/operator-settings.js').OperatorSettings,
+  ctx: { config: Config; log: Logger; env: NodeJS.ProcessEnv; now: () => Date; signal?: AbortSignal }, settings: import('../../core/operator-settings.js').OperatorSettings,
   results: import('../../core/sweep-types.js').RunResult[],
 ): Promise<void> {
   if (settings.notify.length === 0) return;
