@@ -13,7 +13,7 @@ const IMPURE_IMPORTS = {
     // Types only (render/completion walks the commander program it is given).
     { group: ['execa', 'undici', 'pino', 'p-queue', 'commander'], message: 'core and render are pure: no I/O or process library.', allowTypeImports: true },
     {
-      group: ['**/adapters/**', '**/sweep/**', '**/cli/**', '**/sweep.js', '**/cli.js', '**/demo/**'],
+      group: ['**/adapters/**', '**/sweep/**', '**/cli/**', '**/demo/**'],
       message: 'core and render may not import adapters, orchestration (sweep) or the CLI: dependencies point inward.',
     },
   ],
@@ -47,6 +47,13 @@ export default tseslint.config(
     // match terminal escape sequences.
     files: ['test/**/*.ts', 'scripts/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-control-regex': 'off' },
+  },
+  {
+    // core is the bottom layer: not even render (text) is below it.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/render/**'], message: 'core is the bottom layer: render depends on core, not the other way.' }] }],
+    },
   },
   {
     files: ['src/core/**/*.ts', 'src/render/**/*.ts'],

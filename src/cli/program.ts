@@ -128,7 +128,7 @@ export function buildProgram(io: Io, done: (code: number) => void, main: Main): 
     program.command('run').description('sweep: mirror-sync, then test each new release through cc-ci-run and promote it'))))))
     .option('--tag <tag>', 'test this release of the one --recipe instead of the newest (reason requested)')
     .option('--allow-downgrade', 'with --tag: a release at or below the canonical may be tested and, when green, become the canonical')
-    .option('--dry-run', 'exactly `plan`: decide, write nothing')
+    .option('--dry-run', "run's own steps with every write refused: prints what plan prints, writes nothing")
     .option('--jobs <n>', 'recipes tested at once', positiveInt, 1)
     .option('--force', 'run the newest release even when the decision is skip')
     .option('--retry', 'run a newest release that already went red under unchanged conditions')
