@@ -40,6 +40,11 @@ export interface Explanation {
 
 export function renderExplain(e: Explanation): string {
   const out: string[] = [`${e.recipe} (${e.cadence})`, ''];
+  // Nothing could be read (tags or enrolment): an empty table and "never released" would be false.
+  if (e.decision === 'error' && e.tags.length === 0 && (e.reason === 'tags-unavailable' || e.reason === 'enrolment-invalid')) {
+    out.push(`decision: ${e.decision} (${e.reason})${e.error ? `: ${e.error}` : ''}`);
+    return `${out.join('\n')}\n`;
+  }
   out.push(table(
     ['RANK', 'TAG', 'RECIPE VERSION', 'PRERELEASE', 'APP', 'APP SEGMENTS', 'COMMIT'],
     e.tags.map((t) => [

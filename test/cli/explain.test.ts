@@ -38,6 +38,17 @@ describe('explain', () => {
   });
 });
 
+describe('explain when the tags cannot be read', () => {
+  it('prints only the error, not an empty table and "never released"', async () => {
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+    const missing = path.join(sb.root, 'no-such-tmp');
+    const r = await cli(sb, ['explain', 'gitea'], { TMPDIR: missing });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toBe(`gitea (weekly)\n\ndecision: error (tags-unavailable): TMPDIR=${missing} does not exist or is not a directory: create it or set TMPDIR to one that exists`);
+    expect(r.stdout).not.toContain('never released');
+  });
+});
+
 describe('known-red skip', () => {
   it('skips a release that went red under unchanged conditions, and runs again when anything changes', async () => {
     const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
