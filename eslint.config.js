@@ -56,6 +56,17 @@ export default tseslint.config(
     },
   },
   {
+    // Every timer goes through src/adapters/timers.ts, which clamps the delay: a delay above 2^31-1 ms
+    // would fire after 1 ms (a poll in a tight loop, a timeout at once).
+    files: ['src/**/*.ts'],
+    ignores: ['src/adapters/timers.ts'],
+    rules: {
+      'no-restricted-globals': ['error',
+        { name: 'setTimeout', message: 'use later() or sleep() from src/adapters/timers.ts (it clamps the delay).' },
+        { name: 'setInterval', message: 'use every() from src/adapters/timers.ts (it clamps the period).' }],
+    },
+  },
+  {
     files: ['src/core/**/*.ts', 'src/render/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', { paths: BUILTINS.map((name) => ({ name, message: 'core and render are pure: no Node built-ins.' })), ...IMPURE_IMPORTS }],

@@ -24,6 +24,7 @@ import { scrub } from './log.js';
 import { AuthFailure, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry } from './retry.js';
 import { type Listing, parseLsRemote, tagTargets } from '../core/refs.js';
 import { listRefsHttp, NotSmartHttp, proxyFor } from './http-refs.js';
+import { later } from './timers.js';
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
 /** After SIGTERM (git removes its lock files on it), how long git's group has before SIGKILL. */
@@ -266,10 +267,10 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<Git
     if (stoppedBy || pid === undefined) return;
     stoppedBy = why;
     signalGroup(pid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
+    killTimer = later(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
   };
   const timeoutMs = call.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const deadline = pid !== undefined && timeoutMs > 0 ? setTimeout(() => stop('timeout'), timeoutMs) : undefined;
+  const deadline = pid !== undefined && timeoutMs > 0 ? later(() => stop('timeout'), timeoutMs) : undefined;
   const onAbort = () => stop('signal');
   if (pid !== undefined) {
     liveGroups.add(pid);

@@ -9,6 +9,7 @@ import { mayAct } from './effects.js';
 import { timerProblem } from '../core/duration.js';
 import { ConfigError, HarnessError, messageOf } from '../core/errors.js';
 import { type Logger, secretValues } from './log.js';
+import { later, sleep } from './timers.js';
 
 /** Inherited variables that select what the harness tests; the sweep decides that, not the shell. */
 export const STRIPPED_ENV = ['REF', 'PR', 'SRC', 'MODE', 'CCCI_QUICK'] as const;
@@ -176,12 +177,12 @@ export async function runHarness(h: HarnessRun): Promise<HarnessResult> {
     }
     h.log.warn({ pid, why }, 'stopping harness: SIGTERM to its process group');
     signalGroup(pid, 'SIGTERM');
-    killTimer = setTimeout(() => {
+    killTimer = later(() => {
       h.log.warn({ pid }, 'harness still running after the grace period: SIGKILL');
       signalGroup(pid, 'SIGKILL');
     }, h.stopGraceMs ?? 120_000);
   };
-  const timeout = h.timeoutMs ? setTimeout(() => stop('timeout'), h.timeoutMs) : undefined;
+  const timeout = h.timeoutMs ? later(() => stop('timeout'), h.timeoutMs) : undefined;
   const onAbort = () => stop('abort');
   if (h.signal?.aborted) onAbort();
   h.signal?.addEventListener('abort', onAbort, { once: true });
@@ -213,7 +214,7 @@ async function afterExit(h: HarnessRun, pid: number, out: HarnessOutput, streams
     s.once('close', resolve);
   })));
   let graceTimer: NodeJS.Timeout | undefined;
-  await Promise.race([pipesClosed, new Promise<void>((resolve) => { graceTimer = setTimeout(resolve, h.pipeGraceMs ?? PIPE_GRACE_MS); })]);
+  await Promise.race([pipesClosed, new Promise<void>((resolve) => { graceTimer = later(resolve, h.pipeGraceMs ?? PIPE_GRACE_MS); })]);
   clearTimeout(graceTimer);
   if (groupAlive(pid)) {
     h.log.warn({ pid }, 'the harness exited but left processes in its process group: stopping them');
@@ -262,7 +263,7 @@ async function stopGroup(pid: number, graceMs: number, log: Logger): Promise<voi
       killed = true;
     }
     if (killed && i > 200) break; // unkillable (uninterruptible sleep): do not hang the sweep on it
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 

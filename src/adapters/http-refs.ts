@@ -18,6 +18,7 @@ import { mayAct } from './effects.js';
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { AuthFailure, TransientError, withRetry, type RetryPolicy } from './retry.js';
+import { later } from './timers.js';
 
 export interface HttpRefsOptions {
   /** Where the proxy settings and git's low-speed time are read (default process.env). */
@@ -129,11 +130,11 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
   const stallMs = (Number.parseInt(env.GIT_HTTP_LOW_SPEED_TIME ?? '', 10) || 60) * 1000;
   const deadline = new AbortController();
   const stall = new AbortController();
-  const deadlineTimer = timeoutMs > 0 ? setTimeout(() => deadline.abort(), timeoutMs) : undefined;
+  const deadlineTimer = timeoutMs > 0 ? later(() => deadline.abort(), timeoutMs) : undefined;
   let stallTimer: NodeJS.Timeout | undefined;
   const progress = () => {
     clearTimeout(stallTimer);
-    stallTimer = setTimeout(() => stall.abort(), stallMs);
+    stallTimer = later(() => stall.abort(), stallMs);
   };
   const signal = AbortSignal.any([deadline.signal, stall.signal, ...(opts.signal ? [opts.signal] : [])]);
   const failed = (err: unknown): Error => {

@@ -6,6 +6,7 @@ import { fetch as undiciFetch } from 'undici';
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { proxyDispatcher } from './gitea.js';
+import { later } from './timers.js';
 
 export interface DeliveryOptions {
   env: NodeJS.ProcessEnv;
@@ -29,7 +30,7 @@ export function origin(url: string): string {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
+    const t = later(done, ms);
     function done() {
       clearTimeout(t);
       signal?.removeEventListener('abort', done);

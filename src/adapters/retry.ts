@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { messageOf, SweepError } from '../core/errors.js';
+import { later } from './timers.js';
 
 export interface RetryPolicy {
   /** Attempts in total, including the first. */
@@ -49,7 +50,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = later(done, ms);
     if (signal) setMaxListeners(0, signal); // shared by every concurrent call of the sweep
     signal?.addEventListener('abort', done, { once: true });
   });

@@ -5,7 +5,7 @@ import { DEFAULT_TEST_TIMEOUT_MS } from '../core/attempts.js';
 import type { Config, ConfigKey } from '../core/config.js';
 import { GLOBAL_OPTIONS, loadConfig } from '../adapters/fs/settings.js';
 import { EXIT } from '../core/errors.js';
-import { parseDuration, timerProblem } from '../core/duration.js';
+import { BELOW_1MS, readDuration, timerProblem } from '../core/duration.js';
 import type { CadenceFilter } from '../core/enrolment.js';
 import { registerOperatorCommands } from './commands/index.js';
 import { withDiskGuard, withNotify, withReleaseAge } from './commands/operator-options.js';
@@ -34,8 +34,9 @@ function positiveInt(value: string): number {
 }
 
 function duration(value: string): number {
-  const ms = parseDuration(value);
-  if (ms === null) throw new InvalidArgumentError('must be a duration like 90m, 120s, 1h30m or a number of seconds');
+  const ms = readDuration(value);
+  if (ms === 'below-1ms') throw new InvalidArgumentError(BELOW_1MS);
+  if (ms === 'malformed') throw new InvalidArgumentError('must be a duration like 90m, 120s, 1h30m or a number of seconds');
   const problem = timerProblem(ms);
   if (problem) throw new InvalidArgumentError(problem);
   return ms;

@@ -1,7 +1,8 @@
 // Holds: an operator's "not this recipe" or "not this release", with a reason, who and until when. Pure:
 // the state file's shape, what is in force at a given instant, and the edits `hold` and `release` make.
 import { StateError, UsageError } from './errors.js';
-import { MAX_SPAN_MS, parseSpan } from './span.js';
+import { BELOW_1MS } from './duration.js';
+import { MAX_SPAN_MS, readSpan } from './span.js';
 
 export interface HoldInfo {
   reason: string;
@@ -97,9 +98,10 @@ export function withoutHold(h: HoldsFile, tag: string | null): { next: HoldsFile
  * `2026-12-01T08:00:00Z`). A moment that is not in the future would be a hold that never applies: refused.
  */
 export function parseUntil(text: string, now: number): string {
-  const span = parseSpan(text);
+  const span = readSpan(text);
+  if (span === 'below-1ms') throw new UsageError(`--until ${JSON.stringify(text)} ${BELOW_1MS}`);
   let at: number;
-  if (span !== null) at = now + span;
+  if (span !== 'malformed') at = now + span;
   else if (/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim())) at = Date.parse(text.trim());
   else throw new UsageError(`--until ${JSON.stringify(text)} is neither a span (7d, 36h, 90m; at most 100 years) nor an ISO-8601 date (2026-12-01T08:00:00Z)`);
   if (!Number.isFinite(at) || at > now + MAX_SPAN_MS) throw new UsageError(`--until ${JSON.stringify(text)} is not a valid date within 100 years`);

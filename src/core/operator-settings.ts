@@ -2,7 +2,8 @@
 // settings > default like the global options (src/adapters/fs/settings.ts), but typed: spans, sizes and lists.
 import { ConfigError } from './errors.js';
 import { DEFAULT_MIN_FREE, type FreeLimit, parseFreeLimit } from './disk.js';
-import { parseSpan } from './span.js';
+import { BELOW_1MS } from './duration.js';
+import { readSpan } from './span.js';
 
 export interface OperatorSettings {
   /** A release is a candidate once known this long (ms; 0: at once). */
@@ -50,8 +51,9 @@ export function resolveOperatorSettings(flags: OperatorFlags, env: NodeJS.Proces
   const out: OperatorSettings = { minReleaseAgeMs: 0, minFree: DEFAULT_MIN_FREE, diskPaths: null, notify: [] };
   const age = pick('min-release-age', flags.minReleaseAge, env, table, file);
   if (age) {
-    const ms = parseSpan(age.value as string);
-    if (ms === null) throw new ConfigError(`${age.origin} ${JSON.stringify(age.value)} is not a span like 36h, 2d or 90m (at most 100 years)`);
+    const ms = readSpan(age.value as string);
+    if (ms === 'below-1ms') throw new ConfigError(`${age.origin} ${JSON.stringify(age.value)} ${BELOW_1MS}`);
+    if (ms === 'malformed') throw new ConfigError(`${age.origin} ${JSON.stringify(age.value)} is not a span like 36h, 2d or 90m (at most 100 years)`);
     out.minReleaseAgeMs = ms;
   }
   const free = pick('min-free', flags.minFree, env, table, file);

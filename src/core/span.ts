@@ -1,18 +1,25 @@
 // Spans an operator gives in days as often as in minutes: `--until 7d`, `--min-release-age 2d`. A superset
 // of the sweep's timer durations (src/core/duration.ts): these are compared with clocks, never put in a timer.
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+import { type DurationRefusal, readDuration, TIMER_UNITS } from './duration.js';
+
+const SPAN_UNITS: Record<string, number> = { ...TIMER_UNITS, d: 86_400_000, w: 604_800_000 };
 
 /** The longest span accepted: a date this far out still has an ISO-8601 form (100 years). */
 export const MAX_SPAN_MS = 100 * 365 * 86_400_000;
 
-/** Parses `90m`, `36h`, `2d`, `1w`, `1d12h`, or a bare number of seconds; null when malformed or over 100 years. */
+/**
+ * `90m`, `36h`, `2d`, `1w`, `1d12h`, or a bare number of seconds, read by the one duration parser; over
+ * 100 years is malformed, a non-zero value below 1 ms is refused.
+ */
+export function readSpan(text: string): number | DurationRefusal {
+  const ms = readDuration(text, SPAN_UNITS);
+  return typeof ms === 'number' && within(ms) === null ? 'malformed' : ms;
+}
+
+/** readSpan, or null when refused (malformed, over 100 years, or a non-zero value below 1 ms). */
 export function parseSpan(text: string): number | null {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return within(Math.round(Number(t) * 1000));
-  if (!/^(\d+(\.\d+)?(ms|s|m|h|d|w))+$/.test(t)) return null;
-  let total = 0;
-  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) total += Number(m[1]) * UNIT_MS[m[2]!]!;
-  return within(Math.round(total));
+  const ms = readSpan(text);
+  return typeof ms === 'number' ? ms : null;
 }
 
 const within = (ms: number) => (Number.isFinite(ms) && ms <= MAX_SPAN_MS ? ms : null);

@@ -4,7 +4,8 @@
 // from the build's log, and records the attempt here as a local run would, unless the worker already did
 // in this very state dir (same host). Engine specifics live in the clients (src/adapters/ci).
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { readRegularText } from '../adapters/fs/read-file.js';
 import path from 'node:path';
 import { writeFileAtomic } from '../adapters/fs/atomic-file.js';
 import { effectiveTimeout } from '../core/attempts.js';
@@ -19,6 +20,7 @@ import { startedBy, type SweepContext } from './context.js';
 import type { Outcome, Planned, RunResult } from '../core/sweep-types.js';
 import type { RecipeRun } from './executor.js';
 import type { Executor } from './executor.js';
+import { later } from '../adapters/timers.js';
 
 export const DEFAULT_POLL_MS = 15_000;
 
@@ -37,7 +39,7 @@ interface SweepFile {
 
 export function readSweepFile(stateDir: string): SweepFile | null {
   try {
-    const v = JSON.parse(readFileSync(path.join(stateDir, SWEEP_FILE), 'utf8')) as Partial<SweepFile>;
+    const v = JSON.parse(readRegularText(path.join(stateDir, SWEEP_FILE))) as Partial<SweepFile>;
     if (typeof v.sweepId !== 'string') return null;
     return { sweepId: v.sweepId, adopting: Array.isArray(v.adopting) ? v.adopting.filter((x) => typeof x === 'string') : [], startedAt: String(v.startedAt ?? '') };
   } catch {
@@ -104,7 +106,7 @@ export function ciExecutor(ctx: SweepContext, o: CiExecutorOptions): Executor {
         ctx.signal?.removeEventListener('abort', done);
         resolve();
       };
-      const t = setTimeout(done, ms);
+      const t = later(done, ms);
       ctx.signal?.addEventListener('abort', done, { once: true });
     });
 

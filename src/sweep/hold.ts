@@ -9,6 +9,7 @@ import type { Logger } from '../adapters/log.js';
 import { parseRelease } from '../core/version.js';
 import { type HoldInfo, withHold, withoutHold } from '../core/holds.js';
 import { readHolds, writeHolds } from '../adapters/fs/holds-store.js';
+import { sleep } from '../adapters/timers.js';
 
 export interface HoldContext {
   stateDir: string;
@@ -24,7 +25,7 @@ async function holdsLock(c: HoldContext, recipe: string, command: string): Promi
     const got = await tryLock(file, { log: c.log, command, by: c.by });
     if ('release' in got) return got;
     if (i >= 40) throw new LockedError(`the holds of ${recipe} are being changed by another process (${describeHolder(got)}); try again`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 

@@ -2,10 +2,10 @@
 // --notify URL. The last-notified state lives in <state-dir>/notify-state.json (written whole or not at all,
 // under the host lock the run holds); a recipe whose notice reached no URL keeps its old state, so the next
 // run announces it again.
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { removeStaleTemps, writeFileAtomic } from '../adapters/fs/atomic-file.js';
+import { readRegularText } from '../adapters/fs/read-file.js';
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../adapters/log.js';
 import { noticesFor, type NotifiedState, parseNotifiedState, type RunOutcome } from '../core/health.js';
@@ -17,7 +17,7 @@ export function notifyStatePath(stateDir: string): string {
 
 function readState(file: string): NotifiedState {
   try {
-    return parseNotifiedState(JSON.parse(readFileSync(file, 'utf8')));
+    return parseNotifiedState(JSON.parse(readRegularText(file)));
   } catch {
     return {};
   }

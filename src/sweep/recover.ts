@@ -1,5 +1,6 @@
 // Recovery at the start of a run: a crashed sweep's recipe locks are taken over and its clones put back.
 import { existsSync } from 'node:fs';
+import { pathPresent } from '../adapters/fs/read-file.js';
 import { recipeStateDir } from '../adapters/fs/state-store.js';
 import type { Enrolment } from '../core/enrolment.js';
 import { messageOf } from '../core/errors.js';
@@ -28,7 +29,8 @@ export async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolm
   const failed = new Map<string, string>();
   for (const r of enrolment.recipes) {
     const file = recipeLockPath(recipeStateDir(ctx.config.stateDir, r.recipe));
-    if (!existsSync(file)) continue;
+    // lstat, not stat: a dangling symlink there is a damaged lock to take over, not "no lock".
+    if (!pathPresent(file)) continue;
     const log = ctx.log.child({ recipe: r.recipe });
     try {
       const lock = await tryLock(file, { log, command: 'recover', by: startedBy(ctx.env), onStale: (s) => restoreAfterCrash(s, log, ctx.env) });

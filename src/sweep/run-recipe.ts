@@ -1,6 +1,7 @@
 // One recipe's test: fetch -> check out the tag -> cc-ci-run -> gate -> promote -> restore the checkout.
 // Every failure becomes the recipe's outcome, so one recipe never stops the others.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { NotRegularFileError, readRegularText } from '../adapters/fs/read-file.js';
 import path from 'node:path';
 import { effectiveTimeout } from '../core/attempts.js';
 import { appendHistory, createRunDir, readCanonical, recipeStateDir, writeCanonical } from '../adapters/fs/state-store.js';
@@ -348,12 +349,11 @@ function readRunResults(runsDir: string): RunResults {
   let text: string;
   try {
     // A few markers fit in a few bytes; a huge file is not read into memory (and does not promote).
-    const st = statSync(file);
-    if (!st.isFile()) return { kind: 'unreadable', why: 'not a file' };
-    if (st.size > RESULTS_MAX_BYTES) return { kind: 'unreadable', why: `larger than ${RESULTS_MAX_BYTES} bytes` };
-    text = readFileSync(file, 'utf8');
+    text = readRegularText(file, { maxBytes: RESULTS_MAX_BYTES });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return parseRunResults(null);
+    if ((err as NodeJS.ErrnoException).code === 'EFBIG') return { kind: 'unreadable', why: `larger than ${RESULTS_MAX_BYTES} bytes` };
+    if (err instanceof NotRegularFileError) return { kind: 'unreadable', why: 'not a file' };
     return { kind: 'unreadable', why: messageOf(err) };
   }
   return parseRunResults(text);

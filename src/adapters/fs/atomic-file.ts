@@ -5,10 +5,11 @@
 // rename itself survives a power cut. On any error the old file is kept and the temp file removed.
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, fstatSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync,
+  closeSync, constants, fstatSync, fsyncSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync,
 } from 'node:fs';
 import path from 'node:path';
 import { mayAct } from '../effects.js';
+import { fileKind } from './read-file.js';
 import { WriteError } from '../../core/errors.js';
 
 /** Writes all of `buf` at the fd's position, looping on short writes; a write of 0 bytes is an error. */
@@ -106,12 +107,16 @@ export function appendLineDurable(file: string, line: string): void {
   mayAct(`append to ${file}`);
   let fd: number;
   try {
-    fd = openSync(file, 'a+', 0o644);
+    // Never through a symlink, and never blocking on a FIFO or device someone put there.
+    fd = openSync(file, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
   } catch (err) {
-    throw new WriteError(`cannot append to ${file} (${reason(err)}); nothing was added`);
+    const why = (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'it is a symbolic link, not a regular file' : reason(err);
+    throw new WriteError(`cannot append to ${file} (${why}); nothing was added`);
   }
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new WriteError(`cannot append to ${file} (it is ${fileKind(st)}, not a regular file: remove it); nothing was added`);
+    const size = st.size;
     const last = Buffer.alloc(1);
     const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
     try {
@@ -185,9 +190,10 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** The path itself is a folder (a symlink to one is not: the rename replaces the link, never writes through it). */
 function isDirectory(file: string): boolean {
   try {
-    return statSync(file).isDirectory();
+    return lstatSync(file).isDirectory();
   } catch {
     return false;
   }

@@ -1,6 +1,7 @@
 // Enrolment lives in the cc-ci repo, where operators already keep it: `<ccci-repo>/tests/<recipe>/
 // recipe_meta.py`. This reads those files (parsing is src/core/enrolment.ts) and selects recipes.
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { readRegularFile } from './read-file.js';
 import path from 'node:path';
 import { ConfigError, UsageError } from '../../core/errors.js';
 import { assertRecipeName, type Cadence, type CadenceFilter, type EnrolledRecipe, type Enrolment, type EnrolmentProblem, parseRecipeMeta, RECIPE_NAME } from '../../core/enrolment.js';
@@ -22,7 +23,7 @@ export function readEnrolment(ccciRepo: string): Enrolment {
     const meta = path.join(testsDir, name, 'recipe_meta.py');
     let bytes: Buffer;
     try {
-      bytes = readFileSync(meta);
+      bytes = readRegularFile(meta, { follow: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // No recipe_meta.py: not a recipe test. A symlink to nothing is a file the operator meant: a problem.

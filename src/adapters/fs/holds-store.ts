@@ -1,8 +1,9 @@
 // `<state-dir>/<recipe>/holds.json`, written whole or not at all like canonical.json; and the "known since"
 // record of each recipe's tags, `<state-dir>/<recipe>/known-tags.json`, which only run and sync write.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { removeStaleTemps, writeFileAtomic } from './atomic-file.js';
+import { readRegularText } from './read-file.js';
 import { recipeStateDir } from './state-store.js';
 import { StateError } from '../../core/errors.js';
 import { type HoldsFile, NO_HOLDS, parseHolds } from '../../core/holds.js';
@@ -17,7 +18,7 @@ export function readHolds(stateDir: string, recipe: string): HoldsFile {
   const file = holdsPath(stateDir, recipe);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularText(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return NO_HOLDS;
     throw new StateError(`cannot read ${file}: ${(err as Error).message}`);
@@ -45,7 +46,7 @@ export function knownTagsPath(stateDir: string, recipe: string): string {
 /** When each tag was first seen; a missing or damaged file means none were (they all count as just seen). */
 export function readKnownTags(stateDir: string, recipe: string): KnownTags {
   try {
-    return parseKnownTags(JSON.parse(readFileSync(knownTagsPath(stateDir, recipe), 'utf8')));
+    return parseKnownTags(JSON.parse(readRegularText(knownTagsPath(stateDir, recipe))));
   } catch {
     return {};
   }

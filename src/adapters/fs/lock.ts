@@ -9,12 +9,14 @@
 // only after checking, under the marker, that the file is still that instance. Of any number of sweeps
 // racing for one stale lock exactly one wins; the others then see a live holder.
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createExclusive, ensureDir, fsyncDir, removeFile, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
-import { LockedError } from '../../core/errors.js';
+import { readRegularFile } from './read-file.js';
+import { LockedError, StateError } from '../../core/errors.js';
 import type { Checkout } from '../git.js';
 import type { Logger } from '../log.js';
+import { sleep } from '../timers.js';
 
 /** A process, told from a later one with a reused pid by its start time. */
 export interface ProcessId {
@@ -41,6 +43,8 @@ export interface LockInfo extends ProcessId {
   harness?: HarnessId | null;
   /** Set when the file is empty or not a lock (a crash, a full disk, an operator): it is stale. */
   unreadable?: boolean;
+  /** Why an unreadable lock is damaged, for the takeover warning. */
+  damage?: string;
 }
 
 export function hostLockPath(stateDir: string): string {
@@ -136,24 +140,42 @@ interface Held {
   id: string;
 }
 
+/** A lock never needs more; a bigger file is not a lock (and is not read into memory). */
+const LOCK_MAX_BYTES = 64 * 1024;
+
+/**
+ * Reads a lock (or takeover marker) without ever blocking: a FIFO, socket, device, folder or symlink at the
+ * path is damaged, like an empty file, a file that is not JSON, or a record missing a field every sweep
+ * writes (pid, pidStart, startedAt, command, by): it names no live holder and is stale.
+ */
 function readHeld(file: string): Held | null {
   let raw: Buffer;
   try {
-    raw = readFileSync(file);
+    raw = readRegularFile(file, { maxBytes: LOCK_MAX_BYTES });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    // Unreadable (EACCES, EIO): it cannot name a live holder.
-    return { info: unreadableLock(), id: `unreadable-${(err as NodeJS.ErrnoException).code ?? 'err'}` };
+    // Not a regular file, too big, or unreadable (EACCES, EIO). Which instance it is: its inode.
+    let id: string;
+    try {
+      const st = lstatSync(file, { bigint: true });
+      id = `i${st.dev}-${st.ino}-${st.ctimeNs}`;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      id = `unreadable-${(err as NodeJS.ErrnoException).code ?? 'err'}`;
+    }
+    return { info: unreadableLock((err as Error).message), id };
   }
   const id = `h${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`;
   let v: unknown;
   try {
     v = JSON.parse(raw.toString('utf8'));
   } catch {
-    return { info: unreadableLock(), id };
+    return { info: unreadableLock(raw.length === 0 ? 'empty' : 'not JSON'), id };
   }
-  const info = lockInfoOf(v);
-  if (!info) return { info: unreadableLock(), id };
+  // A record missing a field every sweep writes was not written by a sweep: damaged, whatever pid it names.
+  const problem = lockProblem(v);
+  const info = problem ? null : lockInfoOf(v);
+  if (!info) return { info: unreadableLock(problem ?? 'no valid pid'), id };
   return { info, id: typeof info.nonce === 'string' && /^[0-9a-f]{8,64}$/.test(info.nonce) ? `n${info.nonce}` : id };
 }
 
@@ -190,8 +212,26 @@ export function lockInfoOf(v: unknown): LockInfo | null {
   return info;
 }
 
-function unreadableLock(): LockInfo {
-  return { pid: 0, pidStart: null, startedAt: '?', command: '?', by: '?', unreadable: true };
+/** Why a parsed lock is not a record a sweep wrote (every sweep writes all of these), or null. */
+function lockProblem(v: unknown): string | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not a JSON object';
+  const o = v as Record<string, unknown>;
+  if (!Number.isInteger(o.pid) || (o.pid as number) <= 0) return 'no valid pid';
+  if (!(typeof o.pidStart === 'string' || o.pidStart === null)) return 'no pidStart';
+  for (const k of ['startedAt', 'command', 'by'] as const) if (typeof o[k] !== 'string') return `no ${k}`;
+  return null;
+}
+
+function isFolder(file: string): boolean {
+  try {
+    return lstatSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function unreadableLock(damage?: string): LockInfo {
+  return { pid: 0, pidStart: null, startedAt: '?', command: '?', by: '?', unreadable: true, ...(damage ? { damage } : {}) };
 }
 
 export function readLock(file: string): LockInfo | null {
@@ -227,6 +267,10 @@ export async function tryLock(file: string, o: AcquireOptions): Promise<Lock | L
     const held = readHeld(file);
     if (!held) continue; // released meanwhile
     if (isAlive(held.info)) return held.info;
+    if (held.info.unreadable && isFolder(file)) {
+      // Never removed recursively: a folder there is an operator's, and may hold something of theirs.
+      throw new StateError(`lock file ${file} is a folder, not a lock: remove it (rmdir ${file}) and run again`);
+    }
     const took = await takeOver(file, held, info, o);
     if (took === 'won') return makeLock(file, info);
     if (took !== 'lost') return took; // another sweep is taking it over right now
@@ -256,7 +300,7 @@ async function takeOver(file: string, stale: Held, mine: LockInfo, o: AcquireOpt
     const now = readHeld(file);
     if (!now || now.id !== stale.id) return 'lost';
     o.log.warn(
-      { lock: file, stalePid: stale.info.pid, staleSince: stale.info.startedAt, ...(stale.info.unreadable ? { unreadable: true } : {}) },
+      { lock: file, stalePid: stale.info.pid, staleSince: stale.info.startedAt, ...(stale.info.unreadable ? { unreadable: true, damage: stale.info.damage } : {}) },
       stale.info.unreadable ? 'taking over an empty or unreadable lock file' : 'taking over a lock whose process is gone',
     );
     // Recovery first: if it fails the stale lock stays, so the next attempt still knows what to recover.
@@ -334,6 +378,6 @@ export async function acquireHostLock(stateDir: string, o: AcquireOptions & { wa
       o.log.info({ holder: got }, 'another sweep is running: waiting for its lock');
       announced = true;
     }
-    await new Promise((r) => setTimeout(r, Math.min(500, Math.max(10, deadline - Date.now()))));
+    await sleep(Math.min(500, Math.max(10, deadline - Date.now())));
   }
 }

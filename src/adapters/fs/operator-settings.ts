@@ -1,6 +1,6 @@
 // Reads the `[sweep]` table of the settings file for the operator-control keys (the global options read
 // the same file in src/adapters/fs/settings.ts; the table is shared with other tools, so unknown keys are left alone).
-import { readFileSync } from 'node:fs';
+import { readRegularText } from './read-file.js';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { DEFAULT_SETTINGS_FILE } from '../../core/config.js';
@@ -10,7 +10,7 @@ export function loadOperatorSettings(flags: OperatorFlags, env: NodeJS.ProcessEn
   const file = env.CCCI_SETTINGS || DEFAULT_SETTINGS_FILE;
   let table: Record<string, unknown> = {};
   try {
-    const doc = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const doc = parseToml(readRegularText(file, { follow: true })) as Record<string, unknown>;
     if (typeof doc.sweep === 'object' && doc.sweep !== null && !Array.isArray(doc.sweep)) table = doc.sweep as Record<string, unknown>;
   } catch {
     // a missing file is no settings; a malformed one is already refused by loadConfig, which runs first

@@ -4,7 +4,8 @@
 // is validated: nothing may silently point elsewhere (an empty path, a URL template without {recipe}, a
 // relative path that depends on where the timer happened to start).
 
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { readRegularText } from './read-file.js';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -136,7 +137,8 @@ export function parseSettings(text: string, file: string): Settings {
 export function readSettings(file: string): Settings {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // Followed when a symlink (NixOS links /etc files into the store); never blocking on a FIFO.
+    text = readRegularText(file, { follow: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { file, values: {}, warnings: [] };
     throw new ConfigError(`cannot read settings file ${file}: ${(err as Error).message}`);

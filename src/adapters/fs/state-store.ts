@@ -1,9 +1,10 @@
 // The state dir on disk: `<state-dir>/<recipe>/canonical.json` (the last release that passed a full cold
 // test), `history.jsonl` beside it and the run folders. Records written by the old Python sweep are read as
 // they are; what is read is validated in src/core/canonical-record.ts.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { appendLineDurable, ensureDir, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
+import { readRegularText } from './read-file.js';
 import { StateError } from '../../core/errors.js';
 import { assertRecipeName } from '../../core/enrolment.js';
 import { type CanonicalRecord, type HistoryEntry, stamp, validateCanonical, validateHistoryEntry } from '../../core/canonical-record.js';
@@ -27,7 +28,7 @@ export function readCanonical(stateDir: string, recipe: string): CanonicalRecord
   const file = canonicalPath(stateDir, recipe);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularText(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new StateError(`cannot read ${file}: ${(err as Error).message}`);
@@ -91,7 +92,7 @@ export function readHistory(stateDir: string, recipe: string): HistoryRead {
   const file = historyPath(stateDir, recipe);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularText(file);
   } catch (err) {
     const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
     return { entries: [], tornLine: false, invalid: [], warning: gone ? null : `cannot read ${file} (${(err as Error).message}); its history is ignored` };

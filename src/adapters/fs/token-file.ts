@@ -1,5 +1,5 @@
 // The mirror token file and the URL facts derived from the mirror URL.
-import { readFileSync, statSync } from 'node:fs';
+import { readRegularText } from './read-file.js';
 import { ConfigError, messageOf } from '../../core/errors.js';
 import { registerSecret } from '../log.js';
 
@@ -12,11 +12,11 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
  * mirror), trims it, and registers it so scrub() removes it from every log line, error and report.
  */
 export function readTokenFile(path: string, what = 'mirror token'): string {
-  let mode: number;
+  let mode = 0;
   let text: string;
   try {
-    mode = statSync(path).mode;
-    text = readFileSync(path, 'utf8');
+    // Followed when a symlink (credentials folders link them); a FIFO or device is refused, never read.
+    text = readRegularText(path, { follow: true, onStat: (st) => { mode = st.mode; } });
   } catch (err) {
     throw new ConfigError(`cannot read ${what} file ${path}: ${messageOf(err)}`);
   }
@@ -46,7 +46,7 @@ export function readTokenFile(path: string, what = 'mirror token'): string {
  */
 export function registerTokenFileSecret(path: string, what = 'mirror token'): void {
   try {
-    readFileSync(path);
+    readRegularText(path, { follow: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') return;

@@ -4,6 +4,7 @@
 import type { SweepEvent, SweepListener } from '../../core/events.js';
 import type { Logger } from '../log.js';
 import { applyEvent, type RecipeProgress, renderProgress } from '../../render/progress.js';
+import { every } from '../timers.js';
 
 export interface ProgressOptions {
   stream: NodeJS.WritableStream;
@@ -99,7 +100,7 @@ function liveBlock(o: ProgressOptions): Progress {
       states.set(e.recipe, applyEvent(states.get(e.recipe), e));
       mostTesting = Math.max(mostTesting, [...states.values()].filter((s) => s.state === 'testing').length);
       if (ticker === null) {
-        ticker = setInterval(redraw, o.tickMs ?? 1000);
+        ticker = every(redraw, o.tickMs ?? 1000);
         ticker.unref();
       }
       redraw();

@@ -50,14 +50,14 @@ export function registerVerify(program: Command, kit: CommandKit, shared: { dura
 /** The metrics file as a run writes it (the last sweep's figures from last-sweep.json), now with the verifies. */
 async function writeVerifyMetrics(config: import('../../core/config.js').Config, file: string, io: CommandKit['io']): Promise<boolean> {
   const path = await import('node:path');
-  const { readFileSync } = await import('node:fs');
+  const { readRegularText } = await import('../../adapters/fs/read-file.js');
   const { metricsInput } = await import('../../render/metrics.js');
   const { writeMetrics } = await import('../../adapters/fs/metrics-file.js');
   const { status } = await import('../../sweep/status.js');
   const { readEnrolment } = await import('../../adapters/fs/enrolment-files.js');
   let last: { endedAt?: string; recipes?: { recipe: string; outcome: string }[] } = {};
   try {
-    last = JSON.parse(readFileSync(path.join(config.stateDir, 'last-sweep.json'), 'utf8')) as typeof last;
+    last = JSON.parse(readRegularText(path.join(config.stateDir, 'last-sweep.json'))) as typeof last;
   } catch {
     // no sweep yet: the sweep figures are this moment's, with no outcomes
   }

@@ -5,6 +5,7 @@ import { ConfigError, EXIT, messageOf } from '../../core/errors.js';
 import type { Io } from '../io.js';
 import { context, selection } from '../context.js';
 import { stopOnSignals } from '../signals.js';
+import { every } from '../../adapters/timers.js';
 
 /** The pid of this process's parent right now (Linux /proc), or null when it cannot be read. */
 function parentPid(): number | null {
@@ -24,7 +25,7 @@ function parentPid(): number | null {
 function stopWhenOrphaned(io: Io): () => void {
   const first = parentPid();
   if (first === null) return () => undefined;
-  const timer = setInterval(() => {
+  const timer = every(() => {
     const now = parentPid();
     if (now === null || now === first) return;
     clearInterval(timer);
