@@ -105,7 +105,11 @@ export interface HarnessRun {
   stopGraceMs?: number;
   /** How long to keep reading the harness's output after it exited (a child may still hold its pipes). */
   pipeGraceMs?: number;
-  /** Told the harness's pid (= its process group) as soon as it is spawned, e.g. to record it in a lock. */
+  /**
+   * Told the harness's pid (= its process group) as soon as it is spawned, e.g. to record it in a lock. If it
+   * throws, the harness is stopped at once (SIGTERM to its group, SIGKILL after the grace) and runHarness
+   * throws that error once the harness has ended: a harness nobody could account for is not left running.
+   */
   onSpawn?: (pid: number) => void;
 }
 
@@ -160,7 +164,13 @@ export async function runHarness(h: HarnessRun): Promise<HarnessResult> {
   child.on('error', () => {}); // a failed kill(2) of an exited child is not news
   const pid = child.pid;
   activeGroups.add(pid);
-  h.onSpawn?.(pid);
+  let unrecorded: unknown = null;
+  try {
+    h.onSpawn?.(pid);
+  } catch (err) {
+    unrecorded = err;
+    h.log.error({ pid, err: messageOf(err) }, 'the harness could not be recorded: stopping it at once');
+  }
   const streams = [['stdout', child.stdout!], ['stderr', child.stderr!]] as const;
   for (const [name, stream] of streams) out.attach(name, stream);
 
@@ -184,7 +194,7 @@ export async function runHarness(h: HarnessRun): Promise<HarnessResult> {
   };
   const timeout = h.timeoutMs ? later(() => stop('timeout'), h.timeoutMs) : undefined;
   const onAbort = () => stop('abort');
-  if (h.signal?.aborted) onAbort();
+  if (h.signal?.aborted || unrecorded) onAbort();
   h.signal?.addEventListener('abort', onAbort, { once: true });
 
   // The outcome is the harness's own exit status, known when IT exits, whoever still holds its pipes.
@@ -200,6 +210,7 @@ export async function runHarness(h: HarnessRun): Promise<HarnessResult> {
     activeGroups.delete(pid);
   }
   await out.close();
+  if (unrecorded) throw unrecorded instanceof Error ? unrecorded : new HarnessError(String(unrecorded));
   return { exitCode: code, signal, stoppedBy, durationMs, ...(out.incomplete ? { logIncomplete: out.incomplete } : {}) };
 }
 

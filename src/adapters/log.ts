@@ -3,7 +3,7 @@
 // secret registered here (the mirror token) can never be printed, whatever code path logs it.
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { guardStream } from './terminal/stream-guard.js';
+import { guardStream, STDERR_CAP_BYTES } from './terminal/stream-guard.js';
 
 export type { Logger };
 
@@ -63,7 +63,8 @@ export function createLogger(opts: LogOptions = {}): Logger {
   const json = opts.json ?? (format === 'json' || (format !== 'pretty' && (!isTty || Boolean(env.JOURNAL_STREAM))));
   const level = opts.level ?? env.CCCI_LOG_LEVEL ?? 'info';
   // A log destination that fails (stderr closed, disk full) drops log lines; the sweep goes on.
-  const guarded = guardStream(out);
+  // A reader that stops reading costs at most STDERR_CAP_BYTES of queued lines; the rest are counted, dropped.
+  const guarded = guardStream(out, { capBytes: STDERR_CAP_BYTES, name: out === process.stderr ? 'stderr' : 'the log' });
   const dest = new Writable({
     write(chunk: Buffer, _enc, done) {
       const line = scrub(chunk.toString());

@@ -1,6 +1,6 @@
 // Where the CLI writes and what it reads: stdout, stderr and the environment, passed to every command.
 import type { CrashHook } from '../sweep/faults.js';
-import { guardStream } from '../adapters/terminal/stream-guard.js';
+import { guardStream, STDERR_CAP_BYTES } from '../adapters/terminal/stream-guard.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -14,8 +14,10 @@ export interface Io {
 
 // A reader that goes away (`| head`, quitting `less`, a dropped ssh session) or a full disk must never end
 // the sweep: it finishes its work and writes its reports; what it would have printed is dropped.
+// A reader that stops reading (a paused pager) must not make the sweep's memory grow: what waits for stderr
+// is bounded (lines beyond are dropped and counted). stdout carries only the bounded report, kept whole.
 const stdoutGuard = guardStream(process.stdout);
-export const stderrGuard = guardStream(process.stderr);
+export const stderrGuard = guardStream(process.stderr, { capBytes: STDERR_CAP_BYTES, name: 'stderr' });
 
 export const defaultIo: Io = {
   stdout: (t) => stdoutGuard.write(t),

@@ -9,7 +9,7 @@ import { promotedRecord } from '../core/canonical-record.js';
 import { COMPOSE_FILES, type LabelResult, versionLabelOfFiles } from '../core/compose.js';
 import { urlFor } from '../core/config.js';
 import { upgradeBaseFor } from '../core/decision.js';
-import { messageOf } from '../core/errors.js';
+import { HarnessError, messageOf } from '../core/errors.js';
 import { type Checkout, checkoutDetached, cloneStatus, fetchRelease, filesAtCommit, NotACommitError, restoreCheckout } from '../adapters/git.js';
 import { harnessEnv, type HarnessResult, runHarness } from '../adapters/harness.js';
 import { type Logger, scrub } from '../adapters/log.js';
@@ -90,6 +90,7 @@ async function testRecipe(
     s.log.info({ log: prepared.logFile }, 'launching harness');
     testing();
     ctx.crash?.('uncaught-while-testing');
+    tracked.beforeLaunch();
     const startedAt = ctx.now();
     launched = { tag: s.tag, tagCommit: commit, log: prepared.logFile, startedAt: startedAt.toISOString() };
     const h = await launchTest(s, prepared, tracked);
@@ -313,6 +314,8 @@ function finish(s: RecipeState, end: TestEnd, facts: AttemptFacts, more: Partial
 }
 
 interface HarnessTracking {
+  /** Throws (HarnessError) when the lock cannot be written now: then nothing is launched. */
+  beforeLaunch: () => void;
   spawned: (pid: number) => void;
   ended: () => void;
 }
@@ -320,19 +323,29 @@ interface HarnessTracking {
 /**
  * Records each harness this recipe launches (its pid = process group, and start time) in the recipe lock,
  * so if this sweep dies the lock stays alive while the test runs: the next sweep neither restores the clone
- * under it nor starts a second one. A lock that cannot be updated (full disk) costs that protection only.
+ * under it nor starts a second one. Fail-safe: a harness that cannot be recorded (a full disk) is not
+ * launched (the lock is rewritten first to prove it can be), and one whose record fails right after its
+ * spawn is stopped at once by runHarness; the recipe is then `error`, never a verdict on the release.
  */
 function trackHarness(lock: Lock, log: Logger, now: () => Date): HarnessTracking {
-  const update = (harness: LockInfo['harness']) => {
+  const record = (harness: LockInfo['harness']) => {
     try {
       lock.update({ harness });
     } catch (err) {
-      log.warn({ err: messageOf(err) }, 'could not record the harness in the recipe lock');
+      throw new HarnessError(`cannot record the harness in the recipe lock (${messageOf(err)}); not launched: if this sweep died, nothing would protect its test`);
     }
   };
   return {
-    spawned: (pid) => update({ pid, pidStart: processStart(pid), startedAt: now().toISOString() }),
-    ended: () => update(null),
+    beforeLaunch: () => record(null),
+    spawned: (pid) => record({ pid, pidStart: processStart(pid), startedAt: now().toISOString() }),
+    ended: () => {
+      try {
+        lock.update({ harness: null });
+      } catch (err) {
+        // The harness has ended: a lock still naming it is stale as soon as its group is gone.
+        log.warn({ err: messageOf(err) }, 'could not clear the ended harness from the recipe lock');
+      }
+    },
   };
 }
 
@@ -376,6 +389,7 @@ async function seedCanonical(
   onLogProblem: (why: string) => void,
 ): Promise<string | null> {
   if (!existsSync(path.join(ctx.config.ccciRepo, ctx.config.seedScript))) return null;
+  s.tracked.beforeLaunch();
   const h = await ctx.writer.act(`seed canonical ${s.tag} for ${p.recipe}`, () =>
     runHarness({
       ccciRun: o.ccciRun, script: ctx.config.seedScript, ccciRepo: ctx.config.ccciRepo,
