@@ -8,7 +8,8 @@
 // (retried with the policy given), 401/403 are AuthFailure, any other answer is final; every message is
 // one line with the URL's password removed. The mirror token goes out as `Authorization: token <T>` to
 // the mirror's own origin only (never to a redirect elsewhere), never in a URL, never logged.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { readRegularText } from './fs/read-file.js';
 import path from 'node:path';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
@@ -92,7 +93,8 @@ function trustedCas(files: string[], dir: string | undefined): { secureContext: 
   const pems = new Set<string>();
   const add = (file: string) => {
     try {
-      const text = readFileSync(file, 'utf8');
+      // Links are followed (CA folders are mostly links); a FIFO or device there is skipped, never read.
+      const text = readRegularText(file, { follow: true, maxBytes: 16 * 1024 * 1024 });
       for (const m of text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)) pems.add(m[0]);
     } catch {
       // unreadable: git would not trust it either
