@@ -209,7 +209,7 @@ function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
 /** The plan's default remote concurrency, read from the source so the floor follows it. */
 function remoteJobs(): number {
   try {
-    const m = /remoteJobs \?\? (\d+)/.exec(readFileSync(path.join(REPO, 'src', 'sweep.ts'), 'utf8'));
+    const m = /remoteJobs \?\? (\d+)/.exec(readFileSync(path.join(REPO, 'src', 'sweep', 'plan.ts'), 'utf8'));
     if (m?.[1]) return Number(m[1]);
   } catch {
     // fall through

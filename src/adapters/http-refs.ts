@@ -68,11 +68,14 @@ export function proxyFor(env: NodeJS.ProcessEnv, url: string): { proxy?: string;
 
 function dispatcherFor(env: NodeJS.ProcessEnv, url: string): Dispatcher {
   const { proxy, noProxy } = proxyFor(env, url);
-  const cas = CA_FILES.map((k) => env[k]).filter((v): v is string => !!v);
-  const key = `${proxy ?? ''}\n${proxy ? noProxy : ''}\n${cas.join('\n')}\n${env.SSL_CERT_DIR ?? ''}`;
+  // The CA files are read only for https: a plain-http forge costs no certificate parsing (time and memory).
+  const https = /^https:/i.test(url);
+  const cas = https ? CA_FILES.map((k) => env[k]).filter((v): v is string => !!v) : [];
+  const caDir = https ? env.SSL_CERT_DIR : undefined;
+  const key = `${proxy ?? ''}\n${proxy ? noProxy : ''}\n${cas.join('\n')}\n${caDir ?? ''}`;
   let d = dispatchers.get(key);
   if (!d) {
-    const tls = trustedCas(cas, env.SSL_CERT_DIR);
+    const tls = trustedCas(cas, caDir);
     // Idle sockets are kept for reuse but never hold the process open (undici unrefs them).
     d = proxy
       ? new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy, keepAliveTimeout: 30_000, connect: tls, requestTls: tls })
