@@ -78,4 +78,26 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Adapters and orchestration take env, argv, cwd and the clock from the caller (the context built by src/cli, the one
+    // entry that reads them): a default read of process.env here would let a test's or the demo's env leak.
+    // Other process members stay allowed: process.pid (lock owner, temp-file names), process.kill (signal a
+    // process group), process.once('exit') (kill live git groups), process.stderr (the logger's default sink).
+    files: ['src/adapters/**/*.ts', 'src/sweep/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'adapters and orchestration take env from the caller (ctx.env); only src/cli reads process.env.' },
+        { object: 'process', property: 'argv', message: 'adapters and orchestration take the command line from the caller; only src/cli reads process.argv.' },
+        { object: 'process', property: 'cwd', message: 'adapters and orchestration take cwd from the caller; only src/cli reads process.cwd().' },
+      ],
+      // The time of day comes from the caller's clock (ctx.now); a wait or grace period that is never recorded
+      // uses the monotonic performance.now().
+      'no-restricted-syntax': [
+        'error',
+        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'adapters and orchestration take the clock from the caller (ctx.now), or performance.now() for a wait.' },
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'adapters and orchestration take the clock from the caller (ctx.now), or performance.now() for a wait.' },
+      ],
+    },
+  },
 );

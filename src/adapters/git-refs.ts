@@ -20,7 +20,7 @@ export async function lsRemote(url: string, symref: boolean, opts: RemoteOpts): 
 }
 
 /** The subset of `shas` that the clone's object store lacks. */
-export async function missingObjects(cloneDir: string, shas: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Set<string>> {
+export async function missingObjects(cloneDir: string, shas: string[], opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<Set<string>> {
   if (shas.length === 0) return new Set();
   const { stdout } = await runGit(['cat-file', '--batch-check'], { ...opts, repo: cloneDir, input: `${shas.join('\n')}\n`, readOnly: true });
   const missing = new Set<string>();
@@ -32,7 +32,7 @@ export async function missingObjects(cloneDir: string, shas: string[], opts: { e
 }
 
 /** Local refs under the given prefixes (or exact names): full name -> object id, unpeeled. */
-export async function localRefs(cloneDir: string, patterns: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Map<string, string>> {
+export async function localRefs(cloneDir: string, patterns: string[], opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<Map<string, string>> {
   const { stdout } = await runGit(['for-each-ref', '--format=%(objectname) %(refname)', ...patterns], { ...opts, repo: cloneDir, readOnly: true });
   const refs = new Map<string, string>();
   for (const line of stdout.split('\n')) {
@@ -49,7 +49,7 @@ export type Ancestry = 'yes' | 'no' | 'unknown';
  * missing `ancestor` means no: a complete (non-shallow) clone holding `tip` holds all of tip's history.
  * In a shallow clone a "no" may be wrong, but only in the safe direction (nothing is pushed or closed).
  */
-export async function ancestry(cloneDir: string, ancestor: string, tip: string, opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Ancestry> {
+export async function ancestry(cloneDir: string, ancestor: string, tip: string, opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<Ancestry> {
   if (!isClone(cloneDir) || !isObjectId(ancestor) || !isObjectId(tip)) return 'unknown';
   const missing = await missingObjects(cloneDir, [ancestor, tip], opts);
   if (missing.has(tip)) return 'unknown';

@@ -60,7 +60,7 @@ export function isRemovedFromGit(name: string): boolean {
  * low-speed settings win), the mirror token as a URL-scoped extra header when given, and `extra`.
  */
 export function gitEnv(
-  base: NodeJS.ProcessEnv = process.env,
+  base: NodeJS.ProcessEnv,
   opts: { token?: string; authUrl?: string; extra?: Record<string, string> } = {},
 ): Record<string, string> {
   const env: Record<string, string> = { GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '60' };
@@ -88,8 +88,8 @@ export interface GitCall {
   repo?: string;
   /** Where git runs when no repo is given; default a neutral directory (TMPDIR). */
   cwd?: string;
-  /** The sweep's environment (default process.env); see gitEnv(). */
-  env?: NodeJS.ProcessEnv;
+  /** The sweep's environment (required: adapters never read process.env); see gitEnv(). */
+  env: NodeJS.ProcessEnv;
   /** Mirror token, sent as `Authorization: token <T>` to the origin of `authUrl` only. */
   token?: string;
   authUrl?: string;
@@ -135,7 +135,7 @@ export function redact(text: string): string {
 }
 
 /** A directory to run URL-only commands in. A TMPDIR that does not exist is named as the problem. */
-export function neutralDir(env: NodeJS.ProcessEnv = process.env): string {
+export function neutralDir(env: NodeJS.ProcessEnv): string {
   // The environment the sweep was given, not necessarily this process's own.
   const dir = env.TMPDIR ? path.resolve(env.TMPDIR) : tmpdir();
   let ok = false;
@@ -219,7 +219,7 @@ async function verifyOwnGitDir(dir: string, call: GitCall): Promise<void> {
 }
 
 /** Runs git once or, with `retry`, until a non-transient outcome. */
-export async function runGit(args: string[], call: GitCall = {}): Promise<GitResult> {
+export async function runGit(args: string[], call: GitCall): Promise<GitResult> {
   const what = call.what ?? `git ${args[0] ?? ''}`;
   mayAct(redact(`run ${what}`), call.readOnly ? 'read' : 'write');
   const once = () => runOnce(args, call, what);
@@ -251,7 +251,7 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<Git
   }
   const sub = execa('git', [...NO_REPLACE, ...argv], {
     cwd,
-    env: gitEnv(call.env ?? process.env, { token: call.token, authUrl: call.authUrl, extra: { GIT_CEILING_DIRECTORIES: ceiling } }),
+    env: gitEnv(call.env, { token: call.token, authUrl: call.authUrl, extra: { GIT_CEILING_DIRECTORIES: ceiling } }),
     extendEnv: false,
     // Its own process group: git's transport helpers hold our pipes, so a deadline or a stop must reach
     // all of them, not git alone. No controlling terminal either, so nothing can prompt.
@@ -340,7 +340,7 @@ function classify(what: string, stderr: string, code: number): Error {
 // Remote listings: one parser for every `git ls-remote`
 
 export interface RemoteOpts {
-  env?: NodeJS.ProcessEnv;
+  env: NodeJS.ProcessEnv;
   timeoutMs?: number;
   signal?: AbortSignal;
   retry?: RetryPolicy;
@@ -350,7 +350,7 @@ export interface RemoteOpts {
 }
 
 /** Everything a remote advertises (with HEAD's symref when `symref`), in one connection. */
-export async function lsRemote(url: string, opts: RemoteOpts & { symref?: boolean; tagsOnly?: boolean } = {}): Promise<Listing> {
+export async function lsRemote(url: string, opts: RemoteOpts & { symref?: boolean; tagsOnly?: boolean }): Promise<Listing> {
   if (await listsInProcess(url, opts.env)) {
     try {
       return await listRefsHttp(url, { retry: DEFAULT_RETRY, ...opts });
@@ -366,12 +366,12 @@ export async function lsRemote(url: string, opts: RemoteOpts & { symref?: boolea
 }
 
 /** Upstream's tags (tag -> fully peeled object) with one read-only connection. */
-export async function lsRemoteTags(url: string, opts?: RemoteOpts): Promise<Map<string, string>> {
+export async function lsRemoteTags(url: string, opts: RemoteOpts): Promise<Map<string, string>> {
   return tagTargets(await lsRemote(url, { ...opts, tagsOnly: true }));
 }
 
 /** Upstream's default branch, from `ls-remote --symref <url> HEAD`. */
-export async function remoteDefaultBranch(url: string, opts: RemoteOpts = {}): Promise<string> {
+export async function remoteDefaultBranch(url: string, opts: RemoteOpts): Promise<string> {
   const branch = (await listsInProcess(url, opts.env))
     ? (await lsRemote(url, { ...opts, symref: true })).defaultBranch
     : parseLsRemote((await runGit(['ls-remote', '--symref', '--', url, 'HEAD'], { retry: DEFAULT_RETRY, ...opts, what: `git ls-remote --symref ${url}`, readOnly: true })).stdout).defaultBranch;
@@ -386,7 +386,7 @@ export async function remoteDefaultBranch(url: string, opts: RemoteOpts = {}): P
  * file and variable git reads counts), curl's CA and proxy variables that Node does not read, and a proxy
  * that is not an HTTP proxy. In any of those cases git lists, exactly as before.
  */
-export async function listsInProcess(url: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+export async function listsInProcess(url: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   if (!/^https?:\/\//i.test(url)) return false;
   if (gitListsFor(env, url) !== null) return false;
   let probe = configProbes.get(env);
@@ -461,7 +461,7 @@ export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
  * Peels each revision (an object id or a ref) fully, through every tag object: revision -> the object it
  * finally names and that object's type. Revisions the clone lacks are absent from the result. One process.
  */
-export async function peel(repo: string, revisions: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Map<string, { id: string; type: ObjectType }>> {
+export async function peel(repo: string, revisions: string[], opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<Map<string, { id: string; type: ObjectType }>> {
   const out = new Map<string, { id: string; type: ObjectType }>();
   if (revisions.length === 0) return out;
   const { stdout } = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
@@ -477,7 +477,7 @@ export async function peel(repo: string, revisions: string[], opts: { env?: Node
 }
 
 /** Tags of a local clone (tag -> commit), without the network; tags that are not commits are `notCommits`. */
-export async function localTags(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ tags: Map<string, string>; notCommits: string[] }> {
+export async function localTags(cloneDir: string, opts: { env: NodeJS.ProcessEnv }): Promise<{ tags: Map<string, string>; notCommits: string[] }> {
   const { stdout } = await runGit(['for-each-ref', '--format=%(refname:strip=2)', 'refs/tags'], { ...opts, repo: cloneDir, what: `git for-each-ref in ${cloneDir}`, readOnly: true });
   const names = stdout.split('\n').filter(Boolean);
   const peeled = await peel(cloneDir, names.map((n) => `refs/tags/${n}`), opts);
@@ -492,7 +492,7 @@ export async function localTags(cloneDir: string, opts: { env?: NodeJS.ProcessEn
 }
 
 /** Types of the given objects in a clone; objects it lacks (or a clone that cannot be read) are left out. */
-export async function objectTypes(cloneDir: string, ids: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Map<string, ObjectType>> {
+export async function objectTypes(cloneDir: string, ids: string[], opts: { env: NodeJS.ProcessEnv }): Promise<Map<string, ObjectType>> {
   const types = new Map<string, ObjectType>();
   if (ids.length === 0 || !existsSync(path.join(cloneDir, '.git'))) return types;
   try {
@@ -509,7 +509,7 @@ export async function objectTypes(cloneDir: string, ids: string[], opts: { env?:
   return types;
 }
 
-export async function assertReadableClone(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+export async function assertReadableClone(cloneDir: string, opts: { env: NodeJS.ProcessEnv }): Promise<void> {
   await runGit(['rev-parse', '--git-dir'], { ...opts, repo: cloneDir, readOnly: true });
 }
 
@@ -575,7 +575,7 @@ export class NotACommitError extends GitError {
 type Peeled = { id: string; type: ObjectType } | null;
 
 /** What upstream's `tag` and the clone's own `tag` finally point to, in one git process. */
-async function tagCommits(cloneDir: string, tag: string, opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<{ upstream: Peeled; local: Peeled }> {
+async function tagCommits(cloneDir: string, tag: string, opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<{ upstream: Peeled; local: Peeled }> {
   const up = `${UPSTREAM_TAGS}/${tag}`;
   const local = `refs/tags/${tag}`;
   const p = await peel(cloneDir, [up, local], opts);
@@ -591,7 +591,7 @@ export interface Checkout {
   commit: string;
 }
 
-export async function currentCheckout(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Checkout> {
+export async function currentCheckout(cloneDir: string, opts: { env: NodeJS.ProcessEnv }): Promise<Checkout> {
   // One process: the commit, then the symbolic name (`HEAD` itself when detached).
   const { stdout } = await runGit(['rev-parse', 'HEAD', '--symbolic-full-name', 'HEAD'], { ...opts, repo: cloneDir, what: `cannot read HEAD of ${cloneDir}`, readOnly: true });
   const [commit = '', ref = ''] = stdout.trim().split('\n');
@@ -604,7 +604,7 @@ export async function currentCheckout(cloneDir: string, opts: { env?: NodeJS.Pro
  * the checkout as currentCheckout() gives it, and the changes as worktreeChanges() gives them (with the
  * same second process for files hidden from status): two processes where those two took three.
  */
-export async function cloneStatus(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ checkout: Checkout; changes: string[] }> {
+export async function cloneStatus(cloneDir: string, opts: { env: NodeJS.ProcessEnv }): Promise<{ checkout: Checkout; changes: string[] }> {
   const call = { ...opts, repo: cloneDir, what: `cannot read the status of ${cloneDir}`, readOnly: true };
   const [{ stdout }, flagged] = await Promise.all([
     runGit(['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '--untracked-files=normal'], call),
@@ -633,11 +633,11 @@ export async function cloneStatus(cloneDir: string, opts: { env?: NodeJS.Process
 }
 
 /** Detached checkout of a commit. Refuses (GitError) when local changes would be overwritten. */
-export async function checkoutDetached(cloneDir: string, commit: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+export async function checkoutDetached(cloneDir: string, commit: string, opts: { env: NodeJS.ProcessEnv }): Promise<void> {
   await runGit(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', commit, '--'], { ...opts, repo: cloneDir, what: `cannot check out ${commit} in ${cloneDir}` });
 }
 
-export async function restoreCheckout(cloneDir: string, saved: Checkout, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+export async function restoreCheckout(cloneDir: string, saved: Checkout, opts: { env: NodeJS.ProcessEnv }): Promise<void> {
   if (saved.branch) {
     await runGit(['checkout', '--quiet', saved.branch, '--'], { ...opts, repo: cloneDir, what: `cannot restore ${cloneDir} to branch ${saved.branch}` });
   } else {
@@ -650,7 +650,7 @@ export async function restoreCheckout(cloneDir: string, saved: Checkout, opts: {
  * porcelain line each (`M compose.yml`, `?? notes.txt`). Ignored files are not reported. Takes no lock,
  * so it never races a harness that uses git in the same clone.
  */
-export async function worktreeChanges(cloneDir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string[]> {
+export async function worktreeChanges(cloneDir: string, opts: { env: NodeJS.ProcessEnv }): Promise<string[]> {
   const call = { ...opts, repo: cloneDir, what: `cannot read the status of ${cloneDir}`, readOnly: true };
   const [status, flagged] = await Promise.all([
     runGit(['--no-optional-locks', 'status', '--porcelain', '--untracked-files=normal'], call),
@@ -674,7 +674,7 @@ function hiddenFromStatus(lsFilesV: string): string[] {
 
 /** The text of those of `names` (top-level files) that exist in `commit`, read from git, not from disk. */
 export async function filesAtCommit(
-  cloneDir: string, commit: string, names: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {},
+  cloneDir: string, commit: string, names: readonly string[], opts: { env: NodeJS.ProcessEnv },
 ): Promise<Map<string, string>> {
   const call = { ...opts, repo: cloneDir, readOnly: true };
   const { stdout: listing } = await runGit(['ls-tree', '-z', commit, '--', ...names], { ...call, what: `cannot list ${commit} in ${cloneDir}` });
@@ -689,7 +689,7 @@ export async function filesAtCommit(
 }
 
 /** HEAD of a repo, or null when the folder is not itself a git repo (the cc-ci repo may be a plain folder in tests). */
-export async function headCommit(dir: string, opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string | null> {
+export async function headCommit(dir: string, opts: { env: NodeJS.ProcessEnv }): Promise<string | null> {
   try {
     return (await runGit(['rev-parse', '--verify', 'HEAD'], { ...opts, repo: dir, readOnly: true, linkedOk: true })).stdout.trim() || null;
   } catch (err) {

@@ -35,10 +35,10 @@ export function giteaClient(opts: {
   log: Logger;
   /** The sweep's stop signal: an in-flight call is aborted and not retried. */
   signal?: AbortSignal;
-  /** Where the proxy settings are read (default process.env). */
-  env?: NodeJS.ProcessEnv;
+  /** Where the proxy settings are read (the sweep's environment, never process.env). */
+  env: NodeJS.ProcessEnv;
 }): GiteaClient {
-  const dispatcher = proxyDispatcher(opts.env ?? process.env, opts.api);
+  const dispatcher = proxyDispatcher(opts.env, opts.api);
   if (opts.signal) setMaxListeners(0, opts.signal); // shared by every concurrent call of the sweep
   const base = `${opts.api.replace(/\/+$/, '')}/repos/${encodeURIComponent(opts.owner)}/${encodeURIComponent(opts.repo)}`;
 

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, appendFileSync, constants, createWriteStream, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { mayAct } from './effects.js';
 import { timerProblem } from '../core/duration.js';
@@ -72,7 +73,7 @@ export function harnessEnv(base: NodeJS.ProcessEnv, v: SweepRunVars, secrets?: r
 }
 
 /** Resolves cc-ci-run to an absolute executable path, or throws ConfigError saying how to fix it. */
-export function resolveExecutable(cmd: string, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveExecutable(cmd: string, env: NodeJS.ProcessEnv): string {
   const candidates = cmd.includes('/')
     ? [path.resolve(cmd)]
     : (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, cmd));
@@ -98,6 +99,8 @@ export interface HarnessRun {
   env: Record<string, string>;
   logFile: string;
   log: Logger;
+  /** The caller's clock: the run's durationMs is measured on it, like every duration the sweep records. */
+  now: () => Date;
   /** Aborting stops the harness: SIGTERM to its process group, then SIGKILL after the grace period. */
   signal?: AbortSignal;
   /** 0 or absent: no timeout. */
@@ -149,7 +152,7 @@ export async function runHarness(h: HarnessRun): Promise<HarnessResult> {
   mayAct(`run ${h.ccciRun} ${h.script}`);
   mkdirSync(path.dirname(h.logFile), { recursive: true });
   const out = new HarnessOutput(h.logFile, h.log);
-  const started = Date.now();
+  const started = h.now().getTime();
   // detached: the harness gets its own process group, so a stop reaches every process it started.
   const child = spawn(h.ccciRun, [h.script], { cwd: h.ccciRepo, env: h.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
@@ -200,7 +203,7 @@ export async function runHarness(h: HarnessRun): Promise<HarnessResult> {
   // The outcome is the harness's own exit status, known when IT exits, whoever still holds its pipes.
   const [code, signal] = await exit;
   exited = true;
-  const durationMs = Date.now() - started;
+  const durationMs = h.now().getTime() - started;
   clearTimeout(timeout);
   clearTimeout(killTimer);
   h.signal?.removeEventListener('abort', onAbort);
@@ -264,11 +267,12 @@ function groupAlive(pid: number): boolean {
 /** SIGTERM to the group, SIGKILL after `graceMs`, and wait (briefly) until it is gone. */
 async function stopGroup(pid: number, graceMs: number, log: Logger): Promise<void> {
   signalGroup(pid, graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
-  const deadline = Date.now() + graceMs;
+  // A grace period is a duration never recorded: the monotonic clock, immune to wall-clock steps.
+  const deadline = performance.now() + graceMs;
   let killed = graceMs === 0;
   // Polled: a process group has no event to wait on that is not our own child's.
   for (let i = 0; groupAlive(pid); i++) {
-    if (!killed && (Date.now() >= deadline || escalated)) {
+    if (!killed && (performance.now() >= deadline || escalated)) {
       log.warn({ pid }, 'processes left by the harness still running after the grace period: SIGKILL');
       signalGroup(pid, 'SIGKILL');
       killed = true;

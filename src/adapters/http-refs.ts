@@ -22,8 +22,8 @@ import { AuthFailure, TransientError, withRetry, type RetryPolicy } from './retr
 import { later } from './timers.js';
 
 export interface HttpRefsOptions {
-  /** Where the proxy settings and git's low-speed time are read (default process.env). */
-  env?: NodeJS.ProcessEnv;
+  /** Where the proxy settings and git's low-speed time are read (the sweep's environment, never process.env). */
+  env: NodeJS.ProcessEnv;
   /** Wall-clock deadline of one attempt (ms); 0: none. */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -116,7 +116,7 @@ function trustedCas(files: string[], dir: string | undefined): { secureContext: 
 }
 
 /** Lists `url`'s refs with one advertisement request (plus redirects), retrying transient failures. */
-export async function listRefsHttp(url: string, opts: HttpRefsOptions = {}): Promise<AdvertisedRefs> {
+export async function listRefsHttp(url: string, opts: HttpRefsOptions): Promise<AdvertisedRefs> {
   const what = `ls-remote ${shownUrl(url)}`;
   const once = () => listOnce(url, opts, what);
   const all = await (opts.retry ? withRetry(what, opts.retry, opts.log, once, opts.signal) : once());
@@ -129,7 +129,7 @@ export async function listRefsHttp(url: string, opts: HttpRefsOptions = {}): Pro
 async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promise<AdvertisedRefs> {
   if (opts.signal?.aborted) throw new GitError(`${what}: not started, the sweep was stopped`);
   mayAct(what, 'read'); // a GET changes nothing: allowed in a dry-run too
-  const env = opts.env ?? process.env;
+  const env = opts.env;
   const timeoutMs = opts.timeoutMs ?? 120_000;
   // git's own stall rule (GIT_HTTP_LOW_SPEED_TIME, the sweep's default 60 s): no data for that long ends it.
   const stallMs = (Number.parseInt(env.GIT_HTTP_LOW_SPEED_TIME ?? '', 10) || 60) * 1000;

@@ -51,13 +51,13 @@ export interface LogOptions {
   json?: boolean;
   level?: string;
   stream?: NodeJS.WritableStream;
-  /** Where CCCI_LOG_LEVEL, CCCI_LOG_FORMAT (json|pretty) and JOURNAL_STREAM are read. */
-  env?: NodeJS.ProcessEnv;
+  /** Where CCCI_LOG_LEVEL, CCCI_LOG_FORMAT (json|pretty) and JOURNAL_STREAM are read (the caller's environment, never process.env). */
+  env: NodeJS.ProcessEnv;
 }
 
-export function createLogger(opts: LogOptions = {}): Logger {
+export function createLogger(opts: LogOptions): Logger {
   const out = opts.stream ?? process.stderr;
-  const env = opts.env ?? process.env;
+  const env = opts.env;
   const isTty = (out as NodeJS.WriteStream).isTTY === true;
   const format = env.CCCI_LOG_FORMAT;
   const json = opts.json ?? (format === 'json' || (format !== 'pretty' && (!isTty || Boolean(env.JOURNAL_STREAM))));

@@ -31,7 +31,7 @@ export async function context(config: Config, io: Io, opts: { dryRun: boolean; s
 }
 
 /** The host lock for commands that write (run, sync); plan and status never take it. */
-async function hostLock(ctx: { config: Config; log: Logger; env: NodeJS.ProcessEnv }, command: string, waitMs: number, signal: AbortSignal) {
+async function hostLock(ctx: { config: Config; log: Logger; env: NodeJS.ProcessEnv; now: () => Date }, command: string, waitMs: number, signal: AbortSignal) {
   const { mkdirSync } = await import('node:fs');
   const { acquireHostLock } = await import('../adapters/fs/lock.js');
   const { startedBy } = await import('../sweep/context.js');
@@ -41,13 +41,13 @@ async function hostLock(ctx: { config: Config; log: Logger; env: NodeJS.ProcessE
   mkdirSync(ctx.config.stateDir, { recursive: true });
   return acquireHostLock(ctx.config.stateDir, {
     // The whole command line, so an operator can tell a timer sweep from a by-hand `run --recipe x`.
-    log: ctx.log, command: ['ccci-sweep', command, ...process.argv.slice(3)].join(' '), by: startedBy(ctx.env), waitMs, signal,
+    log: ctx.log, command: ['ccci-sweep', command, ...process.argv.slice(3)].join(' '), by: startedBy(ctx.env), now: ctx.now, waitMs, signal,
   });
 }
 
 /** The host lock, or null when a signal ended the wait for it (exit 130/143/129, not 3). */
 export async function hostLockUnlessStopped(
-  ctx: { config: Config; log: Logger; env: NodeJS.ProcessEnv }, command: string, waitMs: number, stop: Stopper, io: Io,
+  ctx: { config: Config; log: Logger; env: NodeJS.ProcessEnv; now: () => Date }, command: string, waitMs: number, stop: Stopper, io: Io,
 ) {
   try {
     return await hostLock(ctx, command, waitMs, stop.signal);

@@ -84,7 +84,7 @@ function configFrom(opts: Record<string, unknown>, io: Io): Config {
     const v = opts[o.flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())];
     if (typeof v === 'string') flags[o.key] = v;
   }
-  const { config, warnings } = loadConfig(flags, io.env);
+  const { config, warnings } = loadConfig(flags, io.env, process.cwd());
   for (const w of warnings) io.stderr(`ccci-sweep: warning: ${w}\n`);
   return config;
 }

@@ -2,6 +2,7 @@
 // where each harness tool resolves inside the harness environment. It is the parity witness an operator
 // runs after a deploy: the probe sees exactly what a recipe test launched by the sweep (or Drone) sees.
 
+import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -62,7 +63,7 @@ function stateDirCheck(stateDir: string): DoctorCheck {
     }
   }
   if (!st.isDirectory()) return { name, ok: false, detail: `${stateDir} is not a directory` };
-  const probe = path.join(stateDir, `.ccci-doctor-${process.pid}-${Date.now()}`);
+  const probe = path.join(stateDir, `.ccci-doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     writeFileSync(probe, 'doctor\n', { flag: 'wx' });
     rmSync(probe, { force: true });
@@ -108,10 +109,12 @@ interface ProbeResult { checks: DoctorCheck[]; tools: ToolProbe[] }
 async function runProbe(ccciRun: string, config: Config, env: NodeJS.ProcessEnv): Promise<ProbeResult> {
   let dir: string;
   try {
-    dir = mkdtempSync(path.join(tmpdir(), 'ccci-doctor-'));
+    // The TMPDIR the sweep was given (as neutralDir reads it), not necessarily this process's own.
+    const tmp = env.TMPDIR ? path.resolve(env.TMPDIR) : tmpdir();
+    dir = mkdtempSync(path.join(tmp, 'ccci-doctor-'));
   } catch (err) {
     // A TMPDIR that does not exist is the operator's to fix, named as such (the git check says it too).
-    return { checks: [{ name: 'probe', ok: false, detail: `cannot create the probe in TMPDIR ${tmpdir()}: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}` }], tools: [] };
+    return { checks: [{ name: 'probe', ok: false, detail: `cannot create the probe in TMPDIR ${env.TMPDIR ? path.resolve(env.TMPDIR) : tmpdir()}: ${(err as NodeJS.ErrnoException).code ?? messageOf(err)}` }], tools: [] };
   }
   try {
     const script = path.join(dir, 'probe.py');

@@ -22,7 +22,7 @@ async function holdsLock(c: HoldContext, recipe: string, command: string): Promi
   const file = path.join(recipeStateDir(c.stateDir, recipe), 'holds.lock');
   // Held only for a read and a rename: a few tries are plenty.
   for (let i = 0; ; i++) {
-    const got = await tryLock(file, { log: c.log, command, by: c.by });
+    const got = await tryLock(file, { log: c.log, command, by: c.by, now: c.now });
     if ('release' in got) return got;
     if (i >= 40) throw new LockedError(`the holds of ${recipe} are being changed by another process (${describeHolder(got)}); try again`);
     await sleep(50);

@@ -26,7 +26,7 @@ export interface MirrorStateTarget {
 export async function mirrorState(
   t: MirrorStateTarget,
   opts: {
-    token?: string; log: Logger; timeoutMs?: number; retry?: RetryPolicy; env?: NodeJS.ProcessEnv; signal?: AbortSignal;
+    token?: string; log: Logger; timeoutMs?: number; retry?: RetryPolicy; env: NodeJS.ProcessEnv; signal?: AbortSignal;
     /** Upstream's listing (`ls-remote --symref`) when the caller already asks for it: one connection saved. */
     upstream?: Promise<RemoteRefs>;
   },

@@ -39,8 +39,8 @@ export interface SyncOptions {
   retry?: RetryPolicy;
   /** The sweep's stop signal: in-flight git and Gitea calls are stopped, nothing is retried. */
   signal?: AbortSignal;
-  /** The sweep's environment (default process.env): what git gets, minus what the adapter removes. */
-  env?: NodeJS.ProcessEnv;
+  /** The sweep's environment (required): what git gets, minus what the adapter removes. */
+  env: NodeJS.ProcessEnv;
   /** Tags per fetch and per push: each batch has its own deadline, and what a batch moved stays moved. */
   batchSize?: number;
   /** Told of upstream's tags (tag -> commit, peeled) as soon as they are listed: "known since" for release ages. */
@@ -234,7 +234,7 @@ async function updateLocalRefs(
   upTags: Map<string, string>,
   act: (what: string, fn: () => Promise<unknown>) => Promise<boolean>,
   log: Logger,
-  opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal },
+  opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal },
 ): Promise<void> {
   const tracking = upstreamTrackingRef(branch);
   const local = await localRefs(cloneDir, ['refs/tags/', `${UPSTREAM_TAGS}/`, tracking], opts);

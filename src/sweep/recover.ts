@@ -33,7 +33,7 @@ export async function recoverCrashedRecipes(ctx: SweepContext, enrolment: Enrolm
     if (!pathPresent(file)) continue;
     const log = ctx.log.child({ recipe: r.recipe });
     try {
-      const lock = await tryLock(file, { log, command: 'recover', by: startedBy(ctx.env), onStale: (s) => restoreAfterCrash(s, log, ctx.env) });
+      const lock = await tryLock(file, { log, command: 'recover', by: startedBy(ctx.env), now: ctx.now, onStale: (s) => restoreAfterCrash(s, log, ctx.env) });
       if ('release' in lock) lock.release();
       else if (orphanedHarness(lock)) {
         // A crashed sweep's test still runs: leave its clone alone and start nothing; the others go on.

@@ -140,7 +140,7 @@ async function takeRecipeLock(s: RecipeState): Promise<Lock | RunResult> {
   let lock: Awaited<ReturnType<typeof tryLock>>;
   try {
     lock = await tryLock(recipeLockPath(recipeStateDir(ctx.config.stateDir, p.recipe)), {
-      log, command: ctx.command ?? 'ccci-sweep', by: startedBy(ctx.env), onStale: (stale) => restoreAfterCrash(stale, log, ctx.env),
+      log, command: ctx.command ?? 'ccci-sweep', by: startedBy(ctx.env), now: ctx.now, onStale: (stale) => restoreAfterCrash(stale, log, ctx.env),
     });
   } catch (err) {
     return resultOf(s, 'error', { detail: `cannot take the recipe lock or restore the clone a crashed sweep left: ${scrub(messageOf(err))}` });
@@ -230,7 +230,7 @@ async function launchTest(s: RecipeState, t: PreparedTest, tracked: HarnessTrack
   const h = await ctx.writer.act(`run ${o.ccciRun} ${ctx.config.harnessScript} for ${p.recipe} ${s.tag}`, () =>
     runHarness({
       ccciRun: o.ccciRun, script: ctx.config.harnessScript, ccciRepo: ctx.config.ccciRepo, env: t.env, logFile: t.logFile,
-      log: s.log, signal: ctx.signal, timeoutMs: o.testTimeoutMs, stopGraceMs: o.stopGraceMs, onSpawn: tracked.spawned,
+      log: s.log, now: ctx.now, signal: ctx.signal, timeoutMs: o.testTimeoutMs, stopGraceMs: o.stopGraceMs, onSpawn: tracked.spawned,
     }),
   );
   s.logProblem = h.logIncomplete ?? null;
@@ -395,7 +395,7 @@ async function seedCanonical(
       ccciRun: o.ccciRun, script: ctx.config.seedScript, ccciRepo: ctx.config.ccciRepo,
       env: { ...s.env, CCCI_CANONICAL_VERSION: s.tag, CCCI_CANONICAL_COMMIT: s.commit },
       // The seed script is supervised like the test: same timeout, same stop grace.
-      logFile: path.join(s.runsDir, 'seed.log'), log: s.log, signal: ctx.signal, timeoutMs: o.testTimeoutMs, stopGraceMs: o.stopGraceMs,
+      logFile: path.join(s.runsDir, 'seed.log'), log: s.log, now: ctx.now, signal: ctx.signal, timeoutMs: o.testTimeoutMs, stopGraceMs: o.stopGraceMs,
       onSpawn: s.tracked.spawned,
     }),
   );

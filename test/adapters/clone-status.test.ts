@@ -13,10 +13,10 @@ const ID = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: { ...process.env, ...ID }, encoding: 'utf8' }).trim();
 
 async function same(dir: string) {
-  const one = await cloneStatus(dir);
+  const one = await cloneStatus(dir, { env: process.env });
   // v1 quotes a path with a space ("new file.txt"), v2 does not; otherwise the lines are the same.
-  const v1 = (await worktreeChanges(dir)).map((l) => l.replace(/"([^"\\]*)"/g, '$1'));
-  expect(one).toEqual({ checkout: await currentCheckout(dir), changes: v1 });
+  const v1 = (await worktreeChanges(dir, { env: process.env })).map((l) => l.replace(/"([^"\\]*)"/g, '$1'));
+  expect(one).toEqual({ checkout: await currentCheckout(dir, { env: process.env }), changes: v1 });
   return one;
 }
 

@@ -63,9 +63,9 @@ describe('in dry-run, every write primitive refuses and leaves nothing behind', 
     git(repo, 'commit', '--quiet', '--allow-empty', '-m', 'one');
     const head = git(repo, 'rev-parse', 'HEAD');
     await inDryRun(async () => {
-      expect(await headCommit(repo)).toBe(head);
-      await expect(runGit(['tag', 'made-in-dry-run'], { repo })).rejects.toThrow(DryRunRefusal);
-      await expect(runGit(['init', '--quiet', path.join(base, 'new-repo')])).rejects.toThrow(DryRunRefusal);
+      expect(await headCommit(repo, { env: process.env })).toBe(head);
+      await expect(runGit(['tag', 'made-in-dry-run'], { repo, env: process.env })).rejects.toThrow(DryRunRefusal);
+      await expect(runGit(['init', '--quiet', path.join(base, 'new-repo')], { env: process.env })).rejects.toThrow(DryRunRefusal);
     });
     expect(git(repo, 'tag', '--list')).toBe('');
     expect(existsSync(path.join(base, 'new-repo'))).toBe(false);
@@ -77,7 +77,7 @@ describe('in dry-run, every write primitive refuses and leaves nothing behind', 
     writeFileSync(script, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
     const logFile = path.join(base, 'harness-run', 'harness.log');
     await inDryRun(async () => {
-      await expect(runHarness({ ccciRun: script, script: 'x', ccciRepo: base, env: {}, logFile, log })).rejects.toThrow(DryRunRefusal);
+      await expect(runHarness({ ccciRun: script, script: 'x', ccciRepo: base, env: {}, logFile, log, now: () => new Date() })).rejects.toThrow(DryRunRefusal);
     });
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(path.dirname(logFile))).toBe(false);
@@ -87,7 +87,7 @@ describe('in dry-run, every write primitive refuses and leaves nothing behind', 
     const server = await startGiteaServer({ token: 'tok-effects' });
     try {
       server.addPull('o/r', { headSha: 'b'.repeat(40) });
-      const client = giteaClient({ api: server.api, owner: 'o', repo: 'r', token: 'tok-effects', timeoutMs: 5000, retry: { tries: 1, baseDelayMs: 0 }, log });
+      const client = giteaClient({ api: server.api, owner: 'o', repo: 'r', token: 'tok-effects', timeoutMs: 5000, retry: { tries: 1, baseDelayMs: 0 }, log, env: process.env });
       await inDryRun(async () => {
         expect((await client.listOpenPulls()).length).toBe(1);
         await expect(client.close(1)).rejects.toThrow(DryRunRefusal);

@@ -31,7 +31,7 @@ describe('a stalled remote', () => {
     process.env.GIT_HTTP_LOW_SPEED_TIME = '2'; // the sweep's default is 60 s; an operator's setting wins
     try {
       // The server never answers: the call returning at all (within the test's own timeout) is the proof.
-      await expect(lsRemoteTags(`http://127.0.0.1:${port}/x.git`)).rejects.toThrow(/ls-remote \S+: timed out, no data for 2 s/);
+      await expect(lsRemoteTags(`http://127.0.0.1:${port}/x.git`, { env: process.env })).rejects.toThrow(/ls-remote \S+: timed out, no data for 2 s/);
     } finally {
       if (saved === undefined) delete process.env.GIT_HTTP_LOW_SPEED_TIME;
       else process.env.GIT_HTTP_LOW_SPEED_TIME = saved;
@@ -44,12 +44,12 @@ describe('a stalled remote', () => {
 describe('lsRemoteTags', () => {
   it('returns every tag, even with many listings at once (no output cut short)', async () => {
     const { url, head } = repoWithTags(1500); // ~100 KB of ls-remote output
-    const all = await Promise.all(Array.from({ length: 24 }, () => lsRemoteTags(url)));
+    const all = await Promise.all(Array.from({ length: 24 }, () => lsRemoteTags(url, { env: process.env })));
     for (const tags of all) {
       expect(tags.size).toBe(1500);
       expect(tags.get('1499.0.0+1.1499')).toBe(head);
     }
-    expect(await remoteDefaultBranch(url)).toBe('main');
+    expect(await remoteDefaultBranch(url, { env: process.env })).toBe('main');
   });
 
   it('prefers the peeled commit of an annotated tag', () => {
@@ -97,13 +97,13 @@ describe('runGit', () => {
       while (!existsSync(pidFile) || !readFileSync(pidFile, 'utf8').trim()) await new Promise((r) => setTimeout(r, 20));
       return Number(readFileSync(pidFile, 'utf8'));
     };
-    await expect(runGit(args, { cwd: dir, timeoutMs: 2000 })).rejects.toThrow(/timed out after 2000 ms/);
+    await expect(runGit(args, { cwd: dir, env: process.env, timeoutMs: 2000 })).rejects.toThrow(/timed out after 2000 ms/);
     const first = await childOf();
     await until('the child of the timed-out git to be gone', () => gone(first));
     rmSync(pidFile);
 
     const ctl = new AbortController();
-    const running = runGit(args, { cwd: dir, signal: ctl.signal, timeoutMs: 0 });
+    const running = runGit(args, { cwd: dir, env: process.env, signal: ctl.signal, timeoutMs: 0 });
     const second = await childOf();
     ctl.abort();
     await expect(running).rejects.toThrow(/stopped, the sweep was stopped/);

@@ -252,7 +252,7 @@ describe('createProgress on a terminal', () => {
 
   it('draws nothing and touches nothing when no event came', () => {
     const term = fakeTerminal();
-    const p = createProgress({ stream: term.stream as unknown as NodeJS.WritableStream, tty: true, log: fakeLog().log });
+    const p = createProgress({ stream: term.stream as unknown as NodeJS.WritableStream, tty: true, log: fakeLog().log, now: Date.now });
     term.stream.write('a log line\n');
     p.stop();
     expect(term.out()).toBe('a log line\n');
@@ -263,7 +263,7 @@ describe('createProgress off a terminal', () => {
   it('logs exactly one line per state change and writes nothing else', () => {
     const term = fakeTerminal();
     const { log, calls } = fakeLog();
-    const p = createProgress({ stream: term.stream as unknown as NodeJS.WritableStream, tty: false, log });
+    const p = createProgress({ stream: term.stream as unknown as NodeJS.WritableStream, tty: false, log, now: Date.now });
     p.listener({ recipe: 'alpha', state: 'queued', at: T0, expectedMs: 60 * S });
     p.listener({ recipe: 'alpha', state: 'testing', at: T0, tag: '1.1.0', expectedMs: 60 * S });
     p.listener({ recipe: 'alpha', state: 'done', at: T0, tag: '1.1.0', outcome: 'promoted' });

@@ -135,7 +135,7 @@ describe('the version label', () => {
     const commit = git(clone, 'rev-parse', '1.0.0^{commit}');
     writeFileSync(path.join(clone, 'compose.yml'), 'not the tag\n');
     mkdirSync(path.join(clone, 'compose.yaml'));
-    const files = await filesAtCommit(clone, commit, COMPOSE_FILES);
+    const files = await filesAtCommit(clone, commit, COMPOSE_FILES, { env: process.env });
     expect([...files.keys()]).toEqual(['compose.yml']);
     expect(files.get('compose.yml')).toContain('coop-cloud.${STACK_NAME}.version=1.0.0');
   });

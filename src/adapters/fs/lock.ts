@@ -11,6 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createExclusive, ensureDir, fsyncDir, removeFile, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 import { readRegularFile } from './read-file.js';
 import { LockedError, StateError } from '../../core/errors.js';
@@ -250,6 +251,8 @@ export interface AcquireOptions {
   log: Logger;
   command: string;
   by: string;
+  /** The caller's clock: the lock's startedAt, shown to an operator who finds it held. */
+  now: () => Date;
   /** Called with a stale lock's content before it is taken over (crash recovery). */
   onStale?: (stale: LockInfo) => Promise<void> | void;
 }
@@ -258,7 +261,7 @@ export interface AcquireOptions {
 export async function tryLock(file: string, o: AcquireOptions): Promise<Lock | LockInfo> {
   ensureDir(path.dirname(file));
   const info: LockInfo = {
-    pid: process.pid, pidStart: processStart(process.pid), startedAt: new Date().toISOString(), command: o.command, by: o.by,
+    pid: process.pid, pidStart: processStart(process.pid), startedAt: o.now().toISOString(), command: o.command, by: o.by,
     nonce: randomBytes(8).toString('hex'),
   };
   const text = () => JSON.stringify(info);
@@ -366,18 +369,19 @@ export function recipeBusy(recipe: string, holder: LockInfo): string {
 /** The host lock: waits up to `waitMs` (0 = not at all), then throws LockedError (exit 3). */
 export async function acquireHostLock(stateDir: string, o: AcquireOptions & { waitMs: number; signal?: AbortSignal }): Promise<Lock> {
   const file = hostLockPath(stateDir);
-  const deadline = Date.now() + o.waitMs;
+  // A wait is a duration: the monotonic clock, so a wall-clock step cannot shorten or stretch it.
+  const deadline = performance.now() + o.waitMs;
   let announced = false;
   for (;;) {
     const got = await tryLock(file, o);
     if ('release' in got) return got;
-    if (Date.now() >= deadline || o.signal?.aborted) {
+    if (performance.now() >= deadline || o.signal?.aborted) {
       throw new LockedError(`sweep already running (${describeHolder(got)}); wait for it or pass --wait-lock DURATION`);
     }
     if (!announced) {
       o.log.info({ holder: got }, 'another sweep is running: waiting for its lock');
       announced = true;
     }
-    await sleep(Math.min(500, Math.max(10, deadline - Date.now())));
+    await sleep(Math.min(500, Math.max(10, deadline - performance.now())));
   }
 }

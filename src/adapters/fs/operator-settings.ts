@@ -6,7 +6,7 @@ import { parse as parseToml } from 'smol-toml';
 import { DEFAULT_SETTINGS_FILE } from '../../core/config.js';
 import { type OperatorFlags, type OperatorSettings, resolveOperatorSettings } from '../../core/operator-settings.js';
 
-export function loadOperatorSettings(flags: OperatorFlags, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): OperatorSettings {
+export function loadOperatorSettings(flags: OperatorFlags, env: NodeJS.ProcessEnv, cwd: string): OperatorSettings {
   const file = env.CCCI_SETTINGS || DEFAULT_SETTINGS_FILE;
   let table: Record<string, unknown> = {};
   try {

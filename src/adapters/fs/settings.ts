@@ -200,8 +200,8 @@ export function resolveConfig(
 /** Loads the settings file named by $CCCI_SETTINGS (or the default) and resolves the config. */
 export function loadConfig(
   flags: Partial<Record<ConfigKey, string | undefined>>,
-  env: NodeJS.ProcessEnv = process.env,
-  cwd: string = process.cwd(),
+  env: NodeJS.ProcessEnv,
+  cwd: string,
 ): { config: Config; warnings: string[] } {
   const settings = readSettings(env.CCCI_SETTINGS || DEFAULT_SETTINGS_FILE);
   return { config: resolveConfig(flags, env, settings, cwd), warnings: settings.warnings };

@@ -10,7 +10,7 @@ export interface ProgressOptions {
   stream: NodeJS.WritableStream;
   tty: boolean;
   log: Logger;
-  now?: () => number;
+  now: () => number;
   /** Recipes tested at once (`--jobs`), for the overall ETA; default: the most seen testing at once. */
   jobs?: number;
   /** Redraw interval on a terminal; default one second. */
@@ -44,7 +44,7 @@ export function createProgress(o: ProgressOptions): Progress {
 }
 
 function liveBlock(o: ProgressOptions): Progress {
-  const now = o.now ?? Date.now;
+  const now = o.now;
   const stream = o.stream as NodeJS.WriteStream;
   const startedAt = now();
   const states = new Map<string, RecipeProgress>();

@@ -28,7 +28,7 @@ export async function operatorSettings(options: object, env: NodeJS.ProcessEnv):
     diskPath: opts.diskPath as string[] | undefined,
     notify: opts.notify as string[] | undefined,
   };
-  const settings = loadOperatorSettings(flags, env);
+  const settings = loadOperatorSettings(flags, env, process.cwd());
   // Webhook URLs carry their secret: scrubbed everywhere, never in a harness's environment.
   const { registerNotifyUrl } = await import('../../adapters/secrets.js');
   for (const url of settings.notify) registerNotifyUrl(url);

@@ -32,7 +32,7 @@ export async function runCommand(opts: RunOpts, config: Config, io: Io): Promise
     const lock = await hostLockUnlessStopped(ctx, 'run', opts.waitLock ?? 0, stop, io);
     if (!lock) return stop.exitCode()!;
     const { createProgress } = await import('../../adapters/terminal/progress.js');
-    const progress = createProgress({ stream: process.stderr, tty: io.stderrTty ?? false, log: ctx.log, jobs: opts.jobs });
+    const progress = createProgress({ stream: process.stderr, tty: io.stderrTty ?? false, log: ctx.log, now: () => ctx.now().getTime(), jobs: opts.jobs });
     try {
       const ciSweep = ci ? await startCiSweep(ctx, ci, opts.ciPollInterval) : null;
       const results = await run({ ...ctx, onEvent: progress.listener }, enrolment, {

@@ -125,7 +125,7 @@ const [file, go, results, end] = process.argv.slice(2);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 while (!existsSync(go)) await sleep(2);
 const log = { warn() {}, info() {}, error() {}, debug() {} };
-const got = await tryLock(file, { log, command: 'race', by: 'test' });
+const got = await tryLock(file, { log, command: 'race', by: 'test', now: () => new Date() });
 appendFileSync(results, (('release' in got) ? 'won' : 'lost') + ' ' + process.pid + '\\n');
 if ('release' in got) while (!existsSync(end)) await sleep(5);
 `);

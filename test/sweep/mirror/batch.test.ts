@@ -34,7 +34,7 @@ describe('a clone and a mirror lacking thousands of upstream tags', () => {
     const { log } = captureLogger();
     const t = { recipe: s.recipe, cloneDir: s.clone, giteaApi: 'http://127.0.0.1:9/api/v1', upstreamUrl: `file://${s.upstream}`, mirrorUrl: `file://${s.mirror}` };
 
-    const r = await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY });
+    const r = await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY, env: process.env });
 
     expect(r.error).toBeUndefined();
     expect(r.outcome).toBe('updated');
@@ -52,7 +52,7 @@ describe('a clone and a mirror lacking thousands of upstream tags', () => {
 
     // Nothing left to do: no fetch and no push the second time.
     writeFileSync(argvLog, '');
-    const again = await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY });
+    const again = await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY, env: process.env });
     expect(again.outcome).toBe('in-sync');
     expect(readFileSync(argvLog, 'utf8').split('\n').filter((c) => / (fetch|push) /.test(` ${c} `))).toEqual([]);
   });
@@ -64,12 +64,12 @@ describe('a clone and a mirror lacking thousands of upstream tags', () => {
     s.publish();
     const { log } = captureLogger();
     const t = { recipe: s.recipe, cloneDir: s.clone, giteaApi: 'http://127.0.0.1:9/api/v1', upstreamUrl: `file://${s.upstream}`, mirrorUrl: `file://${s.mirror}` };
-    await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY });
+    await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY, env: process.env });
     expect(count(s.clone, `${UPSTREAM_TAGS}/1.1.0+1.2.4`)).toBe(1);
     git(s.upstream, 'tag', '-d', '1.1.0+1.2.4');
     s.commit('three');
     git(s.work, 'push', '--quiet', s.upstream, 'main:main');
-    await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY });
+    await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY, env: process.env });
     expect(count(s.clone, `${UPSTREAM_TAGS}/1.1.0+1.2.4`)).toBe(0);
     expect(count(s.clone, 'refs/tags/1.1.0+1.2.4')).toBe(1); // the clone's own tag is the operator's
   });

@@ -115,7 +115,7 @@ export function captureLogger(): { log: Logger; output: () => string } {
       done();
     },
   });
-  return { log: createLogger({ stream, json: true, level: 'debug' }), output: () => out };
+  return { log: createLogger({ stream, json: true, level: 'debug', env: process.env }), output: () => out };
 }
 
 export const FAST_RETRY = { tries: 3, baseDelayMs: 10 };

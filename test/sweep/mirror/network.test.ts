@@ -34,7 +34,7 @@ describe('git network failures', () => {
     await withServers(s, async (_up, mirror, t) => {
       mirror.failNext(1, 500);
       const { log, output } = captureLogger();
-      const r = await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY });
+      const r = await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY, env: process.env });
       expect(r.outcome).toBe('in-sync');
       expect(infoRefs(mirror)).toEqual([500, 200]);
       expect(output()).toContain('ls-remote mirror failed, retrying');
@@ -46,7 +46,7 @@ describe('git network failures', () => {
     await withServers(s, async (_up, mirror, t) => {
       mirror.failNext(1, 404);
       const { log } = captureLogger();
-      const r = await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY });
+      const r = await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: FAST_RETRY, env: process.env });
       expect(r).toMatchObject({ outcome: 'error', error: { step: 'ls-remote' } });
       expect(infoRefs(mirror)).toEqual([404]);
     });
@@ -58,7 +58,7 @@ describe('git network failures', () => {
       const { log } = captureLogger();
       // The server never answers: returning at all shows the stalled transport child was killed with git,
       // not waited for; the server seeing each connection dropped shows it from the other side.
-      const r = await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: { tries: 2, baseDelayMs: 10 }, timeoutMs: 300 });
+      const r = await syncMirror(t, { token: undefined, writer: createWriter(false, log), log, retry: { tries: 2, baseDelayMs: 10 }, timeoutMs: 300, env: process.env });
       expect(r.outcome).toBe('error');
       expect(r.error?.message).toMatch(/timed out after 300 ms/);
       const refsAsked = () => mirror.requests.filter((q) => q.path.endsWith('/info/refs'));
@@ -76,7 +76,7 @@ describe('Gitea timeouts', () => {
     try {
       const { log } = captureLogger();
       const t = { recipe: s.recipe, cloneDir: s.clone, giteaApi: gitea.api, upstreamUrl: `file://${s.upstream}`, mirrorUrl: `file://${s.mirror}` };
-      const r = await syncMirror(t, { token: 'tok-gitea-slow', writer: createWriter(false, log), log, retry: { tries: 2, baseDelayMs: 10 }, httpTimeoutMs: 150 });
+      const r = await syncMirror(t, { token: 'tok-gitea-slow', writer: createWriter(false, log), log, retry: { tries: 2, baseDelayMs: 10 }, httpTimeoutMs: 150, env: process.env });
       expect(r).toMatchObject({ outcome: 'error', error: { step: 'pulls', message: expect.stringContaining('timed out after 150 ms') } });
       await until('Gitea to see both tries hang up', () => gitea.requests.length === 2 && gitea.requests.every((q) => q.aborted));
       expect(gitea.requests).toHaveLength(2);
@@ -88,7 +88,7 @@ describe('Gitea timeouts', () => {
 
 describe('mirrorState', () => {
   const state = (s: Scenario, mirrorUrl = `file://${s.mirror}`) =>
-    mirrorState({ recipe: s.recipe, upstreamUrl: `file://${s.upstream}`, mirrorUrl, cloneDir: s.clone }, { log: captureLogger().log, retry: FAST_RETRY });
+    mirrorState({ recipe: s.recipe, upstreamUrl: `file://${s.upstream}`, mirrorUrl, cloneDir: s.clone }, { log: captureLogger().log, retry: FAST_RETRY, env: process.env });
 
   it('says in-sync, not-configured, and behind (missing tag, or mirror branch an ancestor)', async () => {
     const s = makeScenario(base);

@@ -35,7 +35,7 @@ afterEach(async () => {
 
 async function sync(token: string | undefined, dryRun = false) {
   const { log, output } = captureLogger();
-  const result = await syncMirror(target, { token, writer: createWriter(dryRun, log), log, retry: FAST_RETRY });
+  const result = await syncMirror(target, { token, writer: createWriter(dryRun, log), log, retry: FAST_RETRY, env: process.env });
   return { result, output: output() };
 }
 

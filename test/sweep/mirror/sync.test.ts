@@ -20,7 +20,7 @@ function fileTarget(s: Scenario): MirrorTarget {
 
 async function sync(t: MirrorTarget, dryRun = false) {
   const { log, output } = captureLogger();
-  const result = await syncMirror(t, { token: undefined, writer: createWriter(dryRun, log), log, retry: FAST_RETRY });
+  const result = await syncMirror(t, { token: undefined, writer: createWriter(dryRun, log), log, retry: FAST_RETRY, env: process.env });
   return { result, output: output() };
 }
 

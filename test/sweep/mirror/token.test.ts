@@ -89,7 +89,7 @@ describe('token secrecy', () => {
         upstreamUrl: `${upSrv.url}/coop-cloud/app.git`, mirrorUrl: `${mirrorSrv.url}/recipe-maintainers/app.git`,
       };
       const writer = createWriter(false, log);
-      const ok = await syncMirror(t, { token: readTokenFile(file), writer, log, retry: FAST_RETRY });
+      const ok = await syncMirror(t, { token: readTokenFile(file), writer, log, retry: FAST_RETRY, env: process.env });
       expect(ok).toMatchObject({ outcome: 'updated', tagsAdded: ['1.1.0+1.2.4'], prsClosed: [1] });
       expect(refOf(s.mirror, 'main')).toBe(refOf(s.upstream, 'main'));
       expect(mirrorSrv.requests.length).toBeGreaterThan(0);
@@ -100,7 +100,7 @@ describe('token secrecy', () => {
       const wrong = `${token}-wrong`;
       s.commit('another');
       s.publish();
-      const bad = await syncMirror(t, { token: wrong, writer, log, retry: FAST_RETRY });
+      const bad = await syncMirror(t, { token: wrong, writer, log, retry: FAST_RETRY, env: process.env });
       expect(bad.outcome).toBe('error');
       expect(bad.error?.step).toBe('token');
 
