@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { AuthFailure, TransientError } from '../../src/adapters/retry.js';
 import { GitError } from '../../src/core/errors.js';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server.js';
 import { closeServer } from '../support/http.js';
+import { startProxy } from '../support/proxy.js';
 
 const execFileP = promisify(execFile);
 const root = mkdtempSync(path.join(tmpdir(), 'ccci-http-refs-'));
@@ -200,34 +201,20 @@ describe('redirects, refusals, proxy and token', () => {
 
   it('goes through http_proxy, and around it for no_proxy', async () => {
     // undici tunnels through an HTTP proxy with CONNECT, for http and https targets alike.
-    const tunnels: string[] = [];
-    const proxy = http.createServer((_req, res) => res.writeHead(405).end());
-    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-      tunnels.push(req.url ?? '');
-      const [host, port] = (req.url ?? '').split(':');
-      const target = net.connect(Number(port), host, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        target.write(head);
-        target.pipe(client);
-        client.pipe(target);
-      });
-      target.on('error', () => client.destroy());
-      client.on('error', () => target.destroy());
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const proxy = await startProxy();
+    const proxyUrl = proxy.url;
+    const tunnels = () => proxy.seen.map((s) => s.replace(/^CONNECT /, ''));
     try {
       const url = `${server.url}/app.git`;
       const viaProxy = await lsRemote(url, { env: { ...env, http_proxy: proxyUrl }, tagsOnly: true });
       expect(plain(viaProxy)).toEqual(plain(await gitListing(url, '--tags')));
-      expect(tunnels).toEqual([new URL(server.url).host]);
+      expect(tunnels()).toEqual([new URL(server.url).host]);
       // https_proxy is not for an http URL, and no_proxy names the server: both connect directly.
       await lsRemote(url, { env: { ...env, https_proxy: proxyUrl }, tagsOnly: true });
       await lsRemote(url, { env: { ...env, http_proxy: proxyUrl, no_proxy: '127.0.0.1' }, tagsOnly: true });
-      expect(tunnels).toHaveLength(1);
+      expect(tunnels()).toHaveLength(1);
     } finally {
-      proxy.closeAllConnections();
-      await closeServer(proxy);
+      await proxy.close();
     }
   });
 

@@ -2,12 +2,13 @@
 // change (not again for the same failing tag), retries a receiver that is down, and never fails the sweep.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addRelease } from '../support/sandbox.js';
 import { cliJson, control, launches, readJson, sandbox } from '../support/cli.js';
 import { closeServer } from '../support/http.js';
+import { startProxy } from '../support/proxy.js';
 
 let cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -36,25 +37,10 @@ async function receiver(answers: number[] = []) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/s3cret-path`, got, tries: () => tries };
 }
 
-/** A proxy that tunnels CONNECT (what undici's proxy agent asks for), recording what it carried. */
 async function proxy() {
-  const seen: string[] = [];
-  const server = http.createServer((_req, res) => res.writeHead(405).end());
-  server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    seen.push(`CONNECT ${req.url}`);
-    const [host, port] = (req.url ?? '').split(':');
-    const target = net.connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      target.write(head);
-      target.pipe(client);
-      client.pipe(target);
-    });
-    target.on('error', () => client.destroy());
-    client.on('error', () => target.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => closeServer(server));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  const p = await startProxy();
+  cleanups.push(() => p.close());
+  return p;
 }
 
 describe('--notify', () => {

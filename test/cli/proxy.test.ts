@@ -3,48 +3,19 @@
 // loopback proxy that forwards plain requests and CONNECT tunnels and records what it carried.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, cliJson, sandbox } from '../support/cli.js';
 import { startGiteaServer } from '../support/gitea-server.js';
-import { closeServer } from '../support/http.js';
+import { startProxy } from '../support/proxy.js';
 
 let cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.reverse()) await c();
   cleanups = [];
 });
-
-async function startProxy() {
-  const seen: string[] = [];
-  const server = http.createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    const u = new URL(req.url ?? '');
-    const up = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    seen.push(`CONNECT ${req.url}`);
-    const [host, port] = (req.url ?? '').split(':');
-    const target = net.connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      target.write(head);
-      target.pipe(client);
-      client.pipe(target);
-    });
-    target.on('error', () => client.destroy());
-    client.on('error', () => target.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => closeServer(server) };
-}
 
 async function world() {
   const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
@@ -54,7 +25,7 @@ async function world() {
   const gitea = await startGiteaServer({ token: 'tok-proxy-test-5678' });
   cleanups.push(() => gitea.close());
   gitea.addRepo('maintainers/gitea');
-  const proxy = await startProxy();
+  const proxy = await startProxy({ forward: true });
   cleanups.push(() => proxy.close());
   const tokenFile = path.join(sb.root, 'token');
   writeFileSync(tokenFile, 'tok-proxy-test-5678\n', { mode: 0o600 });
