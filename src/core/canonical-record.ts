@@ -99,15 +99,14 @@ export function promotedRecord(old: CanonicalRecord | null, p: Promotion): Canon
   };
 }
 
-/** One harness run, as history.jsonl records it. Fields added later are carried as they are. */
-export interface AttemptEntry {
+/** What every history line of one launched test records, whatever its outcome. */
+export interface AttemptFacts {
   type: 'attempt';
   recipe: string;
   tag: string;
   tagCommit: string;
   ccciCommit: string | null;
   ccciRun: string;
-  outcome: string;
   exitCode: number | null;
   durationMs: number;
   log: string;
@@ -115,10 +114,15 @@ export interface AttemptEntry {
   endedAt: string;
   by: string;
   level?: unknown;
-  detail?: string;
   /** The test timeout the harness ran under (ms; null: none). Absent in attempts recorded before it was. */
   testTimeoutMs?: number | null;
   [other: string]: unknown;
+}
+
+/** One harness run, as history.jsonl records it. Fields added later are carried as they are. */
+export interface AttemptEntry extends AttemptFacts {
+  outcome: string;
+  detail?: string;
 }
 
 export interface PromotionEntry {

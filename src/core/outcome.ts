@@ -1,7 +1,7 @@
 // From what happened to a recipe's test to its outcome and its history lines (pure). run-recipe.ts does the
 // I/O and reports each step's facts here; every outcome and every history record is decided in this file,
 // so each can be tested in memory.
-import type { AttemptEntry, HistoryEntry, PromotionEntry } from './canonical-record.js';
+import type { AttemptEntry, AttemptFacts, HistoryEntry, PromotionEntry } from './canonical-record.js';
 import type { Outcome, Planned, RunResult } from './sweep-types.js';
 import { verifyEntry } from './verify.js';
 
@@ -51,24 +51,7 @@ export function notRun(p: Pick<Planned, 'recipe' | 'decision' | 'reason' | 'late
   };
 }
 
-/** What every history line of one launched test shares (an attempt without its outcome). */
-export interface AttemptFacts {
-  type: 'attempt';
-  recipe: string;
-  tag: string;
-  tagCommit: string;
-  ccciCommit: string | null;
-  ccciRun: string;
-  exitCode: number | null;
-  durationMs: number;
-  log: string;
-  startedAt: string;
-  endedAt: string;
-  by: string;
-  level?: unknown;
-  testTimeoutMs?: number | null;
-  [other: string]: unknown;
-}
+export type { AttemptFacts };
 
 /**
  * How one launched test ended, step by step:
