@@ -14,6 +14,7 @@
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { execa } from 'execa';
 import { mayAct } from './effects.js';
@@ -398,16 +399,21 @@ export async function listsInProcess(url: string, env: NodeJS.ProcessEnv): Promi
   return entries !== null && !entries.some((e) => configApplies(e, url));
 }
 
+const gitOnlyVariable = new WeakMap<NodeJS.ProcessEnv, string | null>();
 const configProbes = new WeakMap<NodeJS.ProcessEnv, Promise<{ key: string; value: string }[] | null>>();
 // CA files (GIT_SSL_CAINFO, SSL_CERT_FILE, SSL_CERT_DIR...) are trusted in-process too; see http-refs.ts.
 const CURL_ENV = ['all_proxy', 'ALL_PROXY'];
 
 /** The environment variable that makes git's HTTP differ from ours, or null. */
 export function gitListsFor(env: NodeJS.ProcessEnv, url: string): string | null {
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined || v === '') continue;
-    if (CURL_ENV.includes(k) || /^GIT_(SSL_(?!CAINFO$)|PROXY|CURL_|ASKPASS$|COOKIE)|^GIT_HTTP_(?!LOW_SPEED_)/.test(k) || k === 'SSH_ASKPASS') return k;
+  // The variables are looked through once per environment (a plan asks once per recipe).
+  let named = gitOnlyVariable.get(env);
+  if (named === undefined) {
+    named = Object.entries(env).find(([k, v]) => v !== undefined && v !== '' &&
+      (CURL_ENV.includes(k) || /^GIT_(SSL_(?!CAINFO$)|PROXY|CURL_|ASKPASS$|COOKIE)|^GIT_HTTP_(?!LOW_SPEED_)/.test(k) || k === 'SSH_ASKPASS'))?.[0] ?? null;
+    gitOnlyVariable.set(env, named);
   }
+  if (named !== null) return named;
   const { proxy } = proxyFor(env, url);
   if (proxy && !/^https?:\/\//i.test(proxy)) return 'a proxy that is not http(s)';
   return null;
@@ -489,24 +495,6 @@ export async function localTags(cloneDir: string, opts: { env: NodeJS.ProcessEnv
     else notCommits.push(n);
   }
   return { tags, notCommits };
-}
-
-/** Types of the given objects in a clone; objects it lacks (or a clone that cannot be read) are left out. */
-export async function objectTypes(cloneDir: string, ids: string[], opts: { env: NodeJS.ProcessEnv }): Promise<Map<string, ObjectType>> {
-  const types = new Map<string, ObjectType>();
-  if (ids.length === 0 || !existsSync(path.join(cloneDir, '.git'))) return types;
-  try {
-    const { stdout } = await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
-      ...opts, repo: cloneDir, input: `${ids.join('\n')}\n`, what: `git cat-file in ${cloneDir}`, readOnly: true,
-    });
-    for (const line of stdout.split('\n')) {
-      const m = /^([0-9a-f]{40,64}) (commit|tree|blob|tag)$/.exec(line);
-      if (m) types.set(m[1]!, m[2] as ObjectType);
-    }
-  } catch {
-    // unknown types: the run that fetches the tag checks it
-  }
-  return types;
 }
 
 export async function assertReadableClone(cloneDir: string, opts: { env: NodeJS.ProcessEnv }): Promise<void> {
@@ -696,4 +684,169 @@ export async function headCommit(dir: string, opts: { env: NodeJS.ProcessEnv }):
     if (err instanceof ConfigError) throw err;
     return null;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Object types for a whole plan, from one process
+
+/** The object types a plan asks of its clones; `close()` ends the process. */
+export interface ObjectTypeLookup {
+  /** Types of `ids` in the clones; ids no clone holds (or any trouble) are left out: unknown, not wrong. */
+  types(ids: readonly string[]): Promise<Map<string, ObjectType>>;
+  close(): void;
+}
+
+const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** An environment value stays well below Linux's 128 KiB per string; more clones take another process. */
+const MAX_ALTERNATES_BYTES = 96 * 1024;
+const LOOKUP_TIMEOUT_MS = 30_000;
+
+/** `dir` as one entry of GIT_ALTERNATE_OBJECT_DIRECTORIES: C-quoted, so a `:` or `"` in a path is safe. */
+function alternateEntry(dir: string): string {
+  return `"${dir.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
+}
+
+/** `<clone>/.git/objects` when the clone's .git is its own real directory (as verifyOwnGitDir wants), else null. */
+function ownObjectDir(cloneDir: string): string | null {
+  const gitDir = path.join(path.resolve(cloneDir), '.git');
+  try {
+    const st = lstatSync(gitDir);
+    if (!st.isDirectory()) return null;
+    if (existsSync(path.join(gitDir, 'commondir'))) return null;
+    return statSync(path.join(gitDir, 'objects')).isDirectory() ? gitDir : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One `git cat-file --batch-check` for every clone of a plan, instead of one process per recipe: the
+ * clones' object stores are joined as alternates of the first one. An object id is the hash of the
+ * object's type and content, so an id found in any clone has that type in all of them; an id no clone
+ * holds stays unknown (checked when the run fetches the tag). Each recipe's question is written as its
+ * listing arrives and answered in order; a process that fails, hangs past the deadline or is stopped
+ * answers "unknown" from then on. Reads only: allowed in a dry-run. Clones whose .git is a gitfile, a
+ * symlink or a linked worktree are left out, as every other call refuses them.
+ */
+export function objectTypeLookup(cloneDirs: readonly string[], opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal; timeoutMs?: number }): ObjectTypeLookup {
+  const stores = [...new Set(cloneDirs.map(ownObjectDir).filter((d): d is string => d !== null))];
+  const groups: string[][] = [];
+  let size = 0;
+  for (const gitDir of stores) {
+    const entry = alternateEntry(path.join(gitDir, 'objects'));
+    if (groups.length === 0 || size + entry.length + 1 > MAX_ALTERNATES_BYTES) {
+      groups.push([]);
+      size = 0;
+    }
+    groups.at(-1)!.push(gitDir);
+    size += entry.length + 1;
+  }
+  const procs = groups.map((g) => batchCheck(g, opts));
+  return {
+    async types(ids) {
+      const asked = [...new Set(ids)].filter((id) => OBJECT_ID.test(id));
+      const out = new Map<string, ObjectType>();
+      if (asked.length === 0) return out;
+      for (const answer of await Promise.all(procs.map((p) => p.ask(asked)))) for (const [id, t] of answer) out.set(id, t);
+      return out;
+    },
+    close: () => procs.forEach((p) => p.close()),
+  };
+}
+
+interface BatchCheck {
+  ask(ids: string[]): Promise<Map<string, ObjectType>>;
+  close(): void;
+}
+
+/** One cat-file over `gitDirs` (the first is the repository, the rest its alternates), started on first use. */
+function batchCheck(gitDirs: string[], opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal; timeoutMs?: number }): BatchCheck {
+  const [main, ...others] = gitDirs as [string, ...string[]];
+  const what = `git cat-file in ${path.dirname(main)} (and ${others.length} other clones)`;
+  type Pending = { ids: string[]; answered: number; got: Map<string, ObjectType>; done: (m: Map<string, ObjectType>) => void; timer?: NodeJS.Timeout };
+  const queue: Pending[] = [];
+  let proc: ChildProcess | null = null;
+  let dead = false;
+  let partial = '';
+  const timeoutMs = opts.timeoutMs ?? LOOKUP_TIMEOUT_MS;
+
+  // Everything still waiting is answered "unknown"; nothing is asked of this process again.
+  const fail = () => {
+    if (dead) return;
+    dead = true;
+    opts.signal?.removeEventListener('abort', fail);
+    for (const p of queue.splice(0)) {
+      clearTimeout(p.timer);
+      p.done(p.got);
+    }
+    if (proc?.pid !== undefined) {
+      liveGroups.delete(proc.pid);
+      signalGroup(proc.pid, 'SIGKILL');
+    }
+  };
+  const onLine = (line: string) => {
+    const p = queue[0];
+    if (!p) return fail(); // an answer nobody asked for: out of step, trust nothing more
+    const id = p.ids[p.answered++];
+    const m = /^([0-9a-f]{40,64}) (commit|tree|blob|tag)$/.exec(line);
+    // Only an answer about exactly the id asked counts (a repository of another hash algorithm could read
+    // a 40-digit id as an abbreviation of something else).
+    if (id !== undefined && m?.[1] === id) p.got.set(id, m[2] as ObjectType);
+    if (p.answered === p.ids.length) {
+      queue.shift();
+      clearTimeout(p.timer);
+      p.done(p.got);
+    }
+  };
+  const start = (): ChildProcess | null => {
+    if (proc || dead) return proc;
+    mayAct(redact(`run ${what}`), 'read');
+    if (opts.signal?.aborted) {
+      dead = true;
+      return null;
+    }
+    const env = gitEnv(opts.env, {
+      extra: {
+        GIT_ALTERNATE_OBJECT_DIRECTORIES: others.map((d) => alternateEntry(path.join(d, 'objects'))).join(':'),
+        // A partial clone would fetch what it lacks from its remote: a plan reads, it never fetches.
+        GIT_NO_LAZY_FETCH: '1',
+      },
+    });
+    const p = spawn('git', [...NO_REPLACE, `--git-dir=${main}`, 'cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+      cwd: path.dirname(main), env, detached: true, stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    proc = p;
+    if (p.pid !== undefined) liveGroups.add(p.pid);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.once('exit', () => liveGroups.forEach((pid) => signalGroup(pid, 'SIGKILL')));
+    }
+    if (opts.signal) setMaxListeners(0, opts.signal);
+    opts.signal?.addEventListener('abort', fail, { once: true });
+    p.on('error', fail);
+    p.on('close', fail);
+    p.stdin!.on('error', fail);
+    p.stdout!.setEncoding('latin1');
+    p.stdout!.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (!dead) onLine(line);
+    });
+    return p;
+  };
+  return {
+    ask(ids) {
+      return new Promise((resolve) => {
+        const p = start();
+        const pending: Pending = { ids, answered: 0, got: new Map(), done: resolve };
+        if (!p || dead) return resolve(pending.got);
+        pending.timer = later(fail, timeoutMs);
+        queue.push(pending);
+        p.stdin!.write(`${ids.join('\n')}\n`);
+      });
+    },
+    close() {
+      if (proc && !dead) proc.stdin!.end();
+    },
+  };
 }

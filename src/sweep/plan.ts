@@ -9,7 +9,7 @@ import { decide, type DecisionInput } from '../core/decision.js';
 import { decisionControls } from './controls.js';
 import type { Cadence, Enrolment } from '../core/enrolment.js';
 import { messageOf } from '../core/errors.js';
-import { headCommit, localTags, lsRemote, objectTypes } from '../adapters/git.js';
+import { headCommit, localTags, lsRemote, objectTypeLookup, type ObjectTypeLookup } from '../adapters/git.js';
 import { tagTargets } from '../core/refs.js';
 import { resolveExecutable } from '../adapters/harness.js';
 import type { SweepContext } from './context.js';
@@ -26,9 +26,15 @@ export function publicEntry({ record: _r, tags: _t, history: _h, notCommits: _n,
 
 export async function planAll(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions, conditions: SweepConditions): Promise<Planned[]> {
   const queue = new PQueue({ concurrency: opts.remoteJobs ?? 16 });
-  const planned = await Promise.all(
-    enrolment.recipes.map((r) => queue.add(() => planRecipe(ctx, r.recipe, r.cadence, opts, conditions))),
-  );
+  const types = typeLookup(ctx, enrolment.recipes.map((r) => r.recipe), opts);
+  let planned: Planned[];
+  try {
+    planned = await Promise.all(
+      enrolment.recipes.map((r) => queue.add(() => planRecipe(ctx, r.recipe, r.cadence, opts, conditions, types))),
+    );
+  } finally {
+    types?.close();
+  }
   const problems: Planned[] = enrolment.problems.map((p) => ({
     recipe: p.recipe, cadence: p.cadence, canonical: null, latest: null, decision: 'error', reason: 'enrolment-invalid',
     ignoredTags: [], error: p.problem, record: null, tags: new Map(), notCommits: [], history: [],
@@ -51,7 +57,18 @@ export function decideFor(
 export async function planOne(
   ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions, conditions: SweepConditions,
 ): Promise<Planned> {
-  return planRecipe(ctx, recipe, cadence, opts, conditions);
+  const types = typeLookup(ctx, [recipe], opts);
+  try {
+    return await planRecipe(ctx, recipe, cadence, opts, conditions, types);
+  } finally {
+    types?.close();
+  }
+}
+
+/** One process answers every clone's object types (offline plans read the clones' own tags instead). */
+function typeLookup(ctx: SweepContext, recipes: string[], opts: PlanOptions): ObjectTypeLookup | null {
+  if (opts.offline) return null;
+  return objectTypeLookup(recipes.map((r) => path.join(ctx.config.recipesDir, r)), { env: ctx.env, signal: ctx.signal });
 }
 
 /** `testTimeoutMs`: what the harness would run under (0 or undefined: none, as runHarness reads it). */
@@ -66,7 +83,7 @@ export async function sweepConditions(ctx: SweepContext, testTimeoutMs: number |
 }
 
 async function planRecipe(
-  ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions, conditions: SweepConditions,
+  ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions, conditions: SweepConditions, lookup: ObjectTypeLookup | null,
 ): Promise<Planned> {
   const base = {
     recipe, cadence, canonical: null, latest: null, ignoredTags: [], record: null, tags: new Map<string, string>(), notCommits: [], history: [],
@@ -99,9 +116,9 @@ async function planRecipe(
       tags = tagTargets(listed);
       defaultBranch = listed.defaultBranch;
       // A tag that points to a tree or blob is not a release. ls-remote cannot say what an object is; the
-      // clone can for every object it already holds (after a mirror-sync: all of them). The others are
+      // clones can for every object they already hold (after a mirror-sync: all of them). The others are
       // checked when the run fetches the tag.
-      const types = await objectTypes(cloneDir, [...new Set(tags.values())], { env: ctx.env });
+      const types = lookup ? await lookup.types([...tags.values()]) : new Map();
       for (const [tag, id] of tags) {
         const type = types.get(id);
         if (type !== undefined && type !== 'commit') {

@@ -1,0 +1,129 @@
+// objectTypeLookup: one `git cat-file` for the object types of every clone of a plan, on real repos.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { objectTypeLookup } from '../../src/adapters/git.js';
+
+const ID = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' };
+const git = (cwd: string, args: string[], input?: string) =>
+  execFileSync('git', args, { cwd, input, encoding: 'utf8', env: { ...process.env, ...ID } }).trim();
+
+let root: string;
+/** Objects that exist in only one clone each. */
+const ids = { commitA: '', treeA: '', tagA: '', blobB: '', commitB: '', onlyLinked: '' };
+const clones: string[] = [];
+
+function clone(name: string, file: string): string {
+  const dir = path.join(root, name);
+  git(root, ['init', '-q', '-b', 'main', dir]);
+  writeFileSync(path.join(dir, file), `${name}\n`);
+  git(dir, ['add', file]);
+  git(dir, ['commit', '-q', '-m', name]);
+  return dir;
+}
+
+beforeAll(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'ccci-types-'));
+  // A path with a colon and a double quote: GIT_ALTERNATE_OBJECT_DIRECTORIES separates entries with ':'.
+  const a = clone('a:"odd"', 'compose.yml');
+  ids.commitA = git(a, ['rev-parse', 'HEAD']);
+  ids.treeA = git(a, ['rev-parse', 'HEAD^{tree}']);
+  git(a, ['tag', '-a', '-m', 'annotated', '1.0.0']);
+  ids.tagA = git(a, ['rev-parse', 'refs/tags/1.0.0']);
+  const b = clone('b', 'other.yml');
+  ids.commitB = git(b, ['rev-parse', 'HEAD']);
+  ids.blobB = git(b, ['hash-object', '-w', '--stdin'], 'a loose blob only b holds\n');
+  // A clone whose .git is a symlink to another repository: left out, as every other git call refuses it.
+  const other = clone('elsewhere', 'x.yml');
+  ids.onlyLinked = git(other, ['rev-parse', 'HEAD']);
+  const linked = path.join(root, 'linked');
+  mkdirSync(linked);
+  symlinkSync(path.join(other, '.git'), path.join(linked, '.git'));
+  // b first: a, with the odd path, is then one of the alternates.
+  clones.push(b, a, linked, path.join(root, 'missing'), path.join(root, 'plain'));
+  mkdirSync(path.join(root, 'plain'));
+});
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('objectTypeLookup', () => {
+  it('answers the type of every object any clone holds, and nothing for the rest', async () => {
+    const lookup = objectTypeLookup(clones, { env: process.env });
+    try {
+      const missing = 'f'.repeat(40);
+      const types = await lookup.types([ids.commitA, ids.treeA, ids.tagA, ids.blobB, ids.commitB, missing, ids.onlyLinked]);
+      expect(Object.fromEntries(types)).toEqual({
+        [ids.commitA]: 'commit', [ids.treeA]: 'tree', [ids.tagA]: 'tag', [ids.blobB]: 'blob', [ids.commitB]: 'commit',
+      });
+      // Asked again, in pieces and at once: each answer is its own question's.
+      const [x, y] = await Promise.all([lookup.types([ids.blobB]), lookup.types([missing, ids.treeA])]);
+      expect(Object.fromEntries(x)).toEqual({ [ids.blobB]: 'blob' });
+      expect(Object.fromEntries(y)).toEqual({ [ids.treeA]: 'tree' });
+    } finally {
+      lookup.close();
+    }
+  });
+
+  it('never writes a line that is not an object id to git (it would put every later answer out of step)', async () => {
+    const lookup = objectTypeLookup(clones, { env: process.env });
+    try {
+      const types = await lookup.types([`${ids.commitA}\n${ids.treeA}`, 'HEAD', ids.commitA.slice(0, 12), '', ids.blobB]);
+      expect(Object.fromEntries(types)).toEqual({ [ids.blobB]: 'blob' });
+    } finally {
+      lookup.close();
+    }
+  });
+
+  it('starts one git process for all clones and all questions', async () => {
+    const bin = mkdtempSync(path.join(tmpdir(), 'ccci-types-bin-'));
+    const log = path.join(bin, 'calls');
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(path.join(bin, 'git'), `#!/bin/sh\necho "$*" >> '${log}'\nexec '${real}' "$@"\n`);
+    chmodSync(path.join(bin, 'git'), 0o755);
+    const lookup = objectTypeLookup(clones, { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    try {
+      for (const id of [ids.commitA, ids.treeA, ids.blobB, ids.commitB]) expect((await lookup.types([id])).size).toBe(1);
+    } finally {
+      lookup.close();
+    }
+    expect(readFileSync(log, 'utf8').trim().split('\n').filter((l) => l.includes('cat-file'))).toHaveLength(1);
+    rmSync(bin, { recursive: true, force: true });
+  });
+
+  it('answers "unknown" when git cannot start, dies, or the sweep is stopped, and never hangs', async () => {
+    const gone = objectTypeLookup(clones, { env: { ...process.env, PATH: path.join(root, 'no-such-bin') } });
+    expect((await gone.types([ids.commitA])).size).toBe(0);
+    gone.close();
+
+    const bin = mkdtempSync(path.join(tmpdir(), 'ccci-types-bin-'));
+    writeFileSync(path.join(bin, 'git'), '#!/bin/sh\nexit 0\n'); // reads nothing, answers nothing
+    chmodSync(path.join(bin, 'git'), 0o755);
+    const dies = objectTypeLookup(clones, { env: { ...process.env, PATH: bin } });
+    expect((await dies.types([ids.commitA, ids.blobB])).size).toBe(0);
+    expect((await dies.types([ids.commitA])).size).toBe(0);
+    dies.close();
+
+    // A git that reads and never answers: the deadline gives up.
+    writeFileSync(path.join(bin, 'git'), '#!/bin/sh\nexec sleep 60\n');
+    const hangs = objectTypeLookup(clones, { env: { ...process.env, PATH: bin }, timeoutMs: 200 });
+    expect((await hangs.types([ids.commitA])).size).toBe(0);
+    hangs.close();
+
+    const stop = new AbortController();
+    const stopped = objectTypeLookup(clones, { env: { ...process.env, PATH: bin }, signal: stop.signal });
+    const answer = stopped.types([ids.commitA]);
+    stop.abort();
+    expect((await answer).size).toBe(0);
+    expect((await stopped.types([ids.blobB])).size).toBe(0);
+    stopped.close();
+    rmSync(bin, { recursive: true, force: true });
+  });
+
+  it('starts nothing when no clone can be read', async () => {
+    const lookup = objectTypeLookup([path.join(root, 'missing'), path.join(root, 'plain')], { env: { ...process.env, PATH: path.join(root, 'no-such-bin') } });
+    expect((await lookup.types([ids.commitA])).size).toBe(0);
+    lookup.close();
+  });
+});
