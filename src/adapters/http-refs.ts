@@ -10,9 +10,12 @@
 // the mirror's own origin only (never to a redirect elsewhere), never in a URL, never logged.
 import { readdirSync } from 'node:fs';
 import { readRegularText } from './fs/read-file.js';
+import http, { type IncomingHttpHeaders, STATUS_CODES } from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
-import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { AdvertisementError, onlyTags, parseAdvertisement, type AdvertisedRefs } from '../core/ref-advertisement.js';
 import { GitError } from '../core/errors.js';
 import { mayAct } from './effects.js';
@@ -49,9 +52,6 @@ export function shownUrl(url: string): string {
   return scrub(url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/i, '$1***@'));
 }
 
-// One dispatcher per proxy setting for the whole process: its connections stay open between recipes.
-const dispatchers = new Map<string, Dispatcher>();
-
 /**
  * The proxy curl (and so git) would use for `url`: https_proxy/HTTPS_PROXY for https, http_proxy (lower
  * case only: a CGI request can set HTTP_PROXY) for http, then all_proxy/ALL_PROXY for either;
@@ -66,23 +66,80 @@ export function proxyFor(env: NodeJS.ProcessEnv, url: string): { proxy?: string;
   return { proxy: raw.includes('://') ? raw : `http://${raw}`, noProxy, from };
 }
 
-function dispatcherFor(env: NodeJS.ProcessEnv, url: string): Dispatcher {
+/** One GET's reply: status, headers and the body, read or discarded. */
+interface Reply {
+  status: number;
+  header(name: string): string | undefined;
+  body: AsyncIterable<Buffer>;
+  discard(): Promise<void>;
+  destroy(): void;
+}
+
+type Get = (target: URL, headers: Record<string, string>, signal: AbortSignal) => Promise<Reply>;
+
+// One transport per setting for the whole process: its keep-alive connections stay open between recipes.
+const transports = new Map<string, Get>();
+
+/**
+ * Without a proxy, Node's own http/https with keep-alive agents: nothing to load, no parser to compile,
+ * which on a plan is a tenth of its time. Through a proxy, undici's EnvHttpProxyAgent (loaded only then),
+ * which does CONNECT tunnels, proxy credentials and no_proxy as curl does.
+ */
+function transportFor(env: NodeJS.ProcessEnv, url: string): Get {
   const { proxy, noProxy } = proxyFor(env, url);
   // The CA files are read only for https: a plain-http forge costs no certificate parsing (time and memory).
-  const https = /^https:/i.test(url);
-  const cas = https ? CA_FILES.map((k) => env[k]).filter((v): v is string => !!v) : [];
-  const caDir = https ? env.SSL_CERT_DIR : undefined;
-  const key = `${proxy ?? ''}\n${proxy ? noProxy : ''}\n${cas.join('\n')}\n${caDir ?? ''}`;
-  let d = dispatchers.get(key);
-  if (!d) {
+  const isHttps = /^https:/i.test(url);
+  const cas = isHttps ? CA_FILES.map((k) => env[k]).filter((v): v is string => !!v) : [];
+  const caDir = isHttps ? env.SSL_CERT_DIR : undefined;
+  const key = `${isHttps}\n${proxy ?? ''}\n${proxy ? noProxy : ''}\n${cas.join('\n')}\n${caDir ?? ''}`;
+  let get = transports.get(key);
+  if (!get) {
     const tls = trustedCas(cas, caDir);
-    // Idle sockets are kept for reuse but never hold the process open (undici unrefs them).
-    d = proxy
-      ? new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy, keepAliveTimeout: 30_000, connect: tls, requestTls: tls })
-      : new Agent({ keepAliveTimeout: 30_000, connect: tls });
-    dispatchers.set(key, d);
+    get = proxy ? undiciGet(proxy, noProxy, tls) : nodeGet(isHttps, tls);
+    transports.set(key, get);
   }
-  return d;
+  return get;
+}
+
+function nodeGet(isHttps: boolean, tls: { secureContext: SecureContext } | undefined): Get {
+  // Idle sockets are kept for reuse but never hold the process open (Node unrefs them).
+  const agent = isHttps ? new https.Agent({ keepAlive: true, ...tls }) : new http.Agent({ keepAlive: true });
+  const client = isHttps ? https : http;
+  return (target, headers, signal) => new Promise<Reply>((resolve, reject) => {
+    const req = client.get(target, { agent, headers, signal }, (res) => {
+      resolve({
+        status: res.statusCode ?? 0,
+        header: (name) => first(res.headers[name.toLowerCase()]),
+        body: res,
+        discard: () => new Promise<void>((done) => {
+          res.on('end', done).on('error', () => done()).on('close', done).resume();
+        }),
+        destroy: () => res.destroy(),
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
+function undiciGet(proxy: string, noProxy: string, tls: { secureContext: SecureContext } | undefined): Get {
+  let dispatcher: Promise<Dispatcher> | undefined;
+  return async (target, headers, signal) => {
+    dispatcher ??= import('undici').then(({ EnvHttpProxyAgent }) =>
+      new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy, keepAliveTimeout: 30_000, connect: tls, requestTls: tls }));
+    const res = await (await dispatcher).request({ origin: target.origin, path: `${target.pathname}${target.search}`, method: 'GET', headers, signal });
+    return {
+      status: res.statusCode,
+      header: (name) => first(res.headers[name.toLowerCase()]),
+      body: res.body as AsyncIterable<Buffer>,
+      discard: () => res.body.dump().then(() => undefined, () => undefined),
+      destroy: () => res.body.destroy(),
+    };
+  };
+}
+
+/** One header's value (the first, if repeated). */
+function first(v: IncomingHttpHeaders[string]): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 /**
@@ -152,7 +209,7 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
     progress();
     let target = new URL(`${url.replace(/\/+$/, '')}/info/refs?service=git-upload-pack`);
     const tokenOrigin = opts.token && opts.authUrl ? new URL(opts.authUrl).origin : undefined;
-    // Credentials written in the URL go in a header (fetch refuses them in the URL), to that origin only.
+    // Credentials written in the URL go in a header (never sent in the request line), to that origin only.
     const firstOrigin = target.origin;
     const basic = target.username || target.password
       ? `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`
@@ -165,16 +222,16 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
       // mirror and only to that origin; a redirect elsewhere goes without it.
       const auth = tokenOrigin === firstOrigin ? `token ${opts.token}` : basic;
       if (auth && target.origin === firstOrigin) headers.Authorization = auth;
-      let res: Awaited<ReturnType<typeof undiciFetch>>;
+      let res: Reply;
       try {
-        res = await undiciFetch(target, { headers, redirect: 'manual', signal, dispatcher: dispatcherFor(env, target.href) });
+        res = await transportFor(env, target.href)(target, headers, signal);
       } catch (err) {
         throw failed(err);
       }
       progress();
-      const location = res.headers.get('location');
+      const location = res.header('location');
       if (res.status >= 300 && res.status < 400 && location) {
-        await res.body?.cancel().catch(() => undefined);
+        await res.discard();
         if (hop >= MAX_REDIRECTS) throw new GitError(`${what} failed: more than ${MAX_REDIRECTS} redirects`);
         const next = new URL(location, target);
         if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new GitError(`${what} failed: redirected to a ${next.protocol} URL`);
@@ -182,14 +239,14 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
         continue;
       }
       if (res.status !== 200) {
-        await res.body?.cancel().catch(() => undefined);
-        throw statusError(what, res.status, res.statusText, headers.Authorization !== undefined);
+        await res.discard();
+        throw statusError(what, res.status, STATUS_CODES[res.status] ?? '', headers.Authorization !== undefined);
       }
-      if (!/^application\/x-git-upload-pack-advertisement\b/i.test(res.headers.get('content-type') ?? '')) {
-        await res.body?.cancel().catch(() => undefined);
+      if (!/^application\/x-git-upload-pack-advertisement\b/i.test(res.header('content-type') ?? '')) {
+        await res.discard();
         throw new NotSmartHttp(`${what}: not a smart-HTTP git server`);
       }
-      const body = await readBody(res.body, progress, what);
+      const body = decoded(await readBody(res, progress, what), res.header('content-encoding'), what);
       try {
         return parseAdvertisement(body);
       } catch (err) {
@@ -206,21 +263,33 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
   }
 }
 
-async function readBody(body: ReadableStream<Uint8Array> | null, progress: () => void, what: string): Promise<Uint8Array> {
-  if (!body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
+/**
+ * We ask for no compression (no Accept-Encoding), but a proxy or forge may compress all the same; gzip and
+ * deflate, which curl accepts for git, are undone here, anything else is a clear error.
+ */
+function decoded(body: Uint8Array, encoding: string | undefined, what: string): Uint8Array {
+  const e = (encoding ?? '').trim().toLowerCase();
+  try {
+    if (e === '' || e === 'identity') return body;
+    if (e === 'gzip' || e === 'x-gzip') return gunzipSync(body, { maxOutputLength: MAX_BODY_BYTES });
+    if (e === 'deflate') return inflateSync(body, { maxOutputLength: MAX_BODY_BYTES });
+  } catch (err) {
+    throw new GitError(`${what} failed: the ${e} reply could not be decompressed (${(err as Error).message})`);
+  }
+  throw new GitError(`${what} failed: the reply is ${e}-encoded, which is not supported`);
+}
+
+async function readBody(res: Reply, progress: () => void, what: string): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
+  for await (const chunk of res.body) {
     progress();
-    size += value.length;
+    size += chunk.length;
     if (size > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => undefined);
+      res.destroy();
       throw new GitError(`${what} failed: the ref advertisement is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
     }
-    chunks.push(value);
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks);
 }
@@ -237,10 +306,11 @@ function statusError(what: string, status: number, text: string, sentAuth: boole
 
 const CERT_TROUBLE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT/i;
 
-/** fetch rejects for network trouble only (refused, reset, DNS, TLS): transient, except a bad certificate. */
+/** A request rejects for network trouble only (refused, reset, DNS, TLS): transient, except a bad certificate. */
 function networkError(what: string, err: unknown): Error {
-  const e = err as Error & { cause?: { code?: string; message?: string } };
-  const why = scrub(String(e.cause?.code ?? e.cause?.message ?? e.message ?? err));
+  // undici puts the socket's error in `cause`; Node's http gives it directly (ECONNREFUSED, CERT_HAS_EXPIRED...).
+  const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+  const why = scrub(String(e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? err));
   if (CERT_TROUBLE.test(why)) return new GitError(`${what} failed: TLS certificate not accepted (${why})`);
   return new TransientError(`${what} failed: ${why}`);
 }
