@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
-import { execa } from 'execa';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mayAct } from './effects.js';
 import { ensureDir } from './fs/atomic-file.js';
 import { ConfigError, GitError } from '../core/errors.js';
@@ -250,59 +250,121 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<Git
   } catch {
     // spawning reports the missing cwd
   }
-  const sub = execa('git', [...NO_REPLACE, ...argv], {
+  const r = await spawnGit([...NO_REPLACE, ...argv], {
     cwd,
     env: gitEnv(call.env, { token: call.token, authUrl: call.authUrl, extra: { GIT_CEILING_DIRECTORIES: ceiling } }),
-    extendEnv: false,
-    // Its own process group: git's transport helpers hold our pipes, so a deadline or a stop must reach
-    // all of them, not git alone. No controlling terminal either, so nothing can prompt.
-    detached: true,
-    reject: false,
-    stripFinalNewline: true,
-    ...(call.input !== undefined ? { input: call.input } : { stdin: 'ignore' as const }),
+    input: call.input, timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: call.signal,
   });
-  const pid = sub.pid;
-  let stoppedBy: 'timeout' | 'signal' | null = null;
-  let killTimer: NodeJS.Timeout | undefined;
-  const stop = (why: 'timeout' | 'signal') => {
-    if (stoppedBy || pid === undefined) return;
-    stoppedBy = why;
-    signalGroup(pid, 'SIGTERM');
-    killTimer = later(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
-  };
-  const timeoutMs = call.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const deadline = pid !== undefined && timeoutMs > 0 ? later(() => stop('timeout'), timeoutMs) : undefined;
-  const onAbort = () => stop('signal');
-  if (pid !== undefined) {
-    liveGroups.add(pid);
-    // Every concurrent git of a sweep listens to the one stop signal: that is by design, not a leak.
-    if (call.signal) setMaxListeners(0, call.signal);
-    call.signal?.addEventListener('abort', onAbort, { once: true });
-  }
-  const r = await sub;
-  clearTimeout(deadline);
-  clearTimeout(killTimer);
-  call.signal?.removeEventListener('abort', onAbort);
-  if (pid !== undefined) {
-    liveGroups.delete(pid);
-    // Anything git left in its group (a transport helper on its way out) goes with it.
-    if (stoppedBy) signalGroup(pid, 'SIGKILL');
-  }
   const code = r.exitCode;
-  if (!stoppedBy && (code === 0 || (code !== undefined && call.okCodes?.includes(code)))) {
-    return { stdout: String(r.stdout), exitCode: code };
+  if (!r.stoppedBy && (code === 0 || (code !== null && call.okCodes?.includes(code)))) {
+    return { stdout: stripFinalNewline(r.stdout.toString('utf8')), exitCode: code };
   }
-  if (stoppedBy === 'signal') throw new GitError(`${redact(what)}: stopped, the sweep was stopped`);
-  if (stoppedBy === 'timeout') throw new TransientError(`${redact(what)}: timed out after ${timeoutMs} ms`);
-  if (code === undefined) {
-    // Could not start: no git on PATH, or the cwd vanished.
-    throw new GitError(redact(`${what}: ${r.code === 'ENOENT' && isDirectory(cwd) ? 'git is not on PATH' : r.shortMessage}`));
+  if (r.stoppedBy === 'signal') throw new GitError(`${redact(what)}: stopped, the sweep was stopped`);
+  if (r.stoppedBy === 'timeout') throw new TransientError(`${redact(what)}: timed out after ${r.timeoutMs} ms`);
+  if (r.startError) {
+    // Could not start: no git on PATH, or the cwd vanished (both ENOENT).
+    const e = r.startError;
+    throw new GitError(redact(`${what}: ${e.code === 'ENOENT' && isDirectory(cwd) ? 'git is not on PATH' : `cannot start git (${e.message})`}`));
   }
-  const stderr = String(r.stderr).trim();
+  if (code === null) throw new GitError(redact(`${what}: git was killed by ${r.signal ?? 'a signal'}`));
+  const stderr = r.stderr.toString('utf8').trim();
   if (call.repo !== undefined && /not a git repository/i.test(stderr)) {
     throw new GitError(`clone is not a git repository (or is corrupt): ${path.resolve(call.repo)}`);
   }
   throw classify(what, stderr, code);
+}
+
+/** One final newline (LF or CRLF) off the end, as git's callers expect of its output. */
+function stripFinalNewline(text: string): string {
+  if (text.endsWith('\r\n')) return text.slice(0, -2);
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
+}
+
+interface Spawned {
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stoppedBy: 'timeout' | 'signal' | null;
+  timeoutMs: number;
+  startError: NodeJS.ErrnoException | null;
+}
+
+/**
+ * One git process on node:child_process directly (a process-manager library costs about a millisecond of
+ * synchronous work per call, on the event loop every recipe shares). Its own process group: git's
+ * transport helpers hold our pipes, so a deadline or a stop must reach all of them, not git alone; no
+ * controlling terminal either, so nothing can prompt. `env` is the whole environment (nothing inherited);
+ * `git` is looked up on that environment's PATH.
+ */
+function spawnGit(
+  argv: string[],
+  o: { cwd: string; env: Record<string, string>; input?: string; timeoutMs: number; signal?: AbortSignal },
+): Promise<Spawned> {
+  return new Promise((resolve) => {
+    let child: ChildProcess;
+    const result: Spawned = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: null, signal: null, stoppedBy: null, timeoutMs: o.timeoutMs, startError: null };
+    try {
+      child = spawn('git', argv, { cwd: o.cwd, env: o.env, detached: true, stdio: [o.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      // Synchronous refusals (a NUL byte in an argument): nothing started.
+      resolve({ ...result, startError: err as NodeJS.ErrnoException });
+      return;
+    }
+    const pid = child.pid;
+    const out: Buffer[] = [];
+    const errs: Buffer[] = [];
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => errs.push(b));
+    if (o.input !== undefined) {
+      // git may exit without reading all of it (a bad option): EPIPE is not news, its exit status is.
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(o.input);
+    }
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = (why: 'timeout' | 'signal') => {
+      if (result.stoppedBy || pid === undefined) return;
+      result.stoppedBy = why;
+      signalGroup(pid, 'SIGTERM');
+      killTimer = later(() => signalGroup(pid, 'SIGKILL'), KILL_GRACE_MS);
+    };
+    const deadline = pid !== undefined && o.timeoutMs > 0 ? later(() => stop('timeout'), o.timeoutMs) : undefined;
+    const onAbort = () => stop('signal');
+    if (pid !== undefined) {
+      liveGroups.add(pid);
+      // Every concurrent git of a sweep listens to the one stop signal: that is by design, not a leak.
+      if (o.signal) setMaxListeners(0, o.signal);
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+    }
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      clearTimeout(killTimer);
+      o.signal?.removeEventListener('abort', onAbort);
+      if (pid !== undefined) {
+        liveGroups.delete(pid);
+        // Anything git left in its group (a transport helper on its way out) goes with it.
+        if (result.stoppedBy) signalGroup(pid, 'SIGKILL');
+      }
+      result.stdout = Buffer.concat(out);
+      result.stderr = Buffer.concat(errs);
+      resolve(result);
+    };
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      // Could not start (no git on PATH, the cwd vanished); once started, its exit status says it all.
+      if (pid !== undefined) return;
+      result.startError = err;
+      settle();
+    });
+    // 'close': git has exited and every pipe it (or a helper of its group) held is closed.
+    child.once('close', (code: number | null, sig: NodeJS.Signals | null) => {
+      result.exitCode = code;
+      result.signal = sig;
+      settle();
+    });
+  });
 }
 
 /** HTTP status git reported, if any ("The requested URL returned error: 503", "RPC failed; HTTP 502"). */
