@@ -24,6 +24,7 @@ import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { AuthFailure, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry } from './retry.js';
 import { type Listing, parseLsRemote, tagTargets } from '../core/refs.js';
+import { type BatchObject, CatFileParseError, type ObjectType, parseCatFileBatch } from '../core/cat-file.js';
 import { listRefsHttp, NotSmartHttp, proxyFor } from './http-refs.js';
 import { later } from './timers.js';
 
@@ -202,7 +203,7 @@ async function verifyOwnGitDir(dir: string, call: GitCall): Promise<void> {
     confirmed = (async () => {
       const { stdout } = await runOnce(['rev-parse', '--absolute-git-dir', '--git-common-dir'],
         { env: call.env, signal: call.signal, repo: abs, verifying: true, readOnly: true }, `git rev-parse in ${abs}`);
-      const [own = '', common = ''] = stdout.split('\n');
+      const [own = '', common = ''] = stdout.toString('utf8').split('\n');
       const real = (p: string) => {
         try {
           return realpathSync(path.resolve(abs, p));
@@ -221,13 +222,19 @@ async function verifyOwnGitDir(dir: string, call: GitCall): Promise<void> {
 
 /** Runs git once or, with `retry`, until a non-transient outcome. */
 export async function runGit(args: string[], call: GitCall): Promise<GitResult> {
+  const { stdout, exitCode } = await runGitBytes(args, call);
+  return { stdout: stripFinalNewline(stdout.toString('utf8')), exitCode };
+}
+
+/** runGit() with git's output as it wrote it: bytes, final newline included (for binary-safe parsing). */
+async function runGitBytes(args: string[], call: GitCall): Promise<{ stdout: Buffer; exitCode: number }> {
   const what = call.what ?? `git ${args[0] ?? ''}`;
   mayAct(redact(`run ${what}`), call.readOnly ? 'read' : 'write');
   const once = () => runOnce(args, call, what);
   return call.retry ? withRetry(what, call.retry, call.log, once, call.signal) : once();
 }
 
-async function runOnce(args: string[], call: GitCall, what: string): Promise<GitResult> {
+async function runOnce(args: string[], call: GitCall, what: string): Promise<{ stdout: Buffer; exitCode: number }> {
   if (call.signal?.aborted) throw new GitError(`${redact(what)}: not started, the sweep was stopped`);
   let cwd: string;
   let argv = args;
@@ -257,7 +264,7 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<Git
   });
   const code = r.exitCode;
   if (!r.stoppedBy && (code === 0 || (code !== null && call.okCodes?.includes(code)))) {
-    return { stdout: stripFinalNewline(r.stdout.toString('utf8')), exitCode: code };
+    return { stdout: r.stdout, exitCode: code };
   }
   if (r.stoppedBy === 'signal') throw new GitError(`${redact(what)}: stopped, the sweep was stopped`);
   if (r.stoppedBy === 'timeout') throw new TransientError(`${redact(what)}: timed out after ${r.timeoutMs} ms`);
@@ -523,7 +530,7 @@ function urlMatches(pattern: string, url: string): boolean {
 // ---------------------------------------------------------------------------------------------------------
 // Local reads
 
-export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
+export type { ObjectType };
 
 /**
  * Peels each revision (an object id or a ref) fully, through every tag object: revision -> the object it
@@ -576,29 +583,41 @@ export interface FetchOpts extends RemoteOpts {
   defaultBranch?: string;
 }
 
+/** The release under test: the commit upstream's tag names, and the text of those of the asked files it holds. */
+export interface Release {
+  commit: string;
+  /** Top-level files of the commit (blobs only), read from git, not from disk. */
+  files: Map<string, string>;
+}
+
 /**
  * Brings upstream's default branch and the one tag under test into the clone from the explicit URL,
- * cloning first if the clone is missing, and returns the commit upstream's `tag` finally points to. The
- * tag lands in our own namespace (a tag that moved upstream is tested as upstream has it); a local tag of
- * that name is created when missing and left as it is when it differs. Only this one tag is fetched: a
- * clone lacking thousands of upstream tags costs one small fetch, not all of them. Skips the network when
- * the clone already has the tag at `expected`.
+ * cloning first if the clone is missing, and returns the commit upstream's `tag` finally points to with
+ * the text of `opts.files` in it. The tag lands in our own namespace (a tag that moved upstream is tested
+ * as upstream has it); a local tag of that name is created when missing and left as it is when it
+ * differs. Only this one tag is fetched: a clone lacking thousands of upstream tags costs one small
+ * fetch, not all of them. Skips the network when the clone already holds `expected` as a commit under
+ * that tag (ours from an earlier fetch, or its own): what is tested is the commit upstream's listing
+ * named, and the clone has it. Everything the clone is asked before and after a fetch is asked of one
+ * `git cat-file --batch` process.
  */
-export async function fetchRelease(cloneDir: string, url: string, tag: string, expected: string, opts: FetchOpts): Promise<string> {
+export async function fetchRelease(cloneDir: string, url: string, tag: string, expected: string, opts: FetchOpts & { files?: readonly string[] }): Promise<Release> {
   const net = { retry: DEFAULT_RETRY, ...opts };
+  const names = opts.files ?? [];
   if (!isDirectory(cloneDir)) {
     ensureDir(path.dirname(cloneDir));
     await runGit(['clone', '--quiet', '--', url, path.resolve(cloneDir)], { ...net, what: `git clone ${url}` });
   }
-  let known = await tagCommits(cloneDir, tag, opts);
-  if (known.upstream?.id !== expected) {
+  let known = await releaseFacts(cloneDir, tag, expected, names, opts);
+  const held = known.upstream?.id === expected || (known.local?.id === expected && known.local.type === 'commit');
+  if (!held) {
     const branch = opts.defaultBranch ?? (await remoteDefaultBranch(url, opts));
     await runGit(
       ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--', url,
         `+refs/heads/${branch}:${upstreamTrackingRef(branch)}`, `+refs/tags/${tag}:${UPSTREAM_TAGS}/${tag}`],
       { ...net, repo: cloneDir, what: `git fetch ${url} into ${cloneDir}` },
     );
-    known = await tagCommits(cloneDir, tag, opts);
+    known = await releaseFacts(cloneDir, tag, expected, names, opts);
     // A tag of a tree or blob is refused below: it never becomes a tag in the operator's clone.
     if (known.upstream?.type === 'commit' && !known.local) {
       // Without '+' and from the clone itself: it can only create the tag, never move one.
@@ -607,12 +626,15 @@ export async function fetchRelease(cloneDir: string, url: string, tag: string, e
       opts.log.warn({ tag }, 'created the upstream tag the clone lacked');
       known.local = known.upstream;
     }
+  } else if (known.upstream?.id !== expected) {
+    // The clone's own tag is the commit upstream's listing names: that is what is tested.
+    known.upstream = known.local;
   }
   const up = known.upstream;
   if (up && up.type !== 'commit') throw new NotACommitError(tag, up.type);
   if (up?.id !== expected) throw new GitError(`tag ${tag} moved upstream during the sweep (${expected} -> ${up?.id ?? 'gone'}); run again`);
   if (known.local?.id !== up.id) opts.log.warn({ tag, local: known.local?.id, upstream: up.id }, "the clone's own tag differs from upstream's; testing upstream's");
-  return up.id;
+  return { commit: up.id, files: known.files };
 }
 
 /** The tag under test turned out to point to a tree or blob: it is not a release. */
@@ -624,12 +646,48 @@ export class NotACommitError extends GitError {
 
 type Peeled = { id: string; type: ObjectType } | null;
 
-/** What upstream's `tag` and the clone's own `tag` finally point to, in one git process. */
-async function tagCommits(cloneDir: string, tag: string, opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<{ upstream: Peeled; local: Peeled }> {
-  const up = `${UPSTREAM_TAGS}/${tag}`;
-  const local = `refs/tags/${tag}`;
-  const p = await peel(cloneDir, [up, local], opts);
-  return { upstream: p.get(up) ?? null, local: p.get(local) ?? null };
+/**
+ * The objects `specs` name (`<id>`, `<ref>^{}`, `<rev>:<path>`) with their content, in order, null for what
+ * the clone lacks: one `git cat-file --batch` process however many there are.
+ */
+export async function readObjects(cloneDir: string, specs: readonly string[], opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<(BatchObject | null)[]> {
+  if (specs.length === 0) return [];
+  // One request per line: a line break inside one would turn it into two and shift every answer.
+  const bad = specs.find((spec) => /[\n\r]/.test(spec) || spec === '');
+  if (bad !== undefined) throw new GitError(`cannot look up ${JSON.stringify(bad)} in ${cloneDir}: not an object name`);
+  const { stdout } = await runGitBytes(['cat-file', '--batch'], {
+    ...opts, repo: cloneDir, input: `${specs.join('\n')}\n`, what: `git cat-file in ${cloneDir}`, readOnly: true,
+  });
+  try {
+    return parseCatFileBatch(stdout, specs.length);
+  } catch (err) {
+    if (err instanceof CatFileParseError) throw new GitError(`cannot read objects of ${cloneDir}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The blobs among `<rev>:<name>` answers: a tree, a submodule or a missing entry is not a file. */
+function blobsOf(names: readonly string[], answers: readonly (BatchObject | null)[]): Map<string, string> {
+  const files = new Map<string, string>();
+  names.forEach((name, i) => {
+    const o = answers[i];
+    if (o?.type === 'blob') files.set(name, o.content.toString('utf8'));
+  });
+  return files;
+}
+
+/**
+ * In one git process: what upstream's `tag` (our namespace) and the clone's own `tag` finally point to,
+ * and the text of `names` in `expected` when the clone holds it as a commit.
+ */
+async function releaseFacts(
+  cloneDir: string, tag: string, expected: string, names: readonly string[], opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal },
+): Promise<{ upstream: Peeled; local: Peeled; files: Map<string, string> }> {
+  const [exp, up, local, ...files] = await readObjects(
+    cloneDir, [expected, `${UPSTREAM_TAGS}/${tag}^{}`, `refs/tags/${tag}^{}`, ...names.map((n) => `${expected}:${n}`)], opts,
+  );
+  const peeled = (o: BatchObject | null | undefined): Peeled => (o ? { id: o.id, type: o.type } : null);
+  return { upstream: peeled(up), local: peeled(local), files: exp?.type === 'commit' ? blobsOf(names, files) : new Map() };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -722,20 +780,13 @@ function hiddenFromStatus(lsFilesV: string): string[] {
   return out;
 }
 
-/** The text of those of `names` (top-level files) that exist in `commit`, read from git, not from disk. */
+/** The text of those of `names` (top-level files) that exist in `commit`, read from git, not from disk. One process. */
 export async function filesAtCommit(
   cloneDir: string, commit: string, names: readonly string[], opts: { env: NodeJS.ProcessEnv },
 ): Promise<Map<string, string>> {
-  const call = { ...opts, repo: cloneDir, readOnly: true };
-  const { stdout: listing } = await runGit(['ls-tree', '-z', commit, '--', ...names], { ...call, what: `cannot list ${commit} in ${cloneDir}` });
-  const out = new Map<string, string>();
-  for (const entry of listing.split('\0')) {
-    // `<mode> <type> <object>\t<name>`; only plain files count.
-    const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(entry);
-    if (!m?.[1] || !m[2] || !names.includes(m[2])) continue;
-    out.set(m[2], (await runGit(['cat-file', 'blob', m[1]], { ...call, what: `cannot read ${m[2]} of ${commit} in ${cloneDir}` })).stdout);
-  }
-  return out;
+  const [tree, ...answers] = await readObjects(cloneDir, [`${commit}^{tree}`, ...names.map((n) => `${commit}:${n}`)], opts);
+  if (!tree) throw new GitError(`cannot list ${commit} in ${cloneDir}: the clone has no such commit`);
+  return blobsOf(names, answers);
 }
 
 /** HEAD of a repo, or null when the folder is not itself a git repo (the cc-ci repo may be a plain folder in tests). */

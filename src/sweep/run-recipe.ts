@@ -10,7 +10,7 @@ import { COMPOSE_FILES, type LabelResult, versionLabelOfFiles } from '../core/co
 import { urlFor } from '../core/config.js';
 import { upgradeBaseFor } from '../core/decision.js';
 import { HarnessError, messageOf } from '../core/errors.js';
-import { type Checkout, checkoutDetached, cloneStatus, fetchRelease, filesAtCommit, NotACommitError, restoreCheckout } from '../adapters/git.js';
+import { type Checkout, checkoutDetached, cloneStatus, fetchRelease, NotACommitError, type Release, restoreCheckout } from '../adapters/git.js';
 import { harnessEnv, type HarnessResult, runHarness } from '../adapters/harness.js';
 import { type Logger, scrub } from '../adapters/log.js';
 import { type Lock, type LockInfo, processStart, recipeBusy, recipeLockPath, tryLock } from '../adapters/fs/lock.js';
@@ -75,16 +75,17 @@ async function testRecipe(
   // Set once a harness launch is attempted: even a launch that fails is an attempt worth remembering.
   let launched: { tag: string; tagCommit: string; log: string; startedAt: string } | null = null;
   try {
-    const commit = await fetchTag(s);
-    if (typeof commit !== 'string') return commit;
+    const release = await fetchTag(s);
+    if ('outcome' in release) return release;
+    const { commit } = release;
     // One status read gives both the changes and what to put back afterwards.
     const status = await cloneStatus(s.cloneDir, { env: ctx.env });
     const dirty = refuseDirtyTree(s, commit, status.changes);
     if (dirty) return dirty;
     saved = status.checkout;
     await checkOutTag(s, lock, commit, saved);
-    // The compose version label of the tag's commit (not of whatever is on disk).
-    const label = versionLabelOfFiles(await filesAtCommit(s.cloneDir, commit, COMPOSE_FILES, { env: ctx.env }), `${s.tag} (${commit.slice(0, 10)})`);
+    // The compose version label of the tag's commit (not of whatever is on disk), read with the fetch's own lookups.
+    const label = versionLabelOfFiles(release.files, `${s.tag} (${commit.slice(0, 10)})`);
     const prepared = prepareTest(s, commit);
     if ('outcome' in prepared) return prepared;
     s.log.info({ log: prepared.logFile }, 'launching harness');
@@ -149,17 +150,18 @@ async function takeRecipeLock(s: RecipeState): Promise<Lock | RunResult> {
 }
 
 /**
- * Upstream's branch and the tag into the clone, from the explicit URL; the tag's commit. ls-remote cannot
+ * Upstream's branch and the tag into the clone, from the explicit URL; the tag's commit and its compose
+ * files. ls-remote cannot
  * tell a tree from a commit; the fetched tag can. Such a tag is not a release: decide again without it
  * (the next plan knows it from the clone), which may mean nothing runs.
  */
-async function fetchTag(s: RecipeState): Promise<string | RunResult> {
+async function fetchTag(s: RecipeState): Promise<Release | RunResult> {
   const { ctx, p, o, cloneDir } = s;
   const upstream = urlFor(ctx.config.upstreamUrl, p.recipe);
   for (;;) {
     try {
       return await ctx.writer.act(`fetch ${upstream} into ${cloneDir}`, () =>
-        fetchRelease(cloneDir, upstream, s.tag, p.tags.get(s.tag)!, { log: s.log, env: ctx.env, signal: ctx.signal, defaultBranch: p.defaultBranch }));
+        fetchRelease(cloneDir, upstream, s.tag, p.tags.get(s.tag)!, { log: s.log, env: ctx.env, signal: ctx.signal, defaultBranch: p.defaultBranch, files: COMPOSE_FILES }));
     } catch (err) {
       if (!(err instanceof NotACommitError)) throw err;
       s.log.warn(messageOf(err));
