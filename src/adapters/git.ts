@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mayAct } from './effects.js';
 import { ensureDir } from './fs/atomic-file.js';
 import { ConfigError, GitError } from '../core/errors.js';
