@@ -83,7 +83,7 @@ async function testRecipe(
     const dirty = refuseDirtyTree(s, commit, status.changes);
     if (dirty) return dirty;
     saved = status.checkout;
-    await checkOutTag(s, lock, commit, saved);
+    await checkOutTag(s, tracked, commit, saved);
     // The compose version label of the tag's commit (not of whatever is on disk), read with the fetch's own lookups.
     const label = versionLabelOfFiles(release.files, `${s.tag} (${commit.slice(0, 10)})`);
     const prepared = prepareTest(s, commit);
@@ -194,8 +194,8 @@ function refuseDirtyTree(s: RecipeState, commit: string, dirty: string[]): RunRe
  * The tag, detached. What was checked out goes into the lock first, so even a kill -9 from here on leaves
  * enough for the next sweep to put the clone back; testRecipe's `finally` puts it back otherwise.
  */
-async function checkOutTag(s: RecipeState, lock: Lock, commit: string, saved: Checkout): Promise<void> {
-  lock.update({ clone: s.cloneDir, saved });
+async function checkOutTag(s: RecipeState, tracked: HarnessTracking, commit: string, saved: Checkout): Promise<void> {
+  tracked.checkout({ clone: s.cloneDir, saved });
   await s.ctx.writer.act(`check out ${s.tag} in ${s.cloneDir}`, () => checkoutDetached(s.cloneDir, commit, { env: s.ctx.env }));
   s.log.info({ commit }, 'checked out release tag');
 }
@@ -316,6 +316,8 @@ function finish(s: RecipeState, end: TestEnd, facts: AttemptFacts, more: Partial
 }
 
 interface HarnessTracking {
+  /** Records the checkout to restore (durably: a power cut must not lose it), with no harness yet. */
+  checkout: (saved: { clone: string; saved: Checkout }) => void;
   /** Throws (HarnessError) when the lock cannot be written now: then nothing is launched. */
   beforeLaunch: () => void;
   spawned: (pid: number) => void;
@@ -326,23 +328,37 @@ interface HarnessTracking {
  * Records each harness this recipe launches (its pid = process group, and start time) in the recipe lock,
  * so if this sweep dies the lock stays alive while the test runs: the next sweep neither restores the clone
  * under it nor starts a second one. Fail-safe: a harness that cannot be recorded (a full disk) is not
- * launched (the lock is rewritten first to prove it can be), and one whose record fails right after its
- * spawn is stopped at once by runHarness; the recipe is then `error`, never a verdict on the release.
+ * launched (the lock is rewritten first to prove it can be; the checkout's write right before the test
+ * counts), and one whose record fails right after its spawn is stopped at once by runHarness; the recipe is
+ * then `error`, never a verdict on the release.
  */
 function trackHarness(lock: Lock, log: Logger, now: () => Date): HarnessTracking {
+  // The last lock write was the checkout's, it succeeded, and it says "no harness": that write is the proof
+  // beforeLaunch() needs, one write fewer per launch. Any later write (or failure) ends it.
+  let proven = false;
   const record = (harness: LockInfo['harness']) => {
+    proven = false;
     try {
-      lock.update({ harness });
+      lock.note({ harness });
     } catch (err) {
       throw new HarnessError(`cannot record the harness in the recipe lock (${messageOf(err)}); not launched: if this sweep died, nothing would protect its test`);
     }
   };
   return {
-    beforeLaunch: () => record(null),
+    checkout: (saved) => {
+      proven = false;
+      lock.update({ ...saved, harness: null });
+      proven = true;
+    },
+    beforeLaunch: () => {
+      if (proven) proven = false;
+      else record(null);
+    },
     spawned: (pid) => record({ pid, pidStart: processStart(pid), startedAt: now().toISOString() }),
     ended: () => {
+      proven = false;
       try {
-        lock.update({ harness: null });
+        lock.note({ harness: null });
       } catch (err) {
         // The harness has ended: a lock still naming it is stale as soon as its group is gone.
         log.warn({ err: messageOf(err) }, 'could not clear the ended harness from the recipe lock');

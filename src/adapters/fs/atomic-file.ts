@@ -51,7 +51,13 @@ function writeTemp(file: string, content: string | Buffer): string {
   }
 }
 
-export function writeFileAtomic(file: string, content: string, beforeRename?: () => void): void {
+/**
+ * Replaces `file` with `content` whole. `syncFolder: false` leaves out the folder's fsync: the rename may then
+ * be undone by a power cut (the previous version comes back, itself whole: the new content is fsynced before
+ * the rename either way, so a cut never leaves an empty file). Only for content whose loss at a power cut
+ * costs nothing: what live processes tell each other.
+ */
+export function writeFileAtomic(file: string, content: string, beforeRename?: () => void, o: { syncFolder?: boolean } = {}): void {
   mayAct(`write ${file}`);
   // `x/` would put the temp file in the folder above and then fail the rename: refuse it up front.
   if (file.endsWith(path.sep) || isDirectory(file)) throw new WriteError(`cannot write ${file}: the path names a folder, not a file`);
@@ -65,6 +71,7 @@ export function writeFileAtomic(file: string, content: string, beforeRename?: ()
     if (tmp !== undefined) rmSync(tmp, { force: true });
     throw new WriteError(`cannot write ${file} (${reason(err)}); the previous version is kept`);
   }
+  if (o.syncFolder === false) return;
   try {
     fsyncDir(path.dirname(file));
   } catch (err) {

@@ -242,8 +242,15 @@ export function readLock(file: string): LockInfo | null {
 export interface Lock {
   file: string;
   info: LockInfo;
-  /** Rewrites the lock's content (e.g. to record a checkout) without ever removing it. */
+  /** Rewrites the lock's content (e.g. to record a checkout) without ever removing it; durable (fsynced). */
   update(more: Partial<LockInfo>): void;
+  /**
+   * update() for what only matters while processes live (the harness a recipe lock names): the content is
+   * fsynced, its rename is not. A power cut kills every process the lock could name, so losing the rename
+   * then costs nothing, and the version it falls back to is whole and still names what to restore. A
+   * kill -9 of the sweep loses nothing either way (the kernel has the file).
+   */
+  note(more: Partial<LockInfo>): void;
   release(): void;
 }
 
@@ -335,6 +342,10 @@ function makeLock(file: string, info: LockInfo): Lock {
     update(more) {
       Object.assign(info, more);
       writeFileAtomic(file, JSON.stringify(info));
+    },
+    note(more) {
+      Object.assign(info, more);
+      writeFileAtomic(file, JSON.stringify(info), undefined, { syncFolder: false });
     },
     release() {
       if (released) return;
