@@ -11,6 +11,7 @@
 // The recipe clones on the host have inconsistent remotes (origin is the mirror in one, upstream in
 // another), so nothing here reads or writes a clone's configured remotes: fetches take a URL and refspecs.
 
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,8 @@ import { scrub } from './log.js';
 import { AuthFailure, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry } from './retry.js';
 import { type Listing, parseLsRemote, tagTargets } from '../core/refs.js';
 import { type BatchObject, CatFileParseError, type ObjectType, parseCatFileBatch } from '../core/cat-file.js';
+import { type HiddenEntry, hiddenIndexEntries } from '../core/git-index.js';
+import { readRegularFile } from './fs/read-file.js';
 import { listRefsHttp, NotSmartHttp, proxyFor } from './http-refs.js';
 import { later } from './timers.js';
 
@@ -713,9 +716,9 @@ export async function currentCheckout(cloneDir: string, opts: { env: NodeJS.Proc
  */
 export async function cloneStatus(cloneDir: string, opts: { env: NodeJS.ProcessEnv }): Promise<{ checkout: Checkout; changes: string[] }> {
   const call = { ...opts, repo: cloneDir, what: `cannot read the status of ${cloneDir}`, readOnly: true };
-  const [{ stdout }, flagged] = await Promise.all([
+  const [{ stdout }, hidden] = await Promise.all([
     runGit(['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '--untracked-files=normal'], call),
-    runGit(['ls-files', '-v', '-z'], call),
+    hiddenFromStatus(cloneDir, call),
   ]);
   let commit = '';
   let branch: string | null = null;
@@ -736,7 +739,7 @@ export async function cloneStatus(cloneDir: string, opts: { env: NodeJS.ProcessE
     }
   }
   if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new GitError(`cannot read HEAD of ${cloneDir}`);
-  return { checkout: { branch, commit }, changes: [...changes, ...hiddenFromStatus(flagged.stdout)] };
+  return { checkout: { branch, commit }, changes: [...changes, ...hidden] };
 }
 
 /** Detached checkout of a commit. Refuses (GitError) when local changes would be overwritten. */
@@ -759,18 +762,47 @@ export async function restoreCheckout(cloneDir: string, saved: Checkout, opts: {
  */
 export async function worktreeChanges(cloneDir: string, opts: { env: NodeJS.ProcessEnv }): Promise<string[]> {
   const call = { ...opts, repo: cloneDir, what: `cannot read the status of ${cloneDir}`, readOnly: true };
-  const [status, flagged] = await Promise.all([
+  const [status, hidden] = await Promise.all([
     runGit(['--no-optional-locks', 'status', '--porcelain', '--untracked-files=normal'], call),
-    // Files git is told not to look at (`update-index --assume-unchanged` / `--skip-worktree`) can hide
-    // local edits from status; they count as changes too. `ls-files -v` tags them lower-case or `S`.
-    runGit(['ls-files', '-v', '-z'], call),
+    hiddenFromStatus(cloneDir, call),
   ]);
   const changes = status.stdout.split('\n').map((l) => l.trimEnd()).filter(Boolean).map((l) => l.trim());
-  return [...changes, ...hiddenFromStatus(flagged.stdout)];
+  return [...changes, ...hidden];
+}
+
+/**
+ * Files git is told not to look at (`update-index --assume-unchanged` / `--skip-worktree`) can hide local
+ * edits from status; they count as changes too (`assume-unchanged <path>`, `skip-worktree <path>`). Read
+ * from the clone's index file itself (src/core/git-index.ts), a git process fewer per status read; when
+ * that reader cannot be sure (a split or sparse index, SHA-256, an unknown version, a file being
+ * replaced), `git ls-files -v` answers as before.
+ */
+async function hiddenFromStatus(cloneDir: string, call: GitCall): Promise<string[]> {
+  const fromIndex = hiddenFromIndexFile(cloneDir);
+  if (fromIndex) return fromIndex.map((e) => `${e.kind} ${e.path}`);
+  return hiddenFromLsFiles((await runGit(['ls-files', '-v', '-z'], call)).stdout);
+}
+
+/** The index's hidden entries, or null when git must be asked. */
+function hiddenFromIndexFile(cloneDir: string): HiddenEntry[] | null {
+  const gitDir = path.join(path.resolve(cloneDir), '.git');
+  try {
+    // The index's object ids are SHA-1 unless the repository says otherwise (extensions.objectFormat).
+    if (/objectformat/i.test(readRegularFile(path.join(gitDir, 'config'), { maxBytes: 1024 * 1024 }).toString('latin1'))) return null;
+    const index = readRegularFile(path.join(gitDir, 'index'), { maxBytes: 256 * 1024 * 1024 });
+    // A zero checksum is git's index.skipHash; any other must match, or the file is not what git wrote.
+    const end = index.length - 20;
+    if (end < 0) return null;
+    const sum = index.subarray(end);
+    if (sum.some((b) => b !== 0) && !createHash('sha1').update(index.subarray(0, end)).digest().equals(sum)) return null;
+    return hiddenIndexEntries(index, 20);
+  } catch {
+    return null;
+  }
 }
 
 /** The files `ls-files -v -z` tags as hidden from status (assume-unchanged: lower case, skip-worktree: S). */
-function hiddenFromStatus(lsFilesV: string): string[] {
+function hiddenFromLsFiles(lsFilesV: string): string[] {
   const out: string[] = [];
   for (const entry of lsFilesV.split('\0')) {
     const tag = entry.slice(0, 1);
