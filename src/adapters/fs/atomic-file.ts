@@ -32,14 +32,14 @@ function tempBeside(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/** Creates a complete, fsynced temp file beside `file` holding `content`; returns its path. */
-function writeTemp(file: string, content: string | Buffer): string {
+/** Creates a complete, fsynced (unless `sync` is false) temp file beside `file` holding `content`; returns its path. */
+function writeTemp(file: string, content: string | Buffer, sync = true): string {
   const tmp = tempBeside(file);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', 0o644);
     writeAll(fd, typeof content === 'string' ? Buffer.from(content) : content);
-    fsyncSync(fd);
+    if (sync) fsyncSync(fd);
     const closing = fd;
     fd = undefined;
     closeSync(closing); // close can report a deferred write error too
@@ -83,20 +83,21 @@ export function writeFileAtomic(file: string, content: string, beforeRename?: ()
  * Creates `file` holding `content` only if it does not exist yet: the content is written and fsynced under a
  * temp name first and then hard-linked into place, so the file appears whole or not at all (never empty or
  * half-written, as an O_EXCL create followed by a write would be for a moment). Returns false when `file`
- * already exists.
+ * already exists. `durable: false` leaves out both fsyncs: live processes still see the file whole or not
+ * at all, but after a power cut it may be missing or empty; only for a file that then is stale anyway.
  */
-export function createExclusive(file: string, content: string): boolean {
+export function createExclusive(file: string, content: string, o: { durable?: boolean } = {}): boolean {
   mayAct(`create ${file}`);
   let tmp: string | undefined;
   try {
-    tmp = writeTemp(file, content);
+    tmp = writeTemp(file, content, o.durable !== false);
     try {
       linkSync(tmp, file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw err;
     }
-    fsyncDir(path.dirname(file));
+    if (o.durable !== false) fsyncDir(path.dirname(file));
     return true;
   } catch (err) {
     throw new WriteError(`cannot create ${file} (${reason(err)})`);

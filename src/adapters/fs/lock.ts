@@ -1,5 +1,5 @@
 // One sweep at a time per state dir, and one checkout+test+promote at a time per recipe. A lock is a JSON
-// file that appears whole or not at all (written and fsynced under a temp name, then hard-linked into place).
+// file that appears whole or not at all (written under a temp name, then hard-linked into place).
 // A lock whose holder is gone is taken over with a warning; a recipe lock also records the checkout to
 // restore (so a clone left on a detached tag by a killed sweep is put back by the next one) and the harness
 // it launched (so a test still running after its sweep died is never restored under nor started twice).
@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createExclusive, ensureDir, fsyncDir, removeFile, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
+import { createExclusive, ensureDir, removeFile, removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 import { readRegularFile } from './read-file.js';
 import { LockedError, StateError } from '../../core/errors.js';
 import type { Checkout } from '../git.js';
@@ -273,7 +273,10 @@ export async function tryLock(file: string, o: AcquireOptions): Promise<Lock | L
   };
   const text = () => JSON.stringify(info);
   for (let attempt = 0; attempt < 10; attempt++) {
-    if (createExclusive(file, text())) return makeLock(file, info);
+    // Not fsynced: a lock coordinates live processes, and a power cut ends them all. A fresh lock names no
+    // checkout to restore yet (that update() is durable), so if a cut leaves it missing or empty, it is
+    // simply stale (taken over, with a warning) and nothing is lost.
+    if (createExclusive(file, text(), { durable: false })) return makeLock(file, info);
     const held = readHeld(file);
     if (!held) continue; // released meanwhile
     if (isAlive(held.info)) return held.info;
@@ -353,12 +356,9 @@ function makeLock(file: string, info: LockInfo): Lock {
       // Only our own instance: never remove a lock someone else holds now.
       const held = readHeld(file);
       if (held && held.id !== `n${info.nonce}`) return;
+      // Not fsynced: a power cut right after it at worst brings back this lock, stale (its processes are
+      // gone), whose recovery puts the clone on the checkout it is on already.
       removeFile(file);
-      try {
-        fsyncDir(path.dirname(file));
-      } catch {
-        // the lock is gone either way; a power cut now at worst leaves a stale lock, taken over next time
-      }
     },
   };
 }
