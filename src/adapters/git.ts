@@ -184,7 +184,7 @@ const confirmedClones = new Map<string, Promise<void>>();
  * harness may swap it during a run), and git's own answer for the git dir and common dir must be that
  * directory (once per clone).
  */
-async function verifyOwnGitDir(dir: string, call: GitCall): Promise<void> {
+function verifyOwnGitDir(dir: string, call: GitCall): Promise<void> {
   const abs = path.resolve(dir);
   const gitDir = path.join(abs, '.git');
   try {
@@ -219,7 +219,7 @@ async function verifyOwnGitDir(dir: string, call: GitCall): Promise<void> {
     confirmedClones.set(abs, confirmed);
     confirmed.catch(() => confirmedClones.delete(abs));
   }
-  await confirmed;
+  return confirmed;
 }
 
 /** Runs git once or, with `retry`, until a non-transient outcome. */
@@ -240,9 +240,16 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<{ s
   if (call.signal?.aborted) throw new GitError(`${redact(what)}: not started, the sweep was stopped`);
   let cwd: string;
   let argv = args;
+  let confirmed: Promise<void> | undefined;
   if (call.repo !== undefined) {
     if (!isDirectory(call.repo)) throw new GitError(`recipe clone ${call.repo} does not exist`);
-    if (!call.linkedOk && !call.verifying) await verifyOwnGitDir(call.repo, call);
+    if (!call.linkedOk && !call.verifying) {
+      // The file checks are done now; git's own answer (once per clone) may still be coming. A read runs
+      // meanwhile (its answer is used only once the clone is confirmed); anything else waits for it.
+      confirmed = verifyOwnGitDir(call.repo, call);
+      if (call.readOnly) confirmed.catch(() => {});
+      else await confirmed;
+    }
     cwd = path.resolve(call.repo);
     argv = [...pinned(call.repo), ...args];
   } else {
@@ -264,6 +271,7 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<{ s
     env: gitEnv(call.env, { token: call.token, authUrl: call.authUrl, extra: { GIT_CEILING_DIRECTORIES: ceiling } }),
     input: call.input, timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: call.signal,
   });
+  await confirmed;
   const code = r.exitCode;
   if (!r.stoppedBy && (code === 0 || (code !== null && call.okCodes?.includes(code)))) {
     return { stdout: r.stdout, exitCode: code };
