@@ -31,6 +31,8 @@ import { listRefsHttp, NotSmartHttp, proxyFor } from './http-refs.js';
 import { later } from './timers.js';
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
+/** What git may write to stdout in one call before it is stopped (as much as execa allowed before). */
+const MAX_OUTPUT_BYTES = 100 * 1024 * 1024;
 /** After SIGTERM (git removes its lock files on it), how long git's group has before SIGKILL. */
 const KILL_GRACE_MS = 2_000;
 
@@ -113,6 +115,8 @@ export interface GitCall {
   readOnly?: boolean;
   /** `repo` may be a linked worktree whose .git is a gitfile (the cc-ci repo, read for its HEAD only). */
   linkedOk?: boolean;
+  /** Most bytes git may write to stdout (default 100 MiB): beyond that git's group is stopped, the call fails. */
+  maxOutputBytes?: number;
   /** Internal: the one rev-parse of verifyOwnGitDir(). */
   verifying?: boolean;
 }
@@ -269,7 +273,7 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<{ s
   const r = await spawnGit([...NO_REPLACE, ...argv], {
     cwd,
     env: gitEnv(call.env, { token: call.token, authUrl: call.authUrl, extra: { GIT_CEILING_DIRECTORIES: ceiling } }),
-    input: call.input, timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: call.signal,
+    input: call.input, timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: call.signal, maxOutputBytes: call.maxOutputBytes ?? MAX_OUTPUT_BYTES,
   });
   await confirmed;
   const code = r.exitCode;
@@ -278,6 +282,7 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<{ s
   }
   if (r.stoppedBy === 'signal') throw new GitError(`${redact(what)}: stopped, the sweep was stopped`);
   if (r.stoppedBy === 'timeout') throw new TransientError(`${redact(what)}: timed out after ${r.timeoutMs} ms`);
+  if (r.stoppedBy === 'overflow') throw new GitError(`${redact(what)}: git's output is larger than ${r.maxOutputBytes} bytes; stopped`);
   if (r.startError) {
     // Could not start: no git on PATH, or the cwd vanished (both ENOENT).
     const e = r.startError;
@@ -302,8 +307,9 @@ interface Spawned {
   stderr: Buffer;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  stoppedBy: 'timeout' | 'signal' | null;
+  stoppedBy: 'timeout' | 'signal' | 'overflow' | null;
   timeoutMs: number;
+  maxOutputBytes: number;
   startError: NodeJS.ErrnoException | null;
 }
 
@@ -316,11 +322,13 @@ interface Spawned {
  */
 function spawnGit(
   argv: string[],
-  o: { cwd: string; env: Record<string, string>; input?: string; timeoutMs: number; signal?: AbortSignal },
+  o: { cwd: string; env: Record<string, string>; input?: string; timeoutMs: number; signal?: AbortSignal; maxOutputBytes: number },
 ): Promise<Spawned> {
   return new Promise((resolve) => {
     let child: ChildProcess;
-    const result: Spawned = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: null, signal: null, stoppedBy: null, timeoutMs: o.timeoutMs, startError: null };
+    const result: Spawned = {
+      stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: null, signal: null, stoppedBy: null, timeoutMs: o.timeoutMs, maxOutputBytes: o.maxOutputBytes, startError: null,
+    };
     try {
       child = spawn('git', argv, { cwd: o.cwd, env: o.env, detached: true, stdio: [o.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     } catch (err) {
@@ -331,15 +339,27 @@ function spawnGit(
     const pid = child.pid;
     const out: Buffer[] = [];
     const errs: Buffer[] = [];
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => errs.push(b));
+    let outBytes = 0;
+    let errBytes = 0;
+    child.stdout!.on('data', (b: Buffer) => {
+      outBytes += b.length;
+      // Never unbounded in memory (a hostile upstream's huge compose file): stop git instead.
+      if (outBytes > o.maxOutputBytes) stop('overflow');
+      else out.push(b);
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      // Git's last words say what went wrong: of a flood of warnings only the last MiB or so is kept.
+      errs.push(b);
+      errBytes += b.length;
+      while (errBytes > 1024 * 1024 && errs.length > 1) errBytes -= errs.shift()!.length;
+    });
     if (o.input !== undefined) {
       // git may exit without reading all of it (a bad option): EPIPE is not news, its exit status is.
       child.stdin!.on('error', () => {});
       child.stdin!.end(o.input);
     }
     let killTimer: NodeJS.Timeout | undefined;
-    const stop = (why: 'timeout' | 'signal') => {
+    const stop = (why: 'timeout' | 'signal' | 'overflow') => {
       if (result.stoppedBy || pid === undefined) return;
       result.stoppedBy = why;
       signalGroup(pid, 'SIGTERM');

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fetchRelease, filesAtCommit, NotACommitError, readObjects, UPSTREAM_TAGS } from '../../src/adapters/git.js';
+import { fetchRelease, filesAtCommit, NotACommitError, readObjects, runGit, UPSTREAM_TAGS } from '../../src/adapters/git.js';
 import { GitError } from '../../src/core/errors.js';
 import { CatFileParseError, parseCatFileBatch } from '../../src/core/cat-file.js';
 import { COMPOSE_FILES } from '../../src/core/compose.js';
@@ -88,6 +88,16 @@ describe('readObjects (one git cat-file --batch)', () => {
     expect(() => parseCatFileBatch(out, 1)).toThrow(/bytes after the last/);
     expect(() => parseCatFileBatch(Buffer.from(`${id} blob 99\nshort\n`), 1)).toThrow(/cut short/);
     expect(() => parseCatFileBatch(Buffer.from('fatal: something\n'), 1)).toThrow(/unexpected answer/);
+  });
+});
+
+describe('git output', () => {
+  it('is bounded: past the limit git is stopped and the call fails, nothing unbounded is kept', async () => {
+    const commit = commitOf(clone, '1.0.0+1.0');
+    const call = { env: env(), repo: clone, readOnly: true };
+    expect((await runGit(['cat-file', 'blob', `${commit}:compose.yml`], { ...call, maxOutputBytes: 4096 })).stdout).toBe(COMPOSE.replace(/\n$/, ''));
+    await expect(runGit(['cat-file', 'blob', `${commit}:compose.yml`], { ...call, maxOutputBytes: 64 }))
+      .rejects.toThrow(/git cat-file: git's output is larger than 64 bytes; stopped/);
   });
 });
 
