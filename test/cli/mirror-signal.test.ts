@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, launches, sandbox, startCli, until } from '../support/cli.js';
+import { addRelease } from '../support/sandbox.js';
 
 /** Accepts every request and never answers. */
 async function stalledServer() {
@@ -84,6 +85,10 @@ describe('a signal during mirror-sync', () => {
   it('SIGTERM while a release is being fetched stops git at once: interrupted, exit 143', async () => {
     const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
     try {
+      // The clone exists and lacks the new release, so the run must fetch it (a clone that already holds
+      // the listed commit under its own tag is tested without a fetch).
+      expect((await cli(sb, ['run', '--json', '--no-sync'])).exitCode).toBe(0);
+      await addRelease(sb, 'gitea', { tag: '1.1.0' });
       // A git whose fetches hang (as over a stalled link); everything else is the real git.
       const bin = path.join(sb.root, 'slow-git');
       const marker = path.join(sb.root, 'fetching');
@@ -95,8 +100,8 @@ describe('a signal during mirror-sync', () => {
       p.kill('SIGTERM');
       expect(await exitOf(p, 'git fetch')).toBe(143);
       const doc = JSON.parse(String((await p).stdout));
-      expect(doc.recipes[0]).toMatchObject({ recipe: 'gitea', outcome: 'interrupted' });
-      expect(launches(sb)).toEqual([]);
+      expect(doc.recipes[0]).toMatchObject({ recipe: 'gitea', tag: '1.1.0', outcome: 'interrupted' });
+      expect(launches(sb).filter((l) => !l.script.includes('seed')).map((l) => l.env.CCCI_SWEEP_TAG)).toEqual(['1.0.0']);
     } finally {
       rmSync(sb.root, { recursive: true, force: true });
     }
