@@ -75,11 +75,15 @@ async function testRecipe(
   // Set once a harness launch is attempted: even a launch that fails is an attempt worth remembering.
   let launched: { tag: string; tagCommit: string; log: string; startedAt: string } | null = null;
   try {
+    // One status read gives both the changes and what to put back afterwards. It runs beside the release's
+    // lookups when the clone exists (a fetch touches neither HEAD, the index nor the work tree); its
+    // answer, or its error, counts only once the release is known.
+    const early = existsSync(path.join(s.cloneDir, '.git')) ? cloneStatus(s.cloneDir, { env: ctx.env }) : null;
+    early?.catch(() => {});
     const release = await fetchTag(s);
     if ('outcome' in release) return release;
     const { commit } = release;
-    // One status read gives both the changes and what to put back afterwards.
-    const status = await cloneStatus(s.cloneDir, { env: ctx.env });
+    const status = await (early ?? cloneStatus(s.cloneDir, { env: ctx.env }));
     const dirty = refuseDirtyTree(s, commit, status.changes);
     if (dirty) return dirty;
     saved = status.checkout;
