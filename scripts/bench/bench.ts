@@ -4,6 +4,7 @@
 // sequential bash loops that do what the replaced Python sweep did, alternating the two run by run.
 // Prints a table (stderr with --json, else stdout) and, with --json / --out FILE, the same as JSON.
 // Timings are reported against targets, never asserted.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -206,15 +207,11 @@ function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
   return out;
 }
 
-/** The plan's default remote concurrency, read from the source so the floor follows it. */
+/** The plan's default remote concurrency, read from its --help so the floor follows it. */
 function remoteJobs(): number {
-  try {
-    const m = /remoteJobs \?\? (\d+)/.exec(readFileSync(path.join(REPO, 'src', 'sweep', 'plan.ts'), 'utf8'));
-    if (m?.[1]) return Number(m[1]);
-  } catch {
-    // fall through
-  }
-  return 16;
+  const help = spawnSync(NODE, [BIN, 'plan', '--help'], { encoding: 'utf8' }).stdout ?? '';
+  const m = /--remote-jobs <n>[\s\S]*?\(default: (\d+)\)/.exec(help);
+  return m?.[1] ? Number(m[1]) : 16;
 }
 
 /** Alternates the contenders run by run (A B, B A, A B…), so drift on the machine hits both alike. */
@@ -255,9 +252,13 @@ export async function bench(o: BenchOptions): Promise<{ doc: Record<string, unkn
     const home = path.join(root, 'home');
     mkdirSync(home);
     const env0 = baseEnv(home, cat.settings);
-    const server = await startGitHttpServer({ root: cat.gitRoot, latencyMs: L });
-    const fast = await startGitHttpServer({ root: cat.gitRoot, latencyMs: 0 });
-    servers.push(server, fast);
+    // The loopback servers answer a repeated ref listing from a cache (as a forge's ref cache does): on the
+    // real host the forge's CPU is not ours, here a git http-backend per request would share our 2 cores.
+    // The same servers, uncached, are measured too (1c), so that cost is shown, not hidden.
+    const server = await startGitHttpServer({ root: cat.gitRoot, latencyMs: L, cacheRefs: true });
+    const fast = await startGitHttpServer({ root: cat.gitRoot, latencyMs: 0, cacheRefs: true });
+    const uncached = await startGitHttpServer({ root: cat.gitRoot, latencyMs: L });
+    servers.push(server, fast, uncached);
     const upstreamUrl = `${server.url}/upstream/{recipe}.git`;
     const mirrorUrl = `${server.url}/mirror/{recipe}.git`;
     const env = { ...env0, CCCI_REPO: cat.ccciRepo, CCCI_STATE_DIR: cat.stateDir, CCCI_RECIPES_DIR: cat.recipesDir, CCCI_UPSTREAM_URL: upstreamUrl };
@@ -376,6 +377,54 @@ export async function bench(o: BenchOptions): Promise<{ doc: Record<string, unkn
       note: `floor for its ${pmN ? (pmN.requests / N).toFixed(1) : '?'} requests/recipe: ${pmFloor?.toFixed(0)} ms`,
     }));
     details.planMirror = { requests: pmN, requestsPerRecipe: pmN ? pmN.requests / N : null, infoRefsPerRecipe: pmN ? pmN.infoRefs / N : null };
+
+    // 1c. the same plan against a server without the ref cache: git http-backend for every request
+    say('1c/6 plan and xargs against the uncached server (git http-backend per request)');
+    const ucMs: number[] = [];
+    const ucRefMs: number[] = [];
+    const ucUrl = `${uncached.url}/upstream/{recipe}.git`;
+    await alternate(o.runs, {
+      ccci: async () => {
+        const t = await measured(uncached, NODE, [BIN, 'plan', '--json'], { ...env, CCCI_UPSTREAM_URL: ucUrl });
+        expectExit(t, [0, 1], 'ccci-sweep plan (uncached server)');
+        checkLatest(jsonOf<PlanDoc>(t, 'ccci-sweep plan (uncached server)'), `uncached plan run ${ucMs.length + 1}`);
+        ucMs.push(t.ms);
+      },
+      reference: async () => {
+        const t = await measured(uncached, 'bash', [path.join(HERE, 'parallel-ls-remote.sh'), cat.ccciRepo, ucUrl, String(conc)], env);
+        expectExit(t, [0], 'parallel-ls-remote.sh (uncached server)');
+        ucRefMs.push(t.ms);
+      },
+    });
+    const ucS = stats(ucMs);
+    const ucRefS = stats(ucRefMs);
+    rows.push(row({
+      id: 'plan.uncached', figure: `plan vs xargs, server WITHOUT ref cache (a git http-backend per request on our cores)`, unit: 'ms',
+      ccci: ucS.median, ccciStats: ucS, baseline: ucRefS.median, baselineStats: ucRefS, baselineLabel: 'xargs',
+      ratio: ratioOf(ucS.median, ucRefS.median), ratioLabel: 'x bare git',
+      note: `floor ${floor?.toFixed(0)} ms; here the server's processes, not the network, set the pace`,
+    }));
+
+    // 1d. the concurrency default, measured: plan at several --remote-jobs against each one's floor
+    const jobsList = [...new Set([8, conc, 32, 48])].sort((a, b) => a - b);
+    say(`1d/6 plan at --remote-jobs ${jobsList.join(', ')}`);
+    const byJobs = new Map<number, number[]>(jobsList.map((j) => [j, []]));
+    for (let r = 0; r < o.runs; r++) {
+      for (const j of r % 2 === 0 ? jobsList : [...jobsList].reverse()) {
+        const t = await measured(server, NODE, [BIN, 'plan', '--json', '--remote-jobs', String(j)], env);
+        expectExit(t, [0, 1], `ccci-sweep plan --remote-jobs ${j}`);
+        byJobs.get(j)!.push(t.ms);
+      }
+    }
+    for (const j of jobsList) {
+      const s = stats(byJobs.get(j)!);
+      const fl = rtPerRecipe === null ? null : (N * rtPerRecipe * L) / j;
+      rows.push(row({
+        id: `plan.jobs.${j}`, figure: `plan --remote-jobs ${j}${j === conc ? ' (default)' : ''}`, unit: 'ms',
+        ccci: s.median, ccciStats: s, baseline: fl, baselineLabel: 'floor', ratio: ratioOf(s.median, fl), ratioLabel: 'x floor',
+      }));
+    }
+    details.remoteJobs = Object.fromEntries(jobsList.map((j) => [j, stats(byJobs.get(j)!)]));
 
     // 2. sync with nothing to do vs the sequential fetch+push loop -----------------------------------------
     say(`2/6 sync, every mirror already in sync: ${o.runs} runs each`);

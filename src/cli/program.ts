@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_TEST_TIMEOUT_MS } from '../core/attempts.js';
+import { DEFAULT_REMOTE_JOBS } from '../core/sweep-types.js';
 import type { Config, ConfigKey } from '../core/config.js';
 import { GLOBAL_OPTIONS, loadConfig } from '../adapters/fs/settings.js';
 import { EXIT } from '../core/errors.js';
@@ -123,6 +124,7 @@ export function buildProgram(io: Io, done: (code: number) => void, main: Main): 
     .option('--offline', "use the local clones' tags instead of asking upstream")
     .option('--force', 'show what --force would run')
     .option('--retry', 'show what --retry would run')
+    .option('--remote-jobs <n>', 'upstream listings at once', positiveInt, DEFAULT_REMOTE_JOBS)
     .action(act(planCommand));
 
   withNotify(withDiskGuard(withReleaseAge(withSelection(withGlobals(
@@ -135,6 +137,7 @@ export function buildProgram(io: Io, done: (code: number) => void, main: Main): 
     .option('--retry', 'run a newest release that already went red under unchanged conditions')
     .option('--no-sync', 'skip mirror-sync')
     .option('--sync-jobs <n>', 'mirrors synced at once', positiveInt, 4)
+    .option('--remote-jobs <n>', 'upstream listings at once', positiveInt, DEFAULT_REMOTE_JOBS)
     .option('--wait-lock <duration>', 'wait this long for another sweep to finish (default: exit 3 at once)', duration)
     .option('--stop-grace <duration>', 'after SIGTERM, how long the harness may tear down before SIGKILL (0: at once)', duration, 120_000)
     .option('--test-timeout <duration>', 'per harness run and seed script; then it is stopped like on SIGTERM (outcome timeout); 0: none', duration, DEFAULT_TEST_TIMEOUT_MS)

@@ -49,6 +49,12 @@ export interface Planned extends PlanEntry {
   defaultBranch?: string;
 }
 
+/**
+ * Upstream listings in flight at once. One request each, to what is on the real host one forge: 16 keeps
+ * a plan near the network floor there without hammering it (the benchmark measures 8 to 48).
+ */
+export const DEFAULT_REMOTE_JOBS = 16;
+
 export interface PlanOptions {
   offline?: boolean;
   force?: boolean;

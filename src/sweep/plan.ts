@@ -10,10 +10,10 @@ import { decisionControls } from './controls.js';
 import type { Cadence, Enrolment } from '../core/enrolment.js';
 import { messageOf } from '../core/errors.js';
 import { headCommit, localTags, lsRemote, objectTypeLookup, type ObjectTypeLookup } from '../adapters/git.js';
-import { tagTargets } from '../core/refs.js';
+import { type Listing, tagTargets } from '../core/refs.js';
 import { resolveExecutable } from '../adapters/harness.js';
 import type { SweepContext } from './context.js';
-import type { OperatorControls, PlanEntry, Planned, PlanOptions, SweepConditions } from '../core/sweep-types.js';
+import { DEFAULT_REMOTE_JOBS, type OperatorControls, type PlanEntry, type Planned, type PlanOptions, type SweepConditions } from '../core/sweep-types.js';
 import { mirrorStateOf } from './sync.js';
 
 export async function plan(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions = {}): Promise<PlanEntry[]> {
@@ -25,12 +25,12 @@ export function publicEntry({ record: _r, tags: _t, history: _h, notCommits: _n,
 }
 
 export async function planAll(ctx: SweepContext, enrolment: Enrolment, opts: PlanOptions, conditions: SweepConditions): Promise<Planned[]> {
-  const queue = new PQueue({ concurrency: opts.remoteJobs ?? 16 });
+  const queue = new PQueue({ concurrency: opts.remoteJobs ?? DEFAULT_REMOTE_JOBS });
   const types = typeLookup(ctx, enrolment.recipes.map((r) => r.recipe), opts);
   let planned: Planned[];
   try {
     planned = await Promise.all(
-      enrolment.recipes.map((r) => queue.add(() => planRecipe(ctx, r.recipe, r.cadence, opts, conditions, types))),
+      enrolment.recipes.map((r) => planRecipe(ctx, r.recipe, r.cadence, opts, conditions, types, (fn) => queue.add(fn))),
     );
   } finally {
     types?.close();
@@ -65,6 +65,9 @@ export async function planOne(
   }
 }
 
+/** Runs `fn` when one of the plan's remote slots is free. */
+type Slot = <T>(fn: () => Promise<T>) => Promise<T>;
+
 /** One process answers every clone's object types (offline plans read the clones' own tags instead). */
 function typeLookup(ctx: SweepContext, recipes: string[], opts: PlanOptions): ObjectTypeLookup | null {
   if (opts.offline) return null;
@@ -84,6 +87,7 @@ export async function sweepConditions(ctx: SweepContext, testTimeoutMs: number |
 
 async function planRecipe(
   ctx: SweepContext, recipe: string, cadence: Cadence, opts: PlanOptions, conditions: SweepConditions, lookup: ObjectTypeLookup | null,
+  slot: Slot = (fn) => fn(),
 ): Promise<Planned> {
   const base = {
     recipe, cadence, canonical: null, latest: null, ignoredTags: [], record: null, tags: new Map<string, string>(), notCommits: [], history: [],
@@ -102,19 +106,29 @@ async function planRecipe(
   const upstreamUrl = urlFor(ctx.config.upstreamUrl, recipe);
   const cloneDir = path.join(ctx.config.recipesDir, recipe);
   const remote = { env: ctx.env, signal: ctx.signal, log: ctx.log };
-  const listing = opts.mirrorState && ctx.mirror && !opts.offline ? lsRemote(upstreamUrl, { ...remote, symref: true }) : null;
-  const mirror = opts.mirrorState ? mirrorStateOf(ctx, recipe, listing ?? undefined) : null;
+  const shared = opts.mirrorState && ctx.mirror && !opts.offline;
+  // The slot bounds what runs at once (requests, or git processes offline); it is free again before the
+  // types are asked and the decision made, so the next recipe's request does not wait for them.
+  const { listed, mirror } = await slot(async () => {
+    // HEAD's symref too: listed in-process it comes in the same reply, and the run's fetch reuses it.
+    const listing = opts.offline
+      ? localTags(cloneDir, { env: ctx.env })
+      : lsRemote(upstreamUrl, shared ? { ...remote, symref: true } : { ...remote, tagsOnly: true, symref: true });
+    const state = opts.mirrorState ? mirrorStateOf(ctx, recipe, shared ? (listing as Promise<Listing>) : undefined) : null;
+    const [l, m] = await Promise.allSettled([listing, state]);
+    return { listed: l, mirror: m };
+  });
+  const mirrorState = () => (mirror.status === 'fulfilled' ? mirror.value : Promise.reject(mirror.reason));
   let tags: Map<string, string>;
   let notCommits: string[] = [];
   let defaultBranch: string | undefined;
   try {
-    if (opts.offline) {
-      ({ tags, notCommits } = await localTags(cloneDir, { env: ctx.env }));
+    if (listed.status === 'rejected') throw listed.reason;
+    if ('notCommits' in listed.value) {
+      ({ tags, notCommits } = listed.value);
     } else {
-      // HEAD's symref too: listed in-process it comes in the same reply, and the run's fetch reuses it.
-      const listed = listing ? await listing : await lsRemote(upstreamUrl, { ...remote, tagsOnly: true, symref: true });
-      tags = tagTargets(listed);
-      defaultBranch = listed.defaultBranch;
+      tags = tagTargets(listed.value);
+      defaultBranch = listed.value.defaultBranch;
       // A tag that points to a tree or blob is not a release. ls-remote cannot say what an object is; the
       // clones can for every object they already hold (after a mirror-sync: all of them). The others are
       // checked when the run fetches the tag.
@@ -128,7 +142,6 @@ async function planRecipe(
       }
     }
   } catch (err) {
-    await mirror?.catch(() => undefined);
     return { ...base, canonical, record, history, decision: 'error', reason: 'tags-unavailable', error: messageOf(err) };
   }
   notCommits.sort();
@@ -136,7 +149,6 @@ async function planRecipe(
   try {
     controls = decisionControls(ctx, recipe, tags, opts);
   } catch (err) {
-    await mirror?.catch(() => undefined);
     return { ...base, canonical, record, history, decision: 'error', reason: 'holds-unreadable', error: messageOf(err) };
   }
   const d = decideFor(tags, record, history, opts, conditions, controls.decision);
@@ -153,7 +165,8 @@ async function planRecipe(
     entry.warnings = [warning];
     ctx.log.warn({ recipe }, warning);
   }
-  if (mirror) entry.mirror = await mirror;
+  const shownMirror = await mirrorState();
+  if (shownMirror) entry.mirror = shownMirror;
   ctx.log.debug({ recipe, decision: d.decision, reason: d.reason, latest: d.latest }, 'decided');
   return entry;
 }

@@ -8,7 +8,7 @@ import type { CommonOpts } from '../program.js';
 import { context, selection } from '../context.js';
 
 export async function planCommand(
-  opts: CommonOpts & { offline?: boolean; force?: boolean; retry?: boolean; testTimeout?: number; tag?: string }, config: Config, io: Io,
+  opts: CommonOpts & { offline?: boolean; force?: boolean; retry?: boolean; testTimeout?: number; tag?: string; remoteJobs?: number }, config: Config, io: Io,
 ): Promise<number> {
   const { plan } = await import('../../sweep/plan.js');
   const settings = await operatorSettings(opts, io.env);
@@ -18,7 +18,7 @@ export async function planCommand(
   const enrolment = await selection(config, opts);
   // Plan only reads: every write below it is refused (src/adapters/effects.ts), whatever the code path.
   const entries = await inDryRun(() => plan(ctx, enrolment, {
-    offline: opts.offline, force: opts.force, retry: opts.retry, mirrorState: !opts.offline,
+    offline: opts.offline, force: opts.force, retry: opts.retry, mirrorState: !opts.offline, remoteJobs: opts.remoteJobs,
     minReleaseAgeMs: settings.minReleaseAgeMs, requestedTag: opts.tag,
     // `run --dry-run --test-timeout X` shows what that run would do; plan shows the default run.
     testTimeoutMs: opts.testTimeout ?? DEFAULT_TEST_TIMEOUT_MS,

@@ -11,7 +11,7 @@ import { stopOnSignals } from '../signals.js';
 import { DEFAULT_TEST_TIMEOUT_MS } from '../../core/attempts.js';
 
 type RunOpts = CommonOpts & {
-  dryRun?: boolean; jobs?: number; force?: boolean; retry?: boolean; sync?: boolean; syncJobs?: number;
+  dryRun?: boolean; jobs?: number; force?: boolean; retry?: boolean; sync?: boolean; syncJobs?: number; remoteJobs?: number;
   waitLock?: number; stopGrace?: number; testTimeout?: number; metricsFile?: string; ciPollInterval?: number;
   tag?: string; allowDowngrade?: boolean;
 };
@@ -36,7 +36,7 @@ export async function runCommand(opts: RunOpts, config: Config, io: Io): Promise
     try {
       const ciSweep = ci ? await startCiSweep(ctx, ci, opts.ciPollInterval) : null;
       const results = await run({ ...ctx, onEvent: progress.listener }, enrolment, {
-        jobs: opts.jobs, force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs,
+        jobs: opts.jobs, force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs, remoteJobs: opts.remoteJobs,
         testTimeoutMs: opts.testTimeout, stopGraceMs: opts.stopGrace, executor: ciSweep?.executor,
         minReleaseAgeMs: settings.minReleaseAgeMs, recordSeenTags: true, requestedTag: opts.tag, allowDowngrade: opts.allowDowngrade,
         diskGuard: await diskGuardFor(config, settings, io.env),
@@ -66,7 +66,7 @@ async function dryRunCommand(opts: RunOpts, config: Config, io: Io, settings: Aw
   const enrolment = await selection(config, opts);
   const ctx = await context(config, io, { dryRun: true });
   const entries = await dryRun(ctx, enrolment, {
-    force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs,
+    force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs, remoteJobs: opts.remoteJobs,
     // What that run would do under its test timeout (a timeout is known-red only under the same one).
     testTimeoutMs: opts.testTimeout ?? DEFAULT_TEST_TIMEOUT_MS,
     minReleaseAgeMs: settings.minReleaseAgeMs, requestedTag: opts.tag, allowDowngrade: opts.allowDowngrade,
