@@ -3,7 +3,7 @@
 // retried, a 4xx is final. Calls go through the proxy the environment names (https_proxy, http_proxy,
 // no_proxy, upper or lower case), as git's own do: Node's built-in fetch ignores those variables.
 import { setMaxListeners } from 'node:events';
-import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { fetch as UndiciFetch } from 'undici';
 import { mayAct } from './effects.js';
 import { ConfigError, MirrorError } from '../core/errors.js';
 import { proxyFor } from './http-refs.js';
@@ -38,7 +38,7 @@ export function giteaClient(opts: {
   /** Where the proxy settings are read (the sweep's environment, never process.env). */
   env: NodeJS.ProcessEnv;
 }): GiteaClient {
-  const dispatcher = proxyDispatcher(opts.env, opts.api);
+  const fetchVia = proxiedFetch(opts.env, opts.api);
   if (opts.signal) setMaxListeners(0, opts.signal); // shared by every concurrent call of the sweep
   const base = `${opts.api.replace(/\/+$/, '')}/repos/${encodeURIComponent(opts.owner)}/${encodeURIComponent(opts.repo)}`;
 
@@ -48,8 +48,7 @@ export function giteaClient(opts: {
     let res: Response;
     const deadline = AbortSignal.timeout(opts.timeoutMs);
     try {
-      res = (await undiciFetch(base + path, {
-        dispatcher,
+      res = (await fetchVia(base + path, {
         method,
         headers: {
           Authorization: `token ${opts.token}`,
@@ -109,21 +108,33 @@ export function giteaClient(opts: {
   };
 }
 
+/** undici's fetch, its options and its reply. */
+export type Fetch = typeof UndiciFetch;
+export type FetchInit = NonNullable<Parameters<Fetch>[1]>;
+
 /**
- * The dispatcher for `url` under the proxy settings in `env`, as curl (and so git) reads them (proxyFor():
- * https_proxy/HTTPS_PROXY for https, http_proxy for http, then all_proxy/ALL_PROXY; no_proxy/NO_PROXY).
- * Undefined: connect directly. A proxy that is not an HTTP proxy (socks5://) is refused rather than
- * bypassed. The one proxy-aware dispatcher of the Gitea, CI and webhook clients.
+ * undici's fetch for `url` under the proxy settings in `env`, as curl (and so git) reads them (proxyFor():
+ * https_proxy/HTTPS_PROXY for https, http_proxy for http, then all_proxy/ALL_PROXY; no_proxy/NO_PROXY),
+ * or direct. A proxy that is not an HTTP proxy (socks5://) is refused now, rather than bypassed. undici
+ * is loaded on the first call: a plan that asks no API anything does not pay for it. The one proxy-aware
+ * client of the Gitea, CI and webhook calls.
  */
-export function proxyDispatcher(env: NodeJS.ProcessEnv, url: string): Dispatcher | undefined {
+export function proxiedFetch(env: NodeJS.ProcessEnv, url: string): (input: string, init: Omit<FetchInit, 'dispatcher'>) => ReturnType<Fetch> {
   const { proxy, noProxy, from } = proxyFor(env, url);
-  if (!proxy) return undefined;
-  if (!/^https?:\/\//i.test(proxy)) {
+  if (proxy && !/^https?:\/\//i.test(proxy)) {
     throw new ConfigError(`${from} is not an http(s) proxy (${redactUrl(proxy)}); the Gitea, CI and webhook calls need one: set https_proxy or http_proxy`);
   }
-  // One proxy for both schemes: only this client's own origin is ever asked for, and the agent must not
-  // fall back to process.env for the other scheme. It applies no_proxy itself.
-  return new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy });
+  let ready: Promise<{ fetch: Fetch; init: Pick<FetchInit, 'dispatcher'> }> | undefined;
+  return async (input, init) => {
+    // One proxy for both schemes: only this client's own origin is ever asked for, and the agent must not
+    // fall back to process.env for the other scheme. It applies no_proxy itself.
+    ready ??= import('undici').then((u) => ({
+      fetch: u.fetch,
+      init: proxy ? { dispatcher: new u.EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy }) } : {},
+    }));
+    const { fetch, init: via } = await ready;
+    return fetch(input, { ...init, ...via });
+  };
 }
 
 /** A proxy URL as shown in a message: without its user and password. */

@@ -2,10 +2,9 @@
 // dispatcher the Gitea client uses), retried with back-off on network trouble, 429 and 5xx. Never throws:
 // a notification that cannot be delivered is logged and does not fail the sweep. Only the URL's origin is
 // logged: chat webhooks carry their secret in the path.
-import { fetch as undiciFetch } from 'undici';
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
-import { proxyDispatcher } from './gitea.js';
+import { proxiedFetch } from './gitea.js';
 import { later } from './timers.js';
 
 export interface DeliveryOptions {
@@ -43,7 +42,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Whether the receiver took it (a 2xx answer). */
 export async function postJson(url: string, body: unknown, o: DeliveryOptions): Promise<boolean> {
   const attempts = o.attempts ?? 4;
-  const dispatcher = proxyDispatcher(o.env, url);
+  const fetchVia = proxiedFetch(o.env, url);
   const payload = scrub(JSON.stringify(body));
   for (let n = 1; n <= attempts; n++) {
     if (o.signal?.aborted) return false;
@@ -51,8 +50,8 @@ export async function postJson(url: string, body: unknown, o: DeliveryOptions): 
     const deadline = AbortSignal.timeout(o.timeoutMs ?? 10_000);
     let final = false;
     try {
-      const res = await undiciFetch(url, {
-        dispatcher, method: 'POST', headers: { 'Content-Type': 'application/json' }, body: payload,
+      const res = await fetchVia(url, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: payload,
         // A stop (SIGTERM) ends a delivery at once: the next run announces what was not delivered.
         signal: o.signal ? AbortSignal.any([deadline, o.signal]) : deadline,
       });

@@ -1,10 +1,9 @@
 // The one HTTP call both CI clients make: Bearer token, JSON, a timeout, the sweep's stop signal, and the
 // proxy the environment names (the same rules as the Gitea client). Errors are CiError with the token
 // scrubbed; the caller decides whether a failed call ends anything (a failed poll is simply tried again).
-import { fetch as undiciFetch } from 'undici';
 import { CiError } from '../../core/errors.js';
 import { scrub } from '../log.js';
-import { proxyDispatcher } from '../gitea.js';
+import { type Fetch, proxiedFetch } from '../gitea.js';
 
 export interface CiHttpOptions {
   /** The server's base URL, e.g. https://drone.example.org (no /api). */
@@ -26,14 +25,13 @@ export type CiCall = (method: string, path: string, body?: unknown, opts?: { all
 
 export function ciHttp(engine: string, o: CiHttpOptions): CiCall {
   const base = o.server.replace(/\/+$/, '');
-  const dispatcher = proxyDispatcher(o.env, base);
+  const fetchVia = proxiedFetch(o.env, base);
   return async (method, path, body, opts = {}) => {
     const what = `${engine} ${method} ${path}`;
     const deadline = AbortSignal.timeout(o.timeoutMs ?? 30_000);
-    let res: Awaited<ReturnType<typeof undiciFetch>>;
+    let res: Awaited<ReturnType<Fetch>>;
     try {
-      res = await undiciFetch(base + path, {
-        dispatcher,
+      res = await fetchVia(base + path, {
         method,
         headers: {
           Authorization: `Bearer ${o.token}`,
