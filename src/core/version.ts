@@ -2,7 +2,12 @@
 // Plain semver comparison is wrong here: semver ignores everything after `+`, so `1.0.0+1.31.10` and
 // `1.0.0+1.31.9` would tie. We order by the recipe semver, then by the app version segment by segment,
 // then by the tag string, so every tag set has exactly one newest release.
-import semver, { type SemVer } from 'semver';
+// The five functions used, not semver's index (which loads every range and function: start-up time).
+import SemVer from 'semver/classes/semver.js';
+import coerce from 'semver/functions/coerce.js';
+import compare from 'semver/functions/compare.js';
+import eq from 'semver/functions/eq.js';
+import valid from 'semver/functions/valid.js';
 
 export interface Release {
   tag: string;
@@ -21,10 +26,10 @@ export function parseRelease(tag: string): Release | null {
   const plus = tag.indexOf('+');
   const recipePart = plus === -1 ? tag : tag.slice(0, plus);
   const app = plus === -1 ? null : tag.slice(plus + 1);
-  // semver.valid() would accept `v1.2.3` and `=1.2.3` and normalise them; a release tag must be exact.
-  if (semver.valid(recipePart) !== recipePart) return null;
+  // valid() would accept `v1.2.3` and `=1.2.3` and normalise them; a release tag must be exact.
+  if (valid(recipePart) !== recipePart) return null;
   if (app !== null && !APP_VERSION.test(app)) return null;
-  const recipe = new semver.SemVer(recipePart);
+  const recipe = new SemVer(recipePart);
   return { tag, recipe, app, appSegments: app === null ? [] : splitApp(app) };
 }
 
@@ -53,7 +58,7 @@ function compareSegments(a: (number | string)[], b: (number | string)[]): number
 /** Total order on releases: recipe semver, then app version, then tag string. */
 export function compareReleases(a: Release, b: Release): number {
   return (
-    semver.compare(a.recipe, b.recipe) ||
+    compare(a.recipe, b.recipe) ||
     compareSegments(a.appSegments, b.appSegments) ||
     (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0)
   );
@@ -85,10 +90,10 @@ export function newestRelease(set: TagSet): Release | null {
 
 /** Pure: why release `a` ranks above `b`, in words (for `explain`). */
 export function whyNewer(a: Release, b: Release): string {
-  const byRecipe = semver.compare(a.recipe, b.recipe);
+  const byRecipe = compare(a.recipe, b.recipe);
   if (byRecipe !== 0) {
     const pre = a.recipe.prerelease.length || b.recipe.prerelease.length;
-    return `recipe version ${a.recipe.version} > ${b.recipe.version}${pre && semver.eq(semver.coerce(a.recipe)!, semver.coerce(b.recipe)!) ? ' (a prerelease ranks below its release)' : ''}`;
+    return `recipe version ${a.recipe.version} > ${b.recipe.version}${pre && eq(coerce(a.recipe)!, coerce(b.recipe)!) ? ' (a prerelease ranks below its release)' : ''}`;
   }
   const n = Math.max(a.appSegments.length, b.appSegments.length);
   for (let i = 0; i < n; i++) {
