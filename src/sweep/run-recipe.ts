@@ -70,7 +70,7 @@ async function testRecipe(
   if (ctx.signal?.aborted) return resultOf(s, 'interrupted', { detail: 'sweep was stopped before this recipe started' });
   const lock = await takeRecipeLock(s);
   if ('outcome' in lock) return lock;
-  const tracked = trackHarness(lock, s.log, ctx.now);
+  const tracked = trackHarness(lock, ctx.now);
   let saved: Checkout | null = null;
   // Set once a harness launch is attempted: even a launch that fails is an attempt worth remembering.
   let launched: { tag: string; tagCommit: string; log: string; startedAt: string } | null = null;
@@ -336,7 +336,7 @@ interface HarnessTracking {
  * counts), and one whose record fails right after its spawn is stopped at once by runHarness; the recipe is
  * then `error`, never a verdict on the release.
  */
-function trackHarness(lock: Lock, log: Logger, now: () => Date): HarnessTracking {
+function trackHarness(lock: Lock, now: () => Date): HarnessTracking {
   // The last lock write was the checkout's, it succeeded, and it says "no harness": that write is the proof
   // beforeLaunch() needs, one write fewer per launch. Any later write (or failure) ends it.
   let proven = false;
@@ -360,13 +360,10 @@ function trackHarness(lock: Lock, log: Logger, now: () => Date): HarnessTracking
     },
     spawned: (pid) => record({ pid, pidStart: processStart(pid), startedAt: now().toISOString() }),
     ended: () => {
+      // Not written: a lock naming a harness whose group is gone is stale (harnessAlive() checks the group
+      // and the leader's start time), and the lock is released or rewritten next anyway (the seed script's
+      // launch proves it can be written, with no harness in it). One lock write fewer per launch.
       proven = false;
-      try {
-        lock.note({ harness: null });
-      } catch (err) {
-        // The harness has ended: a lock still naming it is stale as soon as its group is gone.
-        log.warn({ err: messageOf(err) }, 'could not clear the ended harness from the recipe lock');
-      }
     },
   };
 }

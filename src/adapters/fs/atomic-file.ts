@@ -55,15 +55,17 @@ function writeTemp(file: string, content: string | Buffer, sync = true): string 
  * Replaces `file` with `content` whole. `syncFolder: false` leaves out the folder's fsync: the rename may then
  * be undone by a power cut (the previous version comes back, itself whole: the new content is fsynced before
  * the rename either way, so a cut never leaves an empty file). Only for content whose loss at a power cut
- * costs nothing: what live processes tell each other.
+ * costs nothing: what live processes tell each other. `durable: false` leaves out both fsyncs (live readers
+ * still see the old file or the new one, whole): only for a file whose readers take an empty or damaged one
+ * for "nothing recorded" and lose nothing by it.
  */
-export function writeFileAtomic(file: string, content: string, beforeRename?: () => void, o: { syncFolder?: boolean } = {}): void {
+export function writeFileAtomic(file: string, content: string, beforeRename?: () => void, o: { syncFolder?: boolean; durable?: boolean } = {}): void {
   mayAct(`write ${file}`);
   // `x/` would put the temp file in the folder above and then fail the rename: refuse it up front.
   if (file.endsWith(path.sep) || isDirectory(file)) throw new WriteError(`cannot write ${file}: the path names a folder, not a file`);
   let tmp: string | undefined;
   try {
-    tmp = writeTemp(file, content);
+    tmp = writeTemp(file, content, o.durable !== false);
     beforeRename?.();
     renameSync(tmp, file);
     tmp = undefined;
@@ -71,7 +73,7 @@ export function writeFileAtomic(file: string, content: string, beforeRename?: ()
     if (tmp !== undefined) rmSync(tmp, { force: true });
     throw new WriteError(`cannot write ${file} (${reason(err)}); the previous version is kept`);
   }
-  if (o.syncFolder === false) return;
+  if (o.syncFolder === false || o.durable === false) return;
   try {
     fsyncDir(path.dirname(file));
   } catch (err) {
