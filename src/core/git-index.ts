@@ -15,6 +15,7 @@ const ASSUME_VALID = 0x8000;
 const EXTENDED = 0x4000;
 const SKIP_WORKTREE = 0x4000;
 const STAGE = 0x3000;
+const NAME_LENGTH = 0x0fff;
 /** ctime, mtime (sec+nsec each), dev, ino, mode, uid, gid, size: ten 32-bit fields before the object id. */
 const STAT_BYTES = 40;
 
@@ -40,6 +41,9 @@ export function hiddenIndexEntries(index: Buffer, hashBytes: 20 | 32): HiddenEnt
       extended = index.readUInt16BE(at);
       at += 2;
     }
+    // git reads the name length from the flags (12 bits; all ones: longer, up to the NUL). A file whose NUL
+    // is elsewhere is one git and this reader would cut differently: git is asked instead.
+    const length = flags & NAME_LENGTH;
     let name: Buffer;
     if (version === 4) {
       // The path is the previous one minus N trailing bytes, plus a NUL-terminated suffix; no padding.
@@ -63,6 +67,7 @@ export function hiddenIndexEntries(index: Buffer, hashBytes: 20 | 32): HiddenEnt
       at = start + ((nul - start + 8) & ~7);
       if (at > end) return null;
     }
+    if (length < NAME_LENGTH ? name.length !== length : name.length < NAME_LENGTH) return null;
     previous = name;
     if (flags & ASSUME_VALID) hidden.push({ path: name.toString('utf8'), kind: 'assume-unchanged' });
     // ls-files tags an unmerged entry (stage 1-3) as unmerged, whatever its skip-worktree bit says.

@@ -79,6 +79,17 @@ describe('hiddenIndexEntries', () => {
     expect(hiddenIndexEntries(index(dir), 20)).toEqual([]);
   });
 
+  it('steps aside for an entry whose name length git would read differently', () => {
+    const dir = flaggedRepo('lengths');
+    git(dir, 'update-index', '--index-version', '3');
+    const bytes = Buffer.from(index(dir));
+    expect(hiddenIndexEntries(bytes, 20)).toHaveLength(5);
+    // The first entry's 12-bit name length, one short: git would cut its name (and every entry after) elsewhere.
+    const flagsAt = 12 + 40 + 20;
+    bytes.writeUInt16BE(bytes.readUInt16BE(flagsAt) - 1, flagsAt);
+    expect(hiddenIndexEntries(bytes, 20)).toBeNull();
+  });
+
   it('steps aside for a split index, a cut file or another format', () => {
     const dir = flaggedRepo('split');
     const whole = index(dir);
