@@ -101,6 +101,16 @@ describe('git output', () => {
   });
 });
 
+describe('starting git', () => {
+  it('says git is not on PATH when it is not, and names a vanished working folder otherwise', async () => {
+    const empty = path.join(root, 'no-git-here');
+    mkdirSync(empty);
+    await expect(runGit(['--version'], { env: { PATH: empty }, cwd: root, readOnly: true })).rejects.toThrow(/^git --version: git is not on PATH$/);
+    await expect(runGit(['--version'], { env: env(), cwd: path.join(root, 'gone'), readOnly: true })).rejects.toThrow(/^git --version: cannot start git \(.*ENOENT/);
+    expect((await runGit(['--version'], { env: env(), cwd: root, readOnly: true })).stdout).toMatch(/^git version \S+$/);
+  });
+});
+
 describe('filesAtCommit', () => {
   it('reads only blobs: a folder or a submodule named like a compose file is not one', async () => {
     const commit = commitOf(clone, '1.0.0+1.0');
