@@ -99,7 +99,7 @@ describe('bash completion', () => {
   });
 
   it("completes a subcommand's long options", async () => {
-    expect((await complete(['ccci-sweep', 'run', '--re'])).sort()).toEqual(['--recipe', '--recipes-dir', '--retry']);
+    expect((await complete(['ccci-sweep', 'run', '--re'])).sort()).toEqual(['--recipe', '--recipes-dir', '--remote-jobs', '--retry']);
     expect(await complete(['ccci-sweep', 'run', '--dr'])).toEqual(['--dry-run']);
     expect(await complete(['ccci-sweep', 'status', '--ca'])).toEqual([]); // status has no --cadence
     // Options already on the line do not change what comes next.
