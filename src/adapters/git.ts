@@ -117,8 +117,6 @@ export interface GitCall {
   linkedOk?: boolean;
   /** Most bytes git may write to stdout (default 100 MiB): beyond that git's group is stopped, the call fails. */
   maxOutputBytes?: number;
-  /** Internal: the one rev-parse of verifyOwnGitDir(). */
-  verifying?: boolean;
 }
 
 export interface GitResult {
@@ -178,17 +176,16 @@ function isDirectory(p: string): boolean {
 
 const notARepo = (dir: string) => new GitError(`clone is not a git repository (or is corrupt): ${path.resolve(dir)}`);
 
-/** Clones whose git dir git itself confirmed, once per clone per process (the file checks run every call). */
-const confirmedClones = new Map<string, Promise<void>>();
-
 /**
  * `--git-dir=<clone>/.git` is not enough: git follows a `.git` that is a gitfile or a symlink, and a
  * `commondir` file inside it, so such a clone would make the sweep fetch into and tag ANOTHER repository.
  * The clone's `.git` must be a real directory with no `commondir`, checked on every call (cheap, and a
- * harness may swap it during a run), and git's own answer for the git dir and common dir must be that
- * directory (once per clone).
+ * harness may swap it during a run). Those are the only ways a given git dir leads elsewhere (the
+ * environment's GIT_COMMON_DIR, GIT_DIR... are removed, see gitEnv()); a `.git` folder that is not a
+ * repository fails the call itself ("clone is not a git repository"), and git never looks above it.
+ * So no `git rev-parse` confirms it: that was one more process per clone for nothing the files don't say.
  */
-function verifyOwnGitDir(dir: string, call: GitCall): Promise<void> {
+function verifyOwnGitDir(dir: string): void {
   const abs = path.resolve(dir);
   const gitDir = path.join(abs, '.git');
   try {
@@ -204,26 +201,6 @@ function verifyOwnGitDir(dir: string, call: GitCall): Promise<void> {
     hasCommondir = false;
   }
   if (hasCommondir) throw notARepo(abs);
-  let confirmed = confirmedClones.get(abs);
-  if (!confirmed) {
-    confirmed = (async () => {
-      const { stdout } = await runOnce(['rev-parse', '--absolute-git-dir', '--git-common-dir'],
-        { env: call.env, signal: call.signal, repo: abs, verifying: true, readOnly: true }, `git rev-parse in ${abs}`);
-      const [own = '', common = ''] = stdout.toString('utf8').split('\n');
-      const real = (p: string) => {
-        try {
-          return realpathSync(path.resolve(abs, p));
-        } catch {
-          return null;
-        }
-      };
-      const want = real(gitDir);
-      if (!own || !common || want === null || real(own) !== want || real(common) !== want) throw notARepo(abs);
-    })();
-    confirmedClones.set(abs, confirmed);
-    confirmed.catch(() => confirmedClones.delete(abs));
-  }
-  return confirmed;
 }
 
 /** Runs git once or, with `retry`, until a non-transient outcome. */
@@ -244,16 +221,9 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<{ s
   if (call.signal?.aborted) throw new GitError(`${redact(what)}: not started, the sweep was stopped`);
   let cwd: string;
   let argv = args;
-  let confirmed: Promise<void> | undefined;
   if (call.repo !== undefined) {
     if (!isDirectory(call.repo)) throw new GitError(`recipe clone ${call.repo} does not exist`);
-    if (!call.linkedOk && !call.verifying) {
-      // The file checks are done now; git's own answer (once per clone) may still be coming. A read runs
-      // meanwhile (its answer is used only once the clone is confirmed); anything else waits for it.
-      confirmed = verifyOwnGitDir(call.repo, call);
-      if (call.readOnly) confirmed.catch(() => {});
-      else await confirmed;
-    }
+    if (!call.linkedOk) verifyOwnGitDir(call.repo);
     cwd = path.resolve(call.repo);
     argv = [...pinned(call.repo), ...args];
   } else {
@@ -275,7 +245,6 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<{ s
     env: gitEnv(call.env, { token: call.token, authUrl: call.authUrl, extra: { GIT_CEILING_DIRECTORIES: ceiling } }),
     input: call.input, timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: call.signal, maxOutputBytes: call.maxOutputBytes ?? MAX_OUTPUT_BYTES,
   });
-  await confirmed;
   const code = r.exitCode;
   if (!r.stoppedBy && (code === 0 || (code !== null && call.okCodes?.includes(code)))) {
     return { stdout: r.stdout, exitCode: code };
