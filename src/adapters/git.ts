@@ -26,7 +26,7 @@ import { AuthFailure, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry
 import { type Listing, parseLsRemote, tagTargets } from '../core/refs.js';
 import { type BatchObject, CatFileParseError, type ObjectType, parseCatFileBatch } from '../core/cat-file.js';
 import { type HiddenEntry, hiddenIndexEntries } from '../core/git-index.js';
-import { readRegularFile } from './fs/read-file.js';
+import { readRegularFile, readRegularText } from './fs/read-file.js';
 import { listRefsHttp, NotSmartHttp, proxyFor } from './http-refs.js';
 import { later } from './timers.js';
 
@@ -838,16 +838,18 @@ export interface ObjectTypeLookup {
 }
 
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-/** An environment value stays well below Linux's 128 KiB per string; more clones take another process. */
+/** An environment string stays well below Linux's 128 KiB (bytes) per string; more clones take another process. */
 const MAX_ALTERNATES_BYTES = 96 * 1024;
 const LOOKUP_TIMEOUT_MS = 30_000;
+/** Clones tried in turn as the repository of a lookup when git cannot even start in one (a broken HEAD or config). */
+const MAX_MAIN_TRIES = 5;
 
 /** `dir` as one entry of GIT_ALTERNATE_OBJECT_DIRECTORIES: C-quoted, so a `:` or `"` in a path is safe. */
 function alternateEntry(dir: string): string {
   return `"${dir.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
 }
 
-/** `<clone>/.git/objects` when the clone's .git is its own real directory (as verifyOwnGitDir wants), else null. */
+/** `<clone>/.git` when it is the clone's own real directory with an objects folder (as verifyOwnGitDir wants), else null. */
 function ownObjectDir(cloneDir: string): string | null {
   const gitDir = path.join(path.resolve(cloneDir), '.git');
   try {
@@ -860,29 +862,60 @@ function ownObjectDir(cloneDir: string): string | null {
   }
 }
 
+/** Whether a git dir's config names the SHA-256 object format (read as text: no process for it). */
+function usesSha256(gitDir: string): boolean {
+  try {
+    // Never blocks on a FIFO or reads a huge file: a config that is not a plain, small file is not SHA-256 here.
+    return /^\s*objectformat\s*=\s*sha256\b/im.test(readRegularText(path.join(gitDir, 'config'), { maxBytes: 1024 * 1024 }));
+  } catch {
+    return false;
+  }
+}
+
+interface LookupOptions {
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Told once when the types cannot be read at all (tags of trees or blobs are then found at fetch). */
+  log?: Pick<Logger, 'warn'>;
+}
+
 /**
  * One `git cat-file --batch-check` for every clone of a plan, instead of one process per recipe: the
- * clones' object stores are joined as alternates of the first one. An object id is the hash of the
+ * clones' object stores are joined as alternates of one of them. An object id is the hash of the
  * object's type and content, so an id found in any clone has that type in all of them; an id no clone
  * holds stays unknown (checked when the run fetches the tag). Each recipe's question is written as its
- * listing arrives and answered in order; a process that fails, hangs past the deadline or is stopped
- * answers "unknown" from then on. Reads only: allowed in a dry-run. Clones whose .git is a gitfile, a
- * symlink or a linked worktree are left out, as every other call refuses them.
+ * listing arrives and answered in order. A clone in which git cannot start (a broken HEAD or config, an
+ * unknown extension) gives way to the next as the repository; a git that fails later, hangs past the
+ * deadline or is stopped answers "unknown" from then on, said once in the log. Reads only: allowed in a
+ * dry-run. Clones whose .git is a gitfile, a symlink or a linked worktree are left out, as every other
+ * call refuses them.
  */
-export function objectTypeLookup(cloneDirs: readonly string[], opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal; timeoutMs?: number }): ObjectTypeLookup {
-  const stores = [...new Set(cloneDirs.map(ownObjectDir).filter((d): d is string => d !== null))];
+export function objectTypeLookup(cloneDirs: readonly string[], opts: LookupOptions): ObjectTypeLookup {
+  // A SHA-256 clone last: as the repository it would read every 40-digit id as an abbreviation.
+  const stores = [...new Set(cloneDirs.map(ownObjectDir).filter((d): d is string => d !== null))]
+    .map((d) => ({ d, sha256: usesSha256(d) }))
+    .sort((a, b) => Number(a.sha256) - Number(b.sha256))
+    .map(({ d }) => d);
   const groups: string[][] = [];
   let size = 0;
   for (const gitDir of stores) {
-    const entry = alternateEntry(path.join(gitDir, 'objects'));
-    if (groups.length === 0 || size + entry.length + 1 > MAX_ALTERNATES_BYTES) {
+    // Bytes, not UTF-16 units: the kernel's limit is on bytes.
+    const bytes = Buffer.byteLength(alternateEntry(path.join(gitDir, 'objects'))) + 1;
+    if (groups.length === 0 || size + bytes > MAX_ALTERNATES_BYTES) {
       groups.push([]);
       size = 0;
     }
     groups.at(-1)!.push(gitDir);
-    size += entry.length + 1;
+    size += bytes;
   }
-  const procs = groups.map((g) => batchCheck(g, opts));
+  let warned = false;
+  const gaveUp = (why: string) => {
+    if (warned || opts.signal?.aborted) return;
+    warned = true;
+    opts.log?.warn({ why }, 'cannot read object types from the clones: a tag of a tree or blob is found when the run fetches it');
+  };
+  const procs = groups.map((g) => batchCheck(g, opts, gaveUp));
   return {
     async types(ids) {
       const asked = [...new Set(ids)].filter((id) => OBJECT_ID.test(id));
@@ -900,35 +933,41 @@ interface BatchCheck {
   close(): void;
 }
 
-/** One cat-file over `gitDirs` (the first is the repository, the rest its alternates), started on first use. */
-function batchCheck(gitDirs: string[], opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal; timeoutMs?: number }): BatchCheck {
-  const [main, ...others] = gitDirs as [string, ...string[]];
-  const what = `git cat-file in ${path.dirname(main)} (and ${others.length} other clones)`;
+/** One cat-file over `gitDirs` (one is the repository, the rest its alternates), started on first use. */
+function batchCheck(gitDirs: string[], opts: LookupOptions, gaveUp: (why: string) => void): BatchCheck {
   type Pending = { ids: string[]; answered: number; got: Map<string, ObjectType>; done: (m: Map<string, ObjectType>) => void; timer?: NodeJS.Timeout };
   const queue: Pending[] = [];
   let proc: ChildProcess | null = null;
   let dead = false;
+  let closed = false;
   let partial = '';
+  let answeredAny = false;
+  let mainIndex = 0;
   const outbox: string[] = [];
   const timeoutMs = opts.timeoutMs ?? LOOKUP_TIMEOUT_MS;
 
-  // Everything still waiting is answered "unknown"; nothing is asked of this process again.
-  const fail = () => {
+  const stopProcess = (p: ChildProcess | null) => {
+    if (p?.pid === undefined) return;
+    liveGroups.delete(p.pid);
+    signalGroup(p.pid, 'SIGKILL');
+  };
+  // Everything still waiting is answered "unknown"; nothing is asked of this lookup again.
+  const fail = (why: string) => {
     if (dead) return;
     dead = true;
-    opts.signal?.removeEventListener('abort', fail);
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (!closed) gaveUp(why); // a git that ends after close() ended as it should
     for (const p of queue.splice(0)) {
       clearTimeout(p.timer);
       p.done(p.got);
     }
-    if (proc?.pid !== undefined) {
-      liveGroups.delete(proc.pid);
-      signalGroup(proc.pid, 'SIGKILL');
-    }
+    stopProcess(proc);
   };
+  const onAbort = () => fail('the sweep was stopped');
   const onLine = (line: string) => {
     const p = queue[0];
-    if (!p) return fail(); // an answer nobody asked for: out of step, trust nothing more
+    if (!p) return fail('git answered a question nobody asked'); // out of step: trust nothing more
+    answeredAny = true;
     const id = p.ids[p.answered++];
     const m = /^([0-9a-f]{40,64}) (commit|tree|blob|tag)$/.exec(line);
     // Only an answer about exactly the id asked counts (a repository of another hash algorithm could read
@@ -944,13 +983,34 @@ function batchCheck(gitDirs: string[], opts: { env: NodeJS.ProcessEnv; signal?: 
     if (outbox.length > 0 && proc && !dead) proc.stdin!.write(outbox.join(''));
     outbox.length = 0;
   };
+  /** Git ended before answering anything: its repository is broken; the next clone takes its place. */
+  const onEnd = (p: ChildProcess, why: string) => {
+    if (p !== proc || dead) return;
+    if (!answeredAny && !closed && mainIndex + 1 < Math.min(gitDirs.length, MAX_MAIN_TRIES)) {
+      stopProcess(p);
+      mainIndex += 1;
+      proc = null;
+      partial = '';
+      if (queue.length > 0 && start()) {
+        // Every question again (none was answered), to the new process: the outbox is rebuilt from the
+        // queue, so a question not yet written is not written twice.
+        outbox.length = 0;
+        outbox.push(...queue.map((q) => `${q.ids.join('\n')}\n`));
+        flush();
+      }
+      return;
+    }
+    fail(why);
+  };
   const start = (): ChildProcess | null => {
     if (proc || dead) return proc;
-    mayAct(redact(`run ${what}`), 'read');
+    mayAct(redact(`run git cat-file in ${path.dirname(gitDirs[mainIndex]!)}`), 'read');
     if (opts.signal?.aborted) {
-      dead = true;
+      fail('the sweep was stopped');
       return null;
     }
+    const main = gitDirs[mainIndex]!;
+    const others = gitDirs.filter((_, i) => i !== mainIndex);
     const env = gitEnv(opts.env, {
       extra: {
         GIT_ALTERNATE_OBJECT_DIRECTORIES: others.map((d) => alternateEntry(path.join(d, 'objects'))).join(':'),
@@ -958,22 +1018,34 @@ function batchCheck(gitDirs: string[], opts: { env: NodeJS.ProcessEnv; signal?: 
         GIT_NO_LAZY_FETCH: '1',
       },
     });
-    const p = spawn('git', [...NO_REPLACE, `--git-dir=${main}`, 'cat-file', '--batch-check=%(objectname) %(objecttype)'], {
-      cwd: path.dirname(main), env, detached: true, stdio: ['pipe', 'pipe', 'ignore'],
-    });
+    let p: ChildProcess;
+    try {
+      p = spawn('git', [...NO_REPLACE, `--git-dir=${main}`, 'cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+        cwd: path.dirname(main), env, detached: true, stdio: ['pipe', 'pipe', 'ignore'],
+      });
+    } catch (err) {
+      // E2BIG, ENOMEM...: thrown at once rather than emitted. Unknown types, as for any other trouble.
+      fail(`git cat-file could not start: ${messageOfError(err)}`);
+      return null;
+    }
     proc = p;
     if (p.pid !== undefined) liveGroups.add(p.pid);
     if (!exitHooked) {
       exitHooked = true;
       process.once('exit', () => liveGroups.forEach((pid) => signalGroup(pid, 'SIGKILL')));
     }
-    if (opts.signal) setMaxListeners(0, opts.signal);
-    opts.signal?.addEventListener('abort', fail, { once: true });
-    p.on('error', fail);
-    p.on('close', fail);
-    p.stdin!.on('error', fail);
+    if (opts.signal && mainIndex === 0) {
+      setMaxListeners(0, opts.signal);
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+    }
+    p.on('error', (err) => {
+      if (p === proc) fail(`git cat-file: ${messageOfError(err)}`);
+    });
+    p.on('close', (code) => onEnd(p, `git cat-file ended (exit ${code})`));
+    p.stdin!.on('error', () => onEnd(p, 'git cat-file stopped reading'));
     p.stdout!.setEncoding('latin1');
     p.stdout!.on('data', (chunk: string) => {
+      if (p !== proc) return;
       const lines = (partial + chunk).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) if (!dead) onLine(line);
@@ -986,7 +1058,7 @@ function batchCheck(gitDirs: string[], opts: { env: NodeJS.ProcessEnv; signal?: 
         const p = start();
         const pending: Pending = { ids, answered: 0, got: new Map(), done: resolve };
         if (!p || dead) return resolve(pending.got);
-        pending.timer = later(fail, timeoutMs);
+        pending.timer = later(() => fail(`git cat-file gave no answer in ${timeoutMs / 1000} s`), timeoutMs);
         queue.push(pending);
         // Questions asked in the same turn of the event loop go out in one write: on a busy 2-core host each
         // write to the pipe wakes git, and one per recipe cost more than the answers.
@@ -996,7 +1068,19 @@ function batchCheck(gitDirs: string[], opts: { env: NodeJS.ProcessEnv; signal?: 
     },
     close() {
       flush();
-      if (proc && !dead) proc.stdin!.end();
+      closed = true;
+      const p = proc;
+      if (!p || dead) return;
+      p.stdin!.end();
+      // Every question is answered: git ends on its own at the end of its input. One that does not (a
+      // wrapper, a hung filesystem) must not hold the sweep open; it is killed when the process exits.
+      p.unref();
+      (p.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+      opts.signal?.removeEventListener('abort', onAbort);
     },
   };
+}
+
+function messageOfError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -28,9 +28,10 @@ function packageVersion(): string {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** Decimal digits only (Number() would take `1e3`, `0x10`, ` 4`), at least 1, at most 100 000. */
 function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  const n = /^[0-9]{1,6}$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('must be a whole number from 1 to 100000, in decimal digits');
   return n;
 }
 

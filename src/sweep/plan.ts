@@ -71,7 +71,7 @@ type Slot = <T>(fn: () => Promise<T>) => Promise<T>;
 /** One process answers every clone's object types (offline plans read the clones' own tags instead). */
 function typeLookup(ctx: SweepContext, recipes: string[], opts: PlanOptions): ObjectTypeLookup | null {
   if (opts.offline) return null;
-  return objectTypeLookup(recipes.map((r) => path.join(ctx.config.recipesDir, r)), { env: ctx.env, signal: ctx.signal });
+  return objectTypeLookup(recipes.map((r) => path.join(ctx.config.recipesDir, r)), { env: ctx.env, signal: ctx.signal, log: ctx.log });
 }
 
 /** `testTimeoutMs`: what the harness would run under (0 or undefined: none, as runHarness reads it). */

@@ -126,4 +126,62 @@ describe('objectTypeLookup', () => {
     expect((await lookup.types([ids.commitA])).size).toBe(0);
     lookup.close();
   });
+
+  it('a first clone in which git cannot start gives way to the next; the others are still read', async () => {
+    // Broken HEAD: git refuses the repository before reading a question.
+    const broken = path.join(root, 'broken');
+    git(root, ['init', '-q', '-b', 'main', broken]);
+    writeFileSync(path.join(broken, '.git', 'HEAD'), 'garbage\n');
+    const warnings: string[] = [];
+    const lookup = objectTypeLookup([broken, ...clones], { env: process.env, log: { warn: (_o: unknown, m?: string) => void warnings.push(String(m)) } });
+    try {
+      const types = await lookup.types([ids.treeA, ids.blobB]);
+      expect(Object.fromEntries(types)).toEqual({ [ids.treeA]: 'tree', [ids.blobB]: 'blob' });
+      expect(warnings).toEqual([]);
+    } finally {
+      lookup.close();
+    }
+  });
+
+  it('a SHA-256 clone is never the repository that reads 40-digit ids', async () => {
+    const sha256 = path.join(root, 'sha256');
+    git(root, ['init', '-q', '--object-format=sha256', '-b', 'main', sha256]);
+    const lookup = objectTypeLookup([sha256, ...clones], { env: process.env });
+    try {
+      expect(Object.fromEntries(await lookup.types([ids.commitA]))).toEqual({ [ids.commitA]: 'commit' });
+    } finally {
+      lookup.close();
+    }
+  });
+
+  it('when nothing can be read it says so once, and a spawn that throws is "unknown", not an error', async () => {
+    const warnings: string[] = [];
+    const log = { warn: (_o: unknown, m?: string) => void warnings.push(String(m)) };
+    // An environment value the kernel refuses (E2BIG) makes spawn throw at once.
+    const lookup = objectTypeLookup(clones, { env: { ...process.env, HUGE: 'x'.repeat(200 * 1024) }, log });
+    expect((await lookup.types([ids.commitA])).size).toBe(0);
+    expect((await lookup.types([ids.blobB])).size).toBe(0);
+    lookup.close();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/cannot read object types/);
+  });
+
+  it('close() does not wait for a git that will not end: the lookup holds nothing open', async () => {
+    const bin = mkdtempSync(path.join(tmpdir(), 'ccci-types-bin-'));
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    // Answers, then lingers after the end of its input.
+    writeFileSync(path.join(bin, 'git'), `#!/bin/sh\n'${real}' "$@"\nexec sleep 30\n`);
+    chmodSync(path.join(bin, 'git'), 0o755);
+    const script = `
+      import { objectTypeLookup } from ${JSON.stringify(path.resolve('dist/adapters/git.js'))};
+      const l = objectTypeLookup(${JSON.stringify(clones)}, { env: process.env });
+      const t = await l.types([${JSON.stringify(ids.treeA)}]);
+      console.log(t.get(${JSON.stringify(ids.treeA)}));
+      l.close();`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 20_000,
+    });
+    expect(out.trim()).toBe('tree');
+    rmSync(bin, { recursive: true, force: true });
+  });
 });

@@ -1,6 +1,7 @@
 // `--remote-jobs N`: how many upstream listings a plan has in flight, against a real smart-HTTP server.
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, cliJson, sandbox } from '../support/cli.js';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cli, cliJson, sandbox, startCli, until } from '../support/cli.js';
 import { type GitHttpServer, startGitHttpServer } from '../support/git-http-server.js';
 import { listRefsHttp } from '../../src/adapters/http-refs.js';
 import { execFile } from 'node:child_process';
@@ -38,7 +39,7 @@ describe('plan --remote-jobs', () => {
 
   it('refuses a count that is not a positive whole number, in one line, exit 2', async () => {
     const sb = await sandbox([{ name: 'a1', releases: [{ tag: '1.0.0' }] }]);
-    for (const bad of ['0', '-3', 'many', '2.5']) {
+    for (const bad of ['0', '-3', 'many', '2.5', '1e3', '0x10', ' 4', '9007199254740993', '']) {
       const r = await cli(sb, ['plan', '--remote-jobs', bad]);
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toMatch(/--remote-jobs/);
@@ -70,3 +71,40 @@ describe("the benchmark's ref cache (test server, cacheRefs)", () => {
     expect(server.cacheHits()).toBe(1);
   });
 });
+
+describe('plan under a signal', () => {
+  for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    it(`${sig} while git hangs: exit ${code}, nothing printed, no git left running`, async () => {
+      const sb = await sandbox([{ name: 'a1', releases: [{ tag: '1.0.0' }] }, { name: 'b2', releases: [{ tag: '1.0.0' }] }]);
+      const server = await startGitHttpServer({ root: sb.root });
+      servers.push(server);
+      // Clones to ask object types of (file clones: no server involved).
+      for (const r of ['a1', 'b2']) await promisify(execFile)('git', ['clone', '-q', path.join(sb.upstreamDir, `${r}.git`), path.join(sb.recipesDir, r)]);
+      // A git whose cat-file never answers (and ignores the end of its input), marked so it can be found.
+      const bin = path.join(sb.root, 'hang-bin');
+      mkdirSync(bin);
+      const real = (await promisify(execFile)('sh', ['-c', 'command -v git'])).stdout.trim();
+      const started = path.join(sb.root, 'hung');
+      writeFileSync(path.join(bin, 'git'), `#!/bin/sh\ncase "$*" in *cat-file*) echo $$ > '${started}'; exec sleep 600 ;; esac\nexec '${real}' "$@"\n`);
+      chmodSync(path.join(bin, 'git'), 0o755);
+      const child = startCli(sb, ['plan'], { CCCI_UPSTREAM_URL: `${server.url}/upstream/{recipe}.git`, PATH: `${bin}:${process.env.PATH}` });
+      await until('the hanging cat-file to start', () => existsSync(started));
+      const pid = Number(readFileSync(started, 'utf8'));
+      child.kill(sig);
+      const r = await child;
+      expect(r.exitCode).toBe(code);
+      expect(String(r.stdout)).toBe('');
+      // Its whole process group is gone (no orphan left with PPID 1).
+      await until('the hung git to be gone', () => !alive(pid), 5_000);
+    });
+  }
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -64,15 +64,23 @@ async function dryRunCommand(opts: RunOpts, config: Config, io: Io, settings: Aw
   const { dryRun } = await import('../../sweep/run.js');
   const { renderPlan, planJson } = await import('../../render/report.js');
   const enrolment = await selection(config, opts);
-  const ctx = await context(config, io, { dryRun: true });
-  const entries = await dryRun(ctx, enrolment, {
-    force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs, remoteJobs: opts.remoteJobs,
-    // What that run would do under its test timeout (a timeout is known-red only under the same one).
-    testTimeoutMs: opts.testTimeout ?? DEFAULT_TEST_TIMEOUT_MS,
-    minReleaseAgeMs: settings.minReleaseAgeMs, requestedTag: opts.tag, allowDowngrade: opts.allowDowngrade,
-  });
-  io.stdout(opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries));
-  return entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok;
+  // INT/TERM/HUP stop the listings and their git processes (none is left behind) and print nothing.
+  const stop = stopOnSignals(io);
+  try {
+    const ctx = await context(config, io, { dryRun: true, signal: stop.signal });
+    const entries = await dryRun(ctx, enrolment, {
+      force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs, remoteJobs: opts.remoteJobs,
+      // What that run would do under its test timeout (a timeout is known-red only under the same one).
+      testTimeoutMs: opts.testTimeout ?? DEFAULT_TEST_TIMEOUT_MS,
+      minReleaseAgeMs: settings.minReleaseAgeMs, requestedTag: opts.tag, allowDowngrade: opts.allowDowngrade,
+    });
+    const stopped = stop.exitCode();
+    if (stopped !== null) return stopped;
+    io.stdout(opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries));
+    return entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok;
+  } finally {
+    stop.dispose();
+  }
 }
 
 /** The CI client when `--executor` is drone or woodpecker (null for local); config problems exit 2 here. */
