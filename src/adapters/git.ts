@@ -916,12 +916,24 @@ export function objectTypeLookup(cloneDirs: readonly string[], opts: LookupOptio
     opts.log?.warn({ why }, 'cannot read object types from the clones: a tag of a tree or blob is found when the run fetches it');
   };
   const procs = groups.map((g) => batchCheck(g, opts, gaveUp));
+  // What was answered, missing included: recipes share commits (forks, one upstream's tags), and a missing
+  // id costs git a look through every alternate's packs.
+  const known = new Map<string, ObjectType | null>();
   return {
     async types(ids) {
-      const asked = [...new Set(ids)].filter((id) => OBJECT_ID.test(id));
       const out = new Map<string, ObjectType>();
+      const asked: string[] = [];
+      for (const id of new Set(ids)) {
+        if (!OBJECT_ID.test(id)) continue;
+        const k = known.get(id);
+        if (k === undefined) asked.push(id);
+        else if (k !== null) out.set(id, k);
+      }
       if (asked.length === 0) return out;
-      for (const answer of await Promise.all(procs.map((p) => p.ask(asked)))) for (const [id, t] of answer) out.set(id, t);
+      const answers = await Promise.all(procs.map((p) => p.ask(asked)));
+      for (const answer of answers) for (const [id, t] of answer) out.set(id, t);
+      // Only a whole answer is remembered (a lookup that failed says nothing about what is missing).
+      if (!procs.some((p) => p.failed())) for (const id of asked) known.set(id, out.get(id) ?? null);
       return out;
     },
     close: () => procs.forEach((p) => p.close()),
@@ -930,6 +942,8 @@ export function objectTypeLookup(cloneDirs: readonly string[], opts: LookupOptio
 
 interface BatchCheck {
   ask(ids: string[]): Promise<Map<string, ObjectType>>;
+  /** Gave up: its answers are "unknown", not "missing". */
+  failed(): boolean;
   close(): void;
 }
 
@@ -1053,6 +1067,7 @@ function batchCheck(gitDirs: string[], opts: LookupOptions, gaveUp: (why: string
     return p;
   };
   return {
+    failed: () => dead && !closed,
     ask(ids) {
       return new Promise((resolve) => {
         const p = start();

@@ -184,4 +184,23 @@ describe('objectTypeLookup', () => {
     expect(out.trim()).toBe('tree');
     rmSync(bin, { recursive: true, force: true });
   });
+
+  it('asks git about an id once, whatever the answer, however many recipes list it', async () => {
+    const bin = mkdtempSync(path.join(tmpdir(), 'ccci-types-bin-'));
+    const asked = path.join(bin, 'asked');
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(path.join(bin, 'git'), `#!/bin/sh\ncase "$*" in *cat-file*) tee -a '${asked}' | '${real}' "$@" ;; *) exec '${real}' "$@" ;; esac\n`);
+    chmodSync(path.join(bin, 'git'), 0o755);
+    const lookup = objectTypeLookup(clones, { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const missing = 'e'.repeat(40);
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect(Object.fromEntries(await lookup.types([missing, ids.treeA]))).toEqual({ [ids.treeA]: 'tree' });
+      }
+    } finally {
+      lookup.close();
+    }
+    expect(readFileSync(asked, 'utf8').split('\n').filter(Boolean).sort()).toEqual([missing, ids.treeA].sort());
+    rmSync(bin, { recursive: true, force: true });
+  });
 });
