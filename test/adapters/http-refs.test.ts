@@ -6,11 +6,11 @@ import { promisify } from 'node:util';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listRefsHttp } from '../../src/adapters/http-refs.js';
+import { bypassesProxy, listRefsHttp } from '../../src/adapters/http-refs.js';
 import { parseAdvertisement } from '../../src/core/ref-advertisement.js';
 import { listsInProcess, lsRemote, remoteDefaultBranch } from '../../src/adapters/git.js';
 import { parseLsRemote, tagTargets, type Listing } from '../../src/core/refs.js';
@@ -117,6 +117,12 @@ describe('in-process listing equals git ls-remote on the same repo', () => {
   });
 });
 
+/** Closes a raw loopback server and every connection it still holds. */
+function closeNet(srv: net.Server, sockets: Set<net.Socket>): Promise<void> {
+  for (const s of sockets) s.destroy();
+  return new Promise<void>((r) => srv.close(() => r()));
+}
+
 /** A loopback front that answers some paths itself and passes the rest to `to`. */
 async function front(handle: (req: http.IncomingMessage, res: http.ServerResponse) => boolean, to: string) {
   const seen: { url: string; auth?: string; host?: string }[] = [];
@@ -199,22 +205,146 @@ describe('redirects, refusals, proxy and token', () => {
     expect(server.requests.slice(n).map((r) => r.status)).toEqual([500, 500, 200]);
   });
 
-  it('goes through http_proxy, and around it for no_proxy', async () => {
-    // undici tunnels through an HTTP proxy with CONNECT, for http and https targets alike.
-    const proxy = await startProxy();
-    const proxyUrl = proxy.url;
-    const tunnels = () => proxy.seen.map((s) => s.replace(/^CONNECT /, ''));
+  it('goes through http_proxy (the absolute URL asked of the proxy, its credentials as Proxy-Authorization), and around it for no_proxy', async () => {
+    const proxy = await startProxy({ forward: true, auth: 'pu:p%w' });
+    const host = new URL(server.url).host;
     try {
       const url = `${server.url}/app.git`;
-      const viaProxy = await lsRemote(url, { env: { ...env, http_proxy: proxyUrl }, tagsOnly: true });
+      const viaProxy = await lsRemote(url, { env: { ...env, http_proxy: proxy.url.replace('//', '//pu:p%25w@') }, tagsOnly: true });
       expect(plain(viaProxy)).toEqual(plain(await gitListing(url, '--tags')));
-      expect(tunnels()).toEqual([new URL(server.url).host]);
+      expect(proxy.seen).toEqual([`GET http://${host}/app.git/info/refs?service=git-upload-pack`]);
+      // Without the credentials the proxy answers 407: one final line that says so.
+      const e = await lsRemote(url, { env: { ...env, http_proxy: proxy.url }, retry: FAST }).then(() => new Error('no error'), (x: unknown) => x as Error);
+      expect(e).toBeInstanceOf(AuthFailure);
+      expect(e.message).toBe(`ls-remote ${url} failed: proxy ${proxy.url} wants credentials, none are in the proxy URL (HTTP 407 Proxy Authentication Required)`);
+      const wrong = await lsRemote(url, { env: { ...env, http_proxy: proxy.url.replace('//', '//pu:secret-nope@') }, retry: FAST }).then(() => new Error('no error'), (x: unknown) => x as Error);
+      expect(wrong).toBeInstanceOf(AuthFailure);
+      expect(wrong.message).toContain(`proxy ${proxy.url.replace('//', '//***@')} refused the credentials (HTTP 407`);
+      expect(wrong.message).not.toContain('secret-nope');
+      expect(proxy.seen).toHaveLength(3);
       // https_proxy is not for an http URL, and no_proxy names the server: both connect directly.
-      await lsRemote(url, { env: { ...env, https_proxy: proxyUrl }, tagsOnly: true });
-      await lsRemote(url, { env: { ...env, http_proxy: proxyUrl, no_proxy: '127.0.0.1' }, tagsOnly: true });
-      expect(tunnels()).toHaveLength(1);
+      await lsRemote(url, { env: { ...env, https_proxy: proxy.url }, tagsOnly: true });
+      await lsRemote(url, { env: { ...env, http_proxy: proxy.url, no_proxy: '127.0.0.1' }, tagsOnly: true });
+      await lsRemote(url, { env: { ...env, http_proxy: proxy.url, NO_PROXY: `other.example, 127.0.0.1:${new URL(server.url).port}` }, tagsOnly: true });
+      expect(proxy.seen).toHaveLength(3);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('no_proxy follows curl: *, exact host or domain suffix (with or without a dot), :port, any case, [IPv6]', () => {
+    const u = (s: string) => new URL(s);
+    expect(bypassesProxy('*', u('https://git.example.org/x'))).toBe(true);
+    expect(bypassesProxy('example.org', u('https://git.example.org/x'))).toBe(true);
+    expect(bypassesProxy('.example.org', u('https://git.example.org/x'))).toBe(true);
+    expect(bypassesProxy('.example.org', u('https://example.org/x'))).toBe(true);
+    expect(bypassesProxy('*.example.org', u('https://git.example.org/x'))).toBe(true);
+    expect(bypassesProxy('EXAMPLE.org', u('https://Git.Example.ORG/x'))).toBe(true);
+    expect(bypassesProxy('ample.org', u('https://git.example.org/x'))).toBe(false);
+    expect(bypassesProxy('a.b  example.org:443,c', u('https://git.example.org/x'))).toBe(true);
+    expect(bypassesProxy('example.org:8443', u('https://git.example.org/x'))).toBe(false);
+    expect(bypassesProxy('example.org:8443', u('https://git.example.org:8443/x'))).toBe(true);
+    expect(bypassesProxy('[::1]', u('http://[::1]:3000/x'))).toBe(true);
+    expect(bypassesProxy('::1', u('http://[::1]:3000/x'))).toBe(true);
+    expect(bypassesProxy('[::1]:3000', u('http://[::1]:3000/x'))).toBe(true);
+    expect(bypassesProxy('[::1]:80', u('http://[::1]:3000/x'))).toBe(false);
+    expect(bypassesProxy('', u('http://127.0.0.1/x'))).toBe(false);
+    expect(bypassesProxy(' , ', u('http://127.0.0.1/x'))).toBe(false);
+  });
+
+  it('a proxy that drops the connection (CONNECT or a plain request) fails in one line per try, never a reconnect loop', async () => {
+    // Before: undici reconnected in a hot loop here (tens of thousands of connections) and no deadline ended it.
+    let connections = 0;
+    const sockets = new Set<net.Socket>();
+    const dropper = net.createServer((s) => {
+      connections++;
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.once('data', () => s.destroy());
+    });
+    await new Promise<void>((r) => dropper.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://ui:top-secret@127.0.0.1:${(dropper.address() as AddressInfo).port}`;
+    const shown = proxyUrl.replace('ui:top-secret@', '***@');
+    try {
+      const plainUrl = `${server.url}/app.git`;
+      const e1 = await lsRemote(plainUrl, { env: { ...env, http_proxy: proxyUrl }, timeoutMs: 5000, retry: FAST }).then(() => new Error('no error'), (x: unknown) => x as Error);
+      expect(e1).toBeInstanceOf(TransientError);
+      expect(e1.message).toMatch(new RegExp(`^ls-remote ${plainUrl} failed: proxy ${shown.replace(/[*.]/g, '\\$&')} failed: \\S+$`));
+      expect(connections).toBeLessThanOrEqual(FAST.tries * 2);
+      connections = 0;
+      const httpsUrl = 'https://127.0.0.1:9/app.git';
+      const e2 = await lsRemote(httpsUrl, { env: { ...env, https_proxy: proxyUrl }, timeoutMs: 5000, retry: FAST }).then(() => new Error('no error'), (x: unknown) => x as Error);
+      expect(e2).toBeInstanceOf(TransientError);
+      expect(e2.message).toMatch(new RegExp(`^ls-remote ${httpsUrl} failed: proxy ${shown.replace(/[*.]/g, '\\$&')} closed the connection before the tunnel was open`));
+      expect(connections).toBeGreaterThan(0);
+      expect(connections).toBeLessThanOrEqual(FAST.tries * 2);
+      for (const m of [e1.message, e2.message]) expect(m).not.toContain('top-secret');
+    } finally {
+      await closeNet(dropper, sockets);
+    }
+  });
+
+  it('a proxy that accepts the connection and never answers is ended by the deadline; a stop ends the tunnel at once', async () => {
+    let connections = 0;
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((s) => {
+      connections++;
+      sockets.add(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const url = 'https://127.0.0.1:9/app.git';
+      const e = await lsRemote(url, { env: { ...env, https_proxy: proxyUrl }, timeoutMs: 200, retry: { tries: 2, baseDelayMs: 5 } }).then(() => new Error('no error'), (x: unknown) => x as Error);
+      expect(e).toBeInstanceOf(TransientError);
+      expect(e.message).toBe(`ls-remote ${url}: timed out after 200 ms`);
+      expect(connections).toBe(2);
+      const stop = new AbortController();
+      const p = lsRemote(url, { env: { ...env, https_proxy: proxyUrl }, signal: stop.signal }).then(() => new Error('no error'), (x: unknown) => x as Error);
+      await new Promise<void>((r) => {
+        const t = setInterval(() => {
+          if (connections === 3) {
+            clearInterval(t);
+            r();
+          }
+        }, 5);
+      });
+      stop.abort();
+      expect((await p).message).toBe(`ls-remote ${url}: stopped, the sweep was stopped`);
+    } finally {
+      await closeNet(silent, sockets);
+    }
+  });
+
+  it('a server that closes each kept-alive connection after its reply costs no retry and no warning', async () => {
+    // The next request on such a socket fails with ECONNRESET: it is sent again at once on a fresh one.
+    const used = new WeakSet<object>();
+    let connections = 0;
+    const closer = http.createServer((req, res) => {
+      if (used.has(req.socket)) {
+        req.socket.destroy(); // the server had closed it: the client learns so only when it reuses it
+        return;
+      }
+      used.add(req.socket);
+      const up = http.request(new URL(req.url ?? '/', server.url), { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(up);
+    });
+    closer.on('connection', () => connections++);
+    await new Promise<void>((r) => closer.listen(0, '127.0.0.1', r));
+    const warnings: string[] = [];
+    const log = { warn: (...args: unknown[]) => void warnings.push(String(args[1])) };
+    try {
+      const url = `http://127.0.0.1:${(closer.address() as AddressInfo).port}/app.git`;
+      for (let i = 0; i < 5; i++) expect((await listRefsHttp(url, { env, retry: FAST, log, tagsOnly: true })).refs.size).toBe(47);
+      expect(warnings).toEqual([]);
+      expect(connections).toBeGreaterThanOrEqual(5);
+    } finally {
+      closer.closeAllConnections();
+      await closeServer(closer);
     }
   });
 
@@ -298,6 +428,23 @@ describe('https with a private CA', () => {
       expect(plain(await lsRemote(url, { env: e, symref: true }))).toEqual(plain(theirs));
       // SSL_CERT_FILE (which a curl built to read it, e.g. NixOS's, honours) is trusted as well.
       expect(plain(await lsRemote(url, { env: { ...env, SSL_CERT_FILE: path.join(dir, 'ca.pem') }, symref: true }))).toEqual(plain(theirs));
+      // Through a CONNECT proxy that wants credentials: TLS to the forge inside the tunnel, the same CAs,
+      // the tunnel kept alive for the next listing; without the credentials one final line.
+      const proxy = await startProxy({ auth: 'pu:pw' });
+      try {
+        const viaProxy = { ...e, https_proxy: proxy.url.replace('//', '//pu:pw@') };
+        expect(plain(await lsRemote(url, { env: viaProxy, symref: true }))).toEqual(plain(theirs));
+        expect(plain(await lsRemote(url, { env: viaProxy, symref: true }))).toEqual(plain(theirs));
+        expect(proxy.seen).toEqual([`CONNECT ${new URL(url).host}`]);
+        const noCreds = await lsRemote(url, { env: { ...e, https_proxy: proxy.url }, retry: FAST }).then(() => new Error('no error'), (x: unknown) => x as Error);
+        expect(noCreds).toBeInstanceOf(AuthFailure);
+        expect(noCreds.message).toBe(`ls-remote ${url} failed: proxy ${proxy.url} wants credentials, none are in the proxy URL (HTTP 407 Proxy Authentication Required)`);
+        const untrusted = await lsRemote(url, { env: { ...env, https_proxy: proxy.url.replace('//', '//pu:pw@') }, retry: FAST }).then(() => new Error('no error'), (x: unknown) => x as Error);
+        expect(untrusted).toBeInstanceOf(GitError);
+        expect(untrusted.message).toMatch(/^ls-remote \S+ failed: TLS certificate not accepted \(\S+\)$/);
+      } finally {
+        await proxy.close();
+      }
       const refused = await lsRemote(url, { env, retry: FAST }).then(() => new Error('no error'), (x: unknown) => x as Error);
       expect(refused).toBeInstanceOf(GitError);
       expect(refused.message).toMatch(/^ls-remote \S+ failed: TLS certificate not accepted \(\S+\)$/);
