@@ -445,6 +445,32 @@ describe('https with a private CA', () => {
       } finally {
         await proxy.close();
       }
+      // A proxy spoken to over TLS (https_proxy=https://…), trusted through the same CAs: the tunnel inside it.
+      const tunnelled: string[] = [];
+      const held = new Set<net.Socket>();
+      const tlsProxy = https.createServer({ key: read('srv.key'), cert: read('srv.pem') }, (_q, res) => res.writeHead(405).end());
+      tlsProxy.on('connect', (req: http.IncomingMessage, client: net.Socket) => {
+        tunnelled.push(`CONNECT ${req.url} ${req.headers['proxy-authorization'] ?? ''}`);
+        held.add(client);
+        const [h, p] = (req.url ?? '').split(':');
+        const up = net.connect(Number(p), h, () => {
+          client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          up.pipe(client);
+          client.pipe(up);
+        });
+        up.on('error', () => client.destroy());
+        client.on('error', () => up.destroy());
+        client.on('close', () => up.destroy());
+      });
+      await new Promise<void>((r) => tlsProxy.listen(0, '127.0.0.1', r));
+      try {
+        const viaTls = { ...e, https_proxy: `https://pu:pw@127.0.0.1:${(tlsProxy.address() as AddressInfo).port}` };
+        expect(plain(await lsRemote(url, { env: viaTls, symref: true }))).toEqual(plain(theirs));
+        expect(tunnelled).toEqual([`CONNECT ${new URL(url).host} Basic ${Buffer.from('pu:pw').toString('base64')}`]);
+      } finally {
+        for (const c of held) c.destroy(); // a tunnel leaves the server's books: ended here
+        await closeServer(tlsProxy);
+      }
       const refused = await lsRemote(url, { env, retry: FAST }).then(() => new Error('no error'), (x: unknown) => x as Error);
       expect(refused).toBeInstanceOf(GitError);
       expect(refused.message).toMatch(/^ls-remote \S+ failed: TLS certificate not accepted \(\S+\)$/);
