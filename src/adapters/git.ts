@@ -12,14 +12,14 @@
 // another), so nothing here reads or writes a clone's configured remotes: fetches take a URL and refspecs.
 
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { mayAct } from './effects.js';
 import { ensureDir } from './fs/atomic-file.js';
-import { ConfigError, GitError } from '../core/errors.js';
+import { ConfigError, GitError, messageOf } from '../core/errors.js';
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { AuthFailure, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry } from './retry.js';
@@ -849,13 +849,11 @@ function alternateEntry(dir: string): string {
   return `"${dir.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
 }
 
-/** `<clone>/.git` when it is the clone's own real directory with an objects folder (as verifyOwnGitDir wants), else null. */
+/** `<clone>/.git` when verifyOwnGitDir() accepts the clone and it has an objects folder, else null. */
 function ownObjectDir(cloneDir: string): string | null {
-  const gitDir = path.join(path.resolve(cloneDir), '.git');
   try {
-    const st = lstatSync(gitDir);
-    if (!st.isDirectory()) return null;
-    if (existsSync(path.join(gitDir, 'commondir'))) return null;
+    verifyOwnGitDir(cloneDir);
+    const gitDir = path.join(path.resolve(cloneDir), '.git');
     return statSync(path.join(gitDir, 'objects')).isDirectory() ? gitDir : null;
   } catch {
     return null;
@@ -892,11 +890,7 @@ interface LookupOptions {
  * call refuses them.
  */
 export function objectTypeLookup(cloneDirs: readonly string[], opts: LookupOptions): ObjectTypeLookup {
-  // A SHA-256 clone last: as the repository it would read every 40-digit id as an abbreviation.
-  const stores = [...new Set(cloneDirs.map(ownObjectDir).filter((d): d is string => d !== null))]
-    .map((d) => ({ d, sha256: usesSha256(d) }))
-    .sort((a, b) => Number(a.sha256) - Number(b.sha256))
-    .map(({ d }) => d);
+  const stores = [...new Set(cloneDirs.map(ownObjectDir).filter((d): d is string => d !== null))];
   const groups: string[][] = [];
   let size = 0;
   for (const gitDir of stores) {
@@ -1018,6 +1012,9 @@ function batchCheck(gitDirs: string[], opts: LookupOptions, gaveUp: (why: string
   };
   const start = (): ChildProcess | null => {
     if (proc || dead) return proc;
+    // Never a SHA-256 clone as the repository: it would read every 40-digit id as an abbreviation. (Only
+    // the candidate's config is read, not every clone's.)
+    while (mainIndex < gitDirs.length - 1 && usesSha256(gitDirs[mainIndex]!)) mainIndex += 1;
     mayAct(redact(`run git cat-file in ${path.dirname(gitDirs[mainIndex]!)}`), 'read');
     if (opts.signal?.aborted) {
       fail('the sweep was stopped');
@@ -1039,7 +1036,7 @@ function batchCheck(gitDirs: string[], opts: LookupOptions, gaveUp: (why: string
       });
     } catch (err) {
       // E2BIG, ENOMEM...: thrown at once rather than emitted. Unknown types, as for any other trouble.
-      fail(`git cat-file could not start: ${messageOfError(err)}`);
+      fail(`git cat-file could not start: ${messageOf(err)}`);
       return null;
     }
     proc = p;
@@ -1053,7 +1050,7 @@ function batchCheck(gitDirs: string[], opts: LookupOptions, gaveUp: (why: string
       opts.signal.addEventListener('abort', onAbort, { once: true });
     }
     p.on('error', (err) => {
-      if (p === proc) fail(`git cat-file: ${messageOfError(err)}`);
+      if (p === proc) fail(`git cat-file: ${messageOf(err)}`);
     });
     p.on('close', (code) => onEnd(p, `git cat-file ended (exit ${code})`));
     p.stdin!.on('error', () => onEnd(p, 'git cat-file stopped reading'));
@@ -1094,8 +1091,4 @@ function batchCheck(gitDirs: string[], opts: LookupOptions, gaveUp: (why: string
       opts.signal?.removeEventListener('abort', onAbort);
     },
   };
-}
-
-function messageOfError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
