@@ -53,6 +53,24 @@ export function stopOnSignals(io: Io): Stopper {
 }
 
 /**
+ * A read-only command (plan, explain, run --dry-run) under INT/TERM/HUP: `work` runs with the stop signal,
+ * so its listings and git processes stop with it (none is left behind); after a signal nothing is printed
+ * and the exit code is the signal's (130/143/129).
+ */
+export async function readUntilStopped(io: Io, work: (signal: AbortSignal) => Promise<{ output: string; exitCode: number }>): Promise<number> {
+  const stop = stopOnSignals(io);
+  try {
+    const r = await work(stop.signal);
+    const stopped = stop.exitCode();
+    if (stopped !== null) return stopped;
+    io.stdout(r.output);
+    return r.exitCode;
+  } finally {
+    stop.dispose();
+  }
+}
+
+/**
  * The last resort: an error nothing caught becomes one line on stderr, never a stack trace. A running
  * sweep is stopped as SIGTERM stops it (harness torn down, clone restored, reports written), and exits 70.
  */

@@ -1,7 +1,7 @@
 // `--remote-jobs N`: how many upstream listings a plan has in flight, against a real smart-HTTP server.
 import { afterEach, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cli, cliJson, sandbox, startCli, until } from '../support/cli.js';
+import { alive, cli, cliJson, sandbox, startCli, until } from '../support/cli.js';
 import { type GitHttpServer, startGitHttpServer } from '../support/git-http-server.js';
 import { listRefsHttp } from '../../src/adapters/http-refs.js';
 import { execFile } from 'node:child_process';
@@ -99,12 +99,3 @@ describe('plan under a signal', () => {
     });
   }
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../support/sandbox.js';
 import { addRelease } from '../support/sandbox.js';
 import { streamScrubber } from '../../src/adapters/harness.js';
-import { BIN, cli, cliEnv, cliJson, control, crashCli, launches, readJson, sandbox, startCli, until } from '../support/cli.js';
+import { alive, BIN, cli, cliEnv, cliJson, control, crashCli, launches, readJson, sandbox, startCli, until } from '../support/cli.js';
 import { git } from '../support/git.js';
 
 // Every sandbox and mount made here is removed after each test, whatever happened.
@@ -49,15 +49,6 @@ const onBranch = (sb: Sandbox) => git(clone(sb), 'symbolic-ref', '--short', 'HEA
 
 /** A Node stack frame (`    at fn (file:1:2)`): never on an operator's screen. */
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The built CLI as a raw child process (to close its pipes early), with the tests' minimal environment. */
 function rawCli(sb: Sandbox, args: string[], more: Record<string, string> = {}) {

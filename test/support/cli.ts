@@ -67,6 +67,16 @@ export function startCli(sb: Sandbox, args: string[], env: Record<string, string
   return execa('node', [BIN, ...args], { env: cliEnv(sb, env), extendEnv: false, reject: false, stdin: 'ignore' });
 }
 
+/** Whether a process with this pid still exists (signal 0 sends nothing). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Polls until `cond` holds; fails naming `what` after `ms`. */
 export async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;

@@ -4,7 +4,7 @@ import { EXIT } from '../../core/errors.js';
 import { operatorSettings } from './operator-options.js';
 import type { Io } from '../io.js';
 import { context, selection } from '../context.js';
-import { stopOnSignals } from '../signals.js';
+import { readUntilStopped } from '../signals.js';
 
 export async function explainCommand(
   recipe: string, opts: { offline?: boolean; retry?: boolean; json?: boolean; minReleaseAge?: string }, config: Config, io: Io,
@@ -13,18 +13,11 @@ export async function explainCommand(
   const { renderExplain } = await import('../../render/explain.js');
   const enrolment = await selection(config, { recipe: [recipe] });
   const r = enrolment.recipes[0] ?? enrolment.problems[0]!;
-  // INT/TERM/HUP stop the listing and its git processes (none is left behind) and print nothing.
-  const stop = stopOnSignals(io);
-  try {
-    const ctx = await context(config, io, { dryRun: true, mirror: false, signal: stop.signal });
+  return readUntilStopped(io, async (signal) => {
+    const ctx = await context(config, io, { dryRun: true, mirror: false, signal });
     const { inDryRun } = await import('../../adapters/effects.js');
     const settings = await operatorSettings(opts, io.env);
     const e = await inDryRun(() => explain(ctx, r.recipe, r.cadence, { ...opts, minReleaseAgeMs: settings.minReleaseAgeMs }));
-    const stopped = stop.exitCode();
-    if (stopped !== null) return stopped;
-    io.stdout(opts.json ? `${JSON.stringify(e, null, 2)}\n` : renderExplain(e));
-    return e.decision === 'error' ? EXIT.failed : EXIT.ok;
-  } finally {
-    stop.dispose();
-  }
+    return { output: opts.json ? `${JSON.stringify(e, null, 2)}\n` : renderExplain(e), exitCode: e.decision === 'error' ? EXIT.failed : EXIT.ok };
+  });
 }

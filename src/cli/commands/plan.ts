@@ -6,7 +6,7 @@ import { operatorSettings } from './operator-options.js';
 import type { Io } from '../io.js';
 import type { CommonOpts } from '../program.js';
 import { context, selection } from '../context.js';
-import { stopOnSignals } from '../signals.js';
+import { readUntilStopped } from '../signals.js';
 
 export async function planCommand(
   opts: CommonOpts & { offline?: boolean; force?: boolean; retry?: boolean; testTimeout?: number; tag?: string; remoteJobs?: number }, config: Config, io: Io,
@@ -14,10 +14,8 @@ export async function planCommand(
   const { plan } = await import('../../sweep/plan.js');
   const settings = await operatorSettings(opts, io.env);
   const { renderPlan, planJson } = await import('../../render/report.js');
-  // INT/TERM/HUP stop the listings and their git processes (none is left behind) and print nothing.
-  const stop = stopOnSignals(io);
-  try {
-    const ctx = await context(config, io, { dryRun: true, mirror: !opts.offline, signal: stop.signal });
+  return readUntilStopped(io, async (signal) => {
+    const ctx = await context(config, io, { dryRun: true, mirror: !opts.offline, signal });
     const { inDryRun } = await import('../../adapters/effects.js');
     const enrolment = await selection(config, opts);
     // Plan only reads: every write below it is refused (src/adapters/effects.ts), whatever the code path.
@@ -27,11 +25,9 @@ export async function planCommand(
       // `run --dry-run --test-timeout X` shows what that run would do; plan shows the default run.
       testTimeoutMs: opts.testTimeout ?? DEFAULT_TEST_TIMEOUT_MS,
     }));
-    const stopped = stop.exitCode();
-    if (stopped !== null) return stopped;
-    io.stdout(opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries));
-    return entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok;
-  } finally {
-    stop.dispose();
-  }
+    return {
+      output: opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries),
+      exitCode: entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok,
+    };
+  });
 }

@@ -7,7 +7,7 @@ import { operatorSettings } from './operator-options.js';
 import type { Io } from '../io.js';
 import type { CommonOpts } from '../program.js';
 import { context, hostLockUnlessStopped, selection } from '../context.js';
-import { stopOnSignals } from '../signals.js';
+import { readUntilStopped, stopOnSignals } from '../signals.js';
 import { DEFAULT_TEST_TIMEOUT_MS } from '../../core/attempts.js';
 
 type RunOpts = CommonOpts & {
@@ -64,23 +64,19 @@ async function dryRunCommand(opts: RunOpts, config: Config, io: Io, settings: Aw
   const { dryRun } = await import('../../sweep/run.js');
   const { renderPlan, planJson } = await import('../../render/report.js');
   const enrolment = await selection(config, opts);
-  // INT/TERM/HUP stop the listings and their git processes (none is left behind) and print nothing.
-  const stop = stopOnSignals(io);
-  try {
-    const ctx = await context(config, io, { dryRun: true, signal: stop.signal });
+  return readUntilStopped(io, async (signal) => {
+    const ctx = await context(config, io, { dryRun: true, signal });
     const entries = await dryRun(ctx, enrolment, {
       force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs, remoteJobs: opts.remoteJobs,
       // What that run would do under its test timeout (a timeout is known-red only under the same one).
       testTimeoutMs: opts.testTimeout ?? DEFAULT_TEST_TIMEOUT_MS,
       minReleaseAgeMs: settings.minReleaseAgeMs, requestedTag: opts.tag, allowDowngrade: opts.allowDowngrade,
     });
-    const stopped = stop.exitCode();
-    if (stopped !== null) return stopped;
-    io.stdout(opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries));
-    return entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok;
-  } finally {
-    stop.dispose();
-  }
+    return {
+      output: opts.json ? `${JSON.stringify(planJson(entries), null, 2)}\n` : renderPlan(entries),
+      exitCode: entries.some((e) => e.decision === 'error') ? EXIT.failed : EXIT.ok,
+    };
+  });
 }
 
 /** The CI client when `--executor` is drone or woodpecker (null for local); config problems exit 2 here. */
