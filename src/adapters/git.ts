@@ -27,7 +27,7 @@ import { type Listing, parseLsRemote, tagTargets } from '../core/refs.js';
 import { type BatchObject, CatFileParseError, type ObjectType, parseCatFileBatch } from '../core/cat-file.js';
 import { type HiddenEntry, hiddenIndexEntries } from '../core/git-index.js';
 import { readRegularFile, readRegularText } from './fs/read-file.js';
-import { listRefsHttp, NotSmartHttp, proxyFor } from './http-refs.js';
+import { type HttpRefsOptions, listRefsHttp, NotSmartHttp, proxyFor } from './http-refs.js';
 import { later } from './timers.js';
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
@@ -408,15 +408,8 @@ function classify(what: string, stderr: string, code: number): Error {
 // ---------------------------------------------------------------------------------------------------------
 // Remote listings: one parser for every `git ls-remote`
 
-export interface RemoteOpts {
-  env: NodeJS.ProcessEnv;
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  retry?: RetryPolicy;
-  log?: Pick<Logger, 'warn'>;
-  token?: string;
-  authUrl?: string;
-}
+/** What a listing needs, git's or in-process (the in-process options, without what is asked). */
+export type RemoteOpts = Omit<HttpRefsOptions, 'symref' | 'tagsOnly'>;
 
 /** Everything a remote advertises (with HEAD's symref when `symref`), in one connection. */
 export async function lsRemote(url: string, opts: RemoteOpts & { symref?: boolean; tagsOnly?: boolean }): Promise<Listing> {
