@@ -60,6 +60,28 @@ export function isRemovedFromGit(name: string): boolean {
   return REMOVED_EXACT.has(name) || REMOVED_PREFIX.some((p) => name.startsWith(p));
 }
 
+// The sweep's environment is one object for a whole run, and a run starts hundreds of git processes.
+const cleaned = new WeakMap<NodeJS.ProcessEnv, Readonly<Record<string, string>>>();
+
+/**
+ * `base` without what isRemovedFromGit() names, plus the settings every git call gets. Computed once per
+ * frozen object (the CLI's environment is one); an object that may still change is read every time.
+ */
+function cleanedFor(base: NodeJS.ProcessEnv): Readonly<Record<string, string>> {
+  let env = cleaned.get(base);
+  if (env) return env;
+  const frozen = Object.isFrozen(base);
+  const out: Record<string, string> = { GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '60' };
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !isRemovedFromGit(k)) out[k] = v;
+  // Replace refs and grafts make git show another commit's tree and parents under a commit's id: the sweep
+  // would test one tree and record another commit. Off for every call (an operator's
+  // core.useReplaceRefs=true is overridden on the command line, see NO_REPLACE).
+  Object.assign(out, { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', LC_ALL: 'C', GIT_NO_REPLACE_OBJECTS: '1', GIT_GRAFT_FILE: '/dev/null' });
+  env = Object.freeze(out);
+  if (frozen) cleaned.set(base, env);
+  return env;
+}
+
 /**
  * The environment of one git process: `base` (the sweep's environment) minus what isRemovedFromGit()
  * names, with prompts off, the C locale, stalled transfers bounded by git itself (an operator's own
@@ -69,12 +91,7 @@ export function gitEnv(
   base: NodeJS.ProcessEnv,
   opts: { token?: string; authUrl?: string; extra?: Record<string, string> } = {},
 ): Record<string, string> {
-  const env: Record<string, string> = { GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '60' };
-  for (const [k, v] of Object.entries(base)) if (v !== undefined && !isRemovedFromGit(k)) env[k] = v;
-  // Replace refs and grafts make git show another commit's tree and parents under a commit's id: the sweep
-  // would test one tree and record another commit. Off for every call (an operator's
-  // core.useReplaceRefs=true is overridden on the command line, see NO_REPLACE).
-  Object.assign(env, { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', LC_ALL: 'C', GIT_NO_REPLACE_OBJECTS: '1', GIT_GRAFT_FILE: '/dev/null' });
+  const env = { ...cleanedFor(base) };
   if (opts.token && opts.authUrl && /^https?:/i.test(opts.authUrl)) {
     // Appended to the GIT_CONFIG_* entries the operator's environment already carries. Scoped to the
     // mirror's origin, so it is never sent to upstream or to a redirect target. Never argv, never a URL.

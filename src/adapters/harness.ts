@@ -234,7 +234,8 @@ async function afterExit(h: HarnessRun, pid: number, out: HarnessOutput, streams
     h.log.warn({ pid }, 'the harness exited but left processes in its process group: stopping them');
     await stopGroup(pid, escalated ? 0 : (h.stopGraceMs ?? 120_000), h.log);
   }
-  const inodes = streams.map(pipeInode).filter((x): x is string => x !== null);
+  // A pipe that reached its end has no writer left anywhere: only the others can be held by a survivor.
+  const inodes = streams.filter((s) => !s.readableEnded).map(pipeInode).filter((x): x is string => x !== null);
   const marker = h.env.CCCI_RUNS_DIR ? `CCCI_RUNS_DIR=${h.env.CCCI_RUNS_DIR}` : null;
   for (const s of findSurvivors(inodes, marker)) {
     // Once per sweep: the seed script runs with the same run marker and would find it again.

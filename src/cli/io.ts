@@ -22,6 +22,8 @@ export const stderrGuard = guardStream(process.stderr, { capBytes: STDERR_CAP_BY
 export const defaultIo: Io = {
   stdout: (t) => stdoutGuard.write(t),
   stderr: (t) => stderrGuard.write(t),
-  env: process.env,
+  // One frozen copy for the whole command: nothing may change the environment under a sweep, and the git
+  // runner computes git's environment once per such object.
+  env: Object.freeze({ ...process.env }),
   stderrTty: process.stderr.isTTY === true && !process.env.JOURNAL_STREAM && process.env.TERM !== 'dumb',
 };

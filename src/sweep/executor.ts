@@ -7,7 +7,12 @@ export interface Executor {
   readonly remote: boolean;
   /** Once, before the first launch, with every recipe this sweep will test (e.g. adopt running builds). */
   prepare?(toRun: readonly Planned[]): Promise<void>;
-  launch(p: Planned, run: RecipeRun, testing: () => void): Promise<RunResult>;
+  /**
+   * One recipe's test. `harnessDone`, when the executor calls it, frees this recipe's `--jobs` slot before
+   * the promise settles: the test itself is over and what is left (gate, promotion, restore) touches only
+   * this recipe. An executor that never calls it holds the slot until the result.
+   */
+  launch(p: Planned, run: RecipeRun, testing: () => void, harnessDone?: () => void): Promise<RunResult>;
 }
 
 export interface RunOptions extends PlanOptions, SyncOptionsCli {

@@ -29,10 +29,15 @@ import { restoreAfterCrash } from './recover.js';
 /**
  * One recipe's checkout+test+promote. A clone that cannot be put back afterwards is not success, whatever
  * the test said: the result says so (`restoreError`, git's full reason) and the run exits 1.
+ * `harnessDone` is called once this recipe will launch no more cc-ci-run (after the test, or after the seed
+ * script when one may run): the sweep's next test may start then, while this one's gate, promotion and
+ * restore finish on another clone.
  */
-export async function runRecipe(ctx: SweepContext, p: Planned, o: RecipeRun, testing: () => void): Promise<RunResult> {
+export async function runRecipe(
+  ctx: SweepContext, p: Planned, o: RecipeRun, testing: () => void, harnessDone: () => void = () => {},
+): Promise<RunResult> {
   const restore: { error?: string } = {};
-  const r = await testRecipe(ctx, p, o, testing, restore);
+  const r = await testRecipe(ctx, p, o, testing, harnessDone, restore);
   return restore.error === undefined ? r : { ...r, restoreError: restore.error };
 }
 
@@ -47,6 +52,10 @@ interface RecipeState {
   startedMs: number;
   /** Why the harness's or seed script's log misses output, if it does: said in the result whatever the outcome. */
   logProblem: string | null;
+  /** Whether a green, gated run launches the seed script through cc-ci-run after the test. */
+  seeds: boolean;
+  /** This recipe launches no more cc-ci-run (see runRecipe). */
+  harnessDone: () => void;
 }
 
 function resultOf(s: RecipeState, outcome: Outcome, more: Partial<RunResult> = {}): RunResult {
@@ -61,11 +70,13 @@ function withLogProblem(s: RecipeState, r: RunResult): RunResult {
 }
 
 async function testRecipe(
-  ctx: SweepContext, p: Planned, o: RecipeRun, testing: () => void, restore: { error?: string },
+  ctx: SweepContext, p: Planned, o: RecipeRun, testing: () => void, harnessDone: () => void, restore: { error?: string },
 ): Promise<RunResult> {
   const s: RecipeState = {
     ctx, p, o, cloneDir: path.join(ctx.config.recipesDir, p.recipe), tag: p.latest!,
     log: ctx.log.child({ recipe: p.recipe, tag: p.latest! }), startedMs: ctx.now().getTime(), logProblem: null,
+    // Decided once, before the test: the slot is given up early only when no seed script can follow.
+    seeds: !o.verify && existsSync(path.join(ctx.config.ccciRepo, ctx.config.seedScript)), harnessDone,
   };
   if (ctx.signal?.aborted) return resultOf(s, 'interrupted', { detail: 'sweep was stopped before this recipe started' });
   const lock = await takeRecipeLock(s);
@@ -99,6 +110,7 @@ async function testRecipe(
     const startedAt = ctx.now();
     launched = { tag: s.tag, tagCommit: commit, log: prepared.logFile, startedAt: startedAt.toISOString() };
     const h = await launchTest(s, prepared, tracked);
+    if (!s.seeds) harnessDone();
     const results = readRunResults(prepared.runsDir);
     const level = results.kind === 'read' ? results.fields.level : undefined;
     const facts: AttemptFacts = {
@@ -124,6 +136,7 @@ async function testRecipe(
     };
     return finish(s, o.verify ? { kind: 'verify-error', detail } : { kind: 'error', detail }, facts, { log: launched.log });
   } finally {
+    harnessDone();
     let restored = true;
     if (saved) {
       try {
@@ -271,9 +284,10 @@ async function judgeAndPromote(
   if (!gate.promote) return { kind: 'not-promoted', detail: gate.reason };
   if (ctx.signal?.aborted) return { kind: 'stopped', detail: 'stopped before promotion', recorded: null };
   ctx.crash?.('before-seed');
-  const seed = await seedCanonical(ctx, p, o, { env: t.prepared.env, runsDir: t.prepared.runsDir, tag: s.tag, commit: t.commit, log: s.log, tracked: t.tracked }, (why) => {
+  const seed = await seedCanonical(ctx, p, o, { env: t.prepared.env, runsDir: t.prepared.runsDir, tag: s.tag, commit: t.commit, log: s.log, tracked: t.tracked, seeds: s.seeds }, (why) => {
     s.logProblem ??= why.replace('harness.log', 'seed.log');
   });
+  s.harnessDone();
   ctx.crash?.('after-seed');
   if (seed !== null) return { kind: 'seed-failed', detail: seed };
   if (ctx.signal?.aborted) return { kind: 'stopped', detail: 'stopped during the seed script', recorded: 'stopped during the seed script' };
@@ -404,10 +418,10 @@ async function treeAfter(cloneDir: string, env: NodeJS.ProcessEnv): Promise<Tree
 /** Runs the seed script through cc-ci-run when the cc-ci repo has one. Returns why it failed, or null. */
 async function seedCanonical(
   ctx: SweepContext, p: Planned, o: RecipeRun,
-  s: { env: Record<string, string>; runsDir: string; tag: string; commit: string; log: Logger; tracked: HarnessTracking },
+  s: { env: Record<string, string>; runsDir: string; tag: string; commit: string; log: Logger; tracked: HarnessTracking; seeds: boolean },
   onLogProblem: (why: string) => void,
 ): Promise<string | null> {
-  if (!existsSync(path.join(ctx.config.ccciRepo, ctx.config.seedScript))) return null;
+  if (!s.seeds) return null;
   s.tracked.beforeLaunch();
   const h = await ctx.writer.act(`seed canonical ${s.tag} for ${p.recipe}`, () =>
     runHarness({

@@ -52,7 +52,7 @@ async function prepareRun(
 
 /** Today's path: each recipe checked out, tested and promoted on this host. */
 export function localExecutor(ctx: SweepContext): Executor {
-  return { remote: false, launch: (p, o, testing) => runRecipe(ctx, p, o, testing) };
+  return { remote: false, launch: (p, o, testing, harnessDone) => runRecipe(ctx, p, o, testing, harnessDone) };
 }
 
 /**
@@ -88,17 +88,21 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
     emit(p.recipe, 'done', { tag: p.latest, outcome: byRecipe.get(p.recipe)!.outcome });
   }
   await executor.prepare?.(toRun);
+  // A slot is one test: it is free again once the recipe's last cc-ci-run has ended, so the next recipe's
+  // fetch and checkout overlap this one's gate, promotion and restore (different clones, different state).
   await Promise.all(
-    toRun.map((p) =>
-      queue.add(async () => {
+    toRun.map((p) => new Promise<void>((settled, failed) => {
+      void queue.add(() => new Promise<void>((slotFree) => {
         // A CI executor records what this host would compare a later plan with (known-red), not the runner's.
-        const r = await executor.launch(p, { ...opts, ccciRun: executor.remote ? conditions.ccciRun : ccciRun, ccciCommit: conditions.ccciCommit }, () =>
-          emit(p.recipe, 'testing', { tag: p.latest, expectedMs: medianDurationMs(p.history) }),
-        );
-        byRecipe.set(p.recipe, r);
-        emit(p.recipe, 'done', { tag: r.tag, outcome: r.outcome });
-      }),
-    ),
+        executor.launch(p, { ...opts, ccciRun: executor.remote ? conditions.ccciRun : ccciRun, ccciCommit: conditions.ccciCommit }, () =>
+          emit(p.recipe, 'testing', { tag: p.latest, expectedMs: medianDurationMs(p.history) }), slotFree,
+        ).then((r) => {
+          byRecipe.set(p.recipe, r);
+          emit(p.recipe, 'done', { tag: r.tag, outcome: r.outcome });
+          settled();
+        }, failed).finally(slotFree);
+      }));
+    })),
   );
   return planned.map((p) => {
     const r = byRecipe.get(p.recipe)!;
