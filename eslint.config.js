@@ -11,7 +11,7 @@ const IMPURE_IMPORTS = {
   patterns: [
     { group: ['node:*'], message: 'core and render are pure: no node:* modules (do the I/O in src/adapters).' },
     // Types only (render/completion walks the commander program it is given).
-    { group: ['execa', 'undici', 'pino', 'p-queue', 'commander'], message: 'core and render are pure: no I/O or process library.', allowTypeImports: true },
+    { group: ['execa', 'pino', 'p-queue', 'commander'], message: 'core and render are pure: no I/O or process library.', allowTypeImports: true },
     {
       group: ['**/adapters/**', '**/sweep/**', '**/cli/**', '**/demo/**'],
       message: 'core and render may not import adapters, orchestration (sweep) or the CLI: dependencies point inward.',

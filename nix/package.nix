@@ -14,7 +14,7 @@
 # services.ccci-sweep.npmDepsHash). Redo it whenever package-lock.json or the registry changes.
 #
 # nodejs: the channel's default Node.js (nodejs_20 is insecure on 26.05 and gone from master);
-# package.json's engines (>=20.18.1, for undici 7) is what the CLI needs.
+# package.json's engines (>=20.18.1) is what the CLI needs.
 { lib, buildNpmPackage, nodejs, writeText, npmRegistry, npmDepsHash ? lib.fakeHash }:
 
 let

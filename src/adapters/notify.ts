@@ -1,10 +1,10 @@
-// Webhook delivery: one JSON POST per notice and URL, through the proxy the environment names (the same
-// dispatcher the Gitea client uses), retried with back-off on network trouble, 429 and 5xx. Never throws:
+// Webhook delivery: one JSON POST per notice and URL, through the proxy the environment names (the one
+// HTTP stack, http-transport.ts), retried with back-off on network trouble, 429 and 5xx. Never throws:
 // a notification that cannot be delivered is logged and does not fail the sweep. Only the URL's origin is
 // logged: chat webhooks carry their secret in the path.
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
-import { proxiedFetch } from './gitea.js';
+import { httpRequest, HttpTrouble } from './http-transport.js';
 import { later } from './timers.js';
 
 export interface DeliveryOptions {
@@ -42,27 +42,26 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Whether the receiver took it (a 2xx answer). */
 export async function postJson(url: string, body: unknown, o: DeliveryOptions): Promise<boolean> {
   const attempts = o.attempts ?? 4;
-  const fetchVia = proxiedFetch(o.env, url);
   const payload = scrub(JSON.stringify(body));
   for (let n = 1; n <= attempts; n++) {
     if (o.signal?.aborted) return false;
     let why: string;
-    const deadline = AbortSignal.timeout(o.timeoutMs ?? 10_000);
     let final = false;
     try {
-      const res = await fetchVia(url, {
+      const res = await httpRequest(url, {
         method: 'POST', headers: { 'Content-Type': 'application/json' }, body: payload,
         // A stop (SIGTERM) ends a delivery at once: the next run announces what was not delivered.
-        signal: o.signal ? AbortSignal.any([deadline, o.signal]) : deadline,
+        env: o.env, timeoutMs: o.timeoutMs ?? 10_000, signal: o.signal, discardBody: true,
       });
-      await res.body?.cancel();
       if (res.ok) return true;
       why = `HTTP ${res.status}`;
       final = res.status < 500 && res.status !== 429 && res.status !== 408;
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
       if (o.signal?.aborted) return false;
-      why = deadline.aborted ? 'timed out' : (e.cause?.code ?? e.cause?.message ?? e.message);
+      const kind = err instanceof HttpTrouble ? err.kind : 'transient';
+      why = kind === 'timeout' ? 'timed out' : scrub((err as Error).message);
+      // A proxy refusing our credentials, a bad certificate: asking again cannot help.
+      final = kind === 'auth' || kind === 'final';
     }
     const last = final || n === attempts;
     o.log.warn({ to: origin(url), attempt: n, why }, last ? 'notification not delivered' : 'notification failed; retrying');

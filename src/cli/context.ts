@@ -58,6 +58,19 @@ export async function hostLockUnlessStopped(
   }
 }
 
+/**
+ * At the start of a command that calls out: a proxy the sweep's HTTP cannot use (socks5://) in effect for
+ * the Gitea API (mirror-sync's PR reconciliation, when a token is configured) or a --notify URL is one
+ * line and exit 2 now, not a failure per recipe or a lost notification later. no_proxy exempts as always.
+ */
+export async function refuseUnusableProxies(
+  env: NodeJS.ProcessEnv, o: { mirror?: { giteaApi: string; token: string | undefined } | null; notify?: string[] },
+): Promise<void> {
+  const { refuseUnusableProxy } = await import('../adapters/http-transport.js');
+  if (o.mirror?.token) refuseUnusableProxy(env, o.mirror.giteaApi, 'the Gitea API');
+  for (const url of o.notify ?? []) refuseUnusableProxy(env, url, 'a --notify URL');
+}
+
 export async function selection(config: Config, o: CommonOpts) {
   const { readEnrolment, selectRecipes } = await import('../adapters/fs/enrolment-files.js');
   return selectRecipes(readEnrolment(config.ccciRepo), config.ccciRepo, o.recipe, o.cadence ?? 'all');

@@ -10,7 +10,8 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bypassesProxy, listRefsHttp } from '../../src/adapters/http-refs.js';
+import { listRefsHttp } from '../../src/adapters/http-refs.js';
+import { bypassesProxy } from '../../src/adapters/http-transport.js';
 import { parseAdvertisement } from '../../src/core/ref-advertisement.js';
 import { listsInProcess, lsRemote, remoteDefaultBranch } from '../../src/adapters/git.js';
 import { parseLsRemote, tagTargets, type Listing } from '../../src/core/refs.js';
@@ -358,6 +359,8 @@ describe('redirects, refusals, proxy and token', () => {
     expect(await listsInProcess(`${server.url}/app.git`, { ...env, GIT_SSL_NO_VERIFY: '1' })).toBe(false);
     expect(await listsInProcess(`${server.url}/app.git`, { ...env, SSL_CERT_FILE: '/x', GIT_SSL_CAINFO: '/y' })).toBe(true);
     expect(await listsInProcess(`${server.url}/app.git`, { ...env, http_proxy: 'socks5://127.0.0.1:9' })).toBe(false);
+    // A SOCKS proxy that no_proxy exempts the host from does not apply: listed in-process, directly.
+    expect(await listsInProcess(`${server.url}/app.git`, { ...env, http_proxy: 'socks5://127.0.0.1:9', no_proxy: '127.0.0.1' })).toBe(true);
     expect(await listsInProcess(`file://${root}/srv/app.git`, env)).toBe(false);
   });
 });

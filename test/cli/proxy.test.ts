@@ -7,7 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, cliJson, sandbox } from '../support/cli.js';
+import { cli, cliJson, launches, sandbox } from '../support/cli.js';
 import { startGiteaServer } from '../support/gitea-server.js';
 import { startProxy } from '../support/proxy.js';
 
@@ -67,12 +67,45 @@ describe('Gitea API calls and the proxy settings', () => {
     expect(w.gitea.requests).toHaveLength(3);
   });
 
-  it('refuse a SOCKS all_proxy for the API rather than bypass it', async () => {
+  it('refuse a SOCKS proxy for the API at the start (exit 2, one line), unless no_proxy exempts the API host', async () => {
     const w = await world();
     const r = await cli(w.sb, ['sync'], { ...w.env, ALL_PROXY: 'socks5://user:pw@127.0.0.1:9' });
-    expect(r.stdout + r.stderr).toContain('ALL_PROXY is not an http(s) proxy (socks5://***@127.0.0.1:9)');
-    expect(r.exitCode).toBe(1);
-    expect(r.stdout + r.stderr).not.toContain('pw@');
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`ccci-sweep: ALL_PROXY is not an http(s) proxy (socks5://***@127.0.0.1:9), and the Gitea API (http://${w.giteaHost}) ` +
+      'would go through it: set http_proxy to an http:// or https:// proxy, or add 127.0.0.1 to no_proxy');
+    expect(w.gitea.requests).toEqual([]);
+    // run (and its dry-run) refuse it the same way, before any recipe is looked at.
+    for (const args of [['run'], ['run', '--dry-run']]) {
+      const again = await cli(w.sb, args, { ...w.env, https_proxy: 'socks5h://127.0.0.1:9', http_proxy: 'socks4://127.0.0.1:9' });
+      expect(again.exitCode, again.stderr).toBe(2);
+      expect(again.stderr).toMatch(/^ccci-sweep: http_proxy is not an http\(s\) proxy \(socks4:\/\/127\.0\.0\.1:9\), .*make http_proxy an http:\/\/ or https:\/\/ proxy, or add 127\.0\.0\.1 to no_proxy$/);
+    }
+    expect(launches(w.sb)).toEqual([]);
+    // Exempted: the calls go straight to Gitea, as git's own would.
+    const exempt = await cliJson(w.sb, ['sync'], { ...w.env, ALL_PROXY: 'socks5://user:pw@127.0.0.1:9', NO_PROXY: 'localhost,127.0.0.1' });
+    expect(exempt.r.exitCode, exempt.r.stderr).toBe(0);
+    expect(exempt.doc.recipes[0]).toMatchObject({ outcome: 'in-sync' });
+    expect(w.gitea.requests).toHaveLength(1);
+    expect(r.stdout + r.stderr + exempt.r.stdout + exempt.r.stderr).not.toContain('pw@');
+  });
+
+  it('refuse a SOCKS proxy for a --notify URL and a CI server at the start, before anything runs', async () => {
+    const w = await world();
+    const { CCCI_MIRROR_TOKEN_FILE: _, ...noToken } = w.env;
+    const socks = { ALL_PROXY: 'socks5://127.0.0.1:9' };
+    const hook = await cli(w.sb, ['run', '--notify', 'https://hooks.example.invalid/s3cret-hook'], { ...noToken, ...socks });
+    expect(hook.exitCode).toBe(2);
+    expect(hook.stderr).toBe('ccci-sweep: ALL_PROXY is not an http(s) proxy (socks5://127.0.0.1:9), and a --notify URL (https://hooks.example.invalid) ' +
+      'would go through it: set https_proxy to an http:// or https:// proxy, or add hooks.example.invalid to no_proxy');
+    expect(hook.stderr).not.toContain('s3cret-hook');
+    const tokenFile = path.join(w.sb.root, 'ci-token');
+    writeFileSync(tokenFile, 'tok-ci-proxy-1\n', { mode: 0o600 });
+    const ci = await cli(w.sb, ['run', '--executor', 'drone', '--ci-server', 'http://ci.example.invalid:8080', '--ci-repo', 'coop/cc-ci', '--ci-token-file', tokenFile], { ...noToken, ...socks });
+    expect(ci.exitCode).toBe(2);
+    expect(ci.stderr).toBe('ccci-sweep: ALL_PROXY is not an http(s) proxy (socks5://127.0.0.1:9), and the CI server (http://ci.example.invalid:8080) ' +
+      'would go through it: set http_proxy to an http:// or https:// proxy, or add ci.example.invalid to no_proxy');
+    expect(launches(w.sb)).toEqual([]);
     expect(w.gitea.requests).toEqual([]);
   });
 

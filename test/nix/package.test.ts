@@ -181,7 +181,7 @@ describe('package.nix and the Node.js it is built with', () => {
     const err = await nixEvalError(`${prelude()}
       (pkgs.callPackage (root + "/package.nix") { npmRegistry = "http://127.0.0.1:4873"; nodejs = pkgs.nodejs // { version = "18.20.8"; }; }).args.pname`);
     expect(err).toMatch(/ccci-sweep needs Node\.js >= 20\.18\.1 \(package\.json engines\); nodejs is 18\.20\.8/);
-    // undici 7 needs 20.18.1: an older Node 20 is refused too, not only an older major.
+    // engines says 20.18.1: an older Node 20 is refused too, not only an older major.
     const err20 = await nixEvalError(`${prelude()}
       (pkgs.callPackage (root + "/package.nix") { npmRegistry = "http://127.0.0.1:4873"; nodejs = pkgs.nodejs // { version = "20.17.0"; }; }).args.pname`);
     expect(err20).toMatch(/needs Node\.js >= 20\.18\.1 .*nodejs is 20\.17\.0/);

@@ -4,6 +4,7 @@
 import type { Config } from '../../core/config.js';
 import { CiError, ConfigError } from '../../core/errors.js';
 import { readTokenFile } from '../fs/token-file.js';
+import { refuseUnusableProxy } from '../http-transport.js';
 import { droneClient } from './drone.js';
 import type { CiClient } from './engine.js';
 import { woodpeckerClient } from './woodpecker.js';
@@ -24,6 +25,8 @@ export function ciClientFromConfig(config: Config, env: NodeJS.ProcessEnv): CiCl
     throw new ConfigError(`--ci-server ${server} is not a URL; use https://ci.example.org`);
   }
   if (!/^https?:$/.test(url.protocol)) throw new ConfigError(`--ci-server ${server} is not an http(s) URL`);
+  // A proxy the sweep's HTTP cannot use (socks5://) is refused here, at the start, unless no_proxy exempts the server.
+  refuseUnusableProxy(env, server, 'the CI server');
   const token = readTokenFile(tokenFile, 'CI token');
   const o = { server, repo, token, branch: config.ciBranch ?? 'main', env };
   try {

@@ -1,9 +1,10 @@
 // The one HTTP call both CI clients make: Bearer token, JSON, a timeout, the sweep's stop signal, and the
-// proxy the environment names (the same rules as the Gitea client). Errors are CiError with the token
-// scrubbed; the caller decides whether a failed call ends anything (a failed poll is simply tried again).
+// proxy the environment names (http-transport.ts, the one HTTP stack the Gitea client and the ref listing
+// use too). Errors are CiError with the token scrubbed; the caller decides whether a failed call ends
+// anything (a failed poll is simply tried again): one call is one attempt, never a reconnect loop.
 import { CiError } from '../../core/errors.js';
 import { scrub } from '../log.js';
-import { type Fetch, proxiedFetch } from '../gitea.js';
+import { httpRequest, type HttpResponse, HttpTrouble } from '../http-transport.js';
 
 export interface CiHttpOptions {
   /** The server's base URL, e.g. https://drone.example.org (no /api). */
@@ -25,28 +26,26 @@ export type CiCall = (method: string, path: string, body?: unknown, opts?: { all
 
 export function ciHttp(engine: string, o: CiHttpOptions): CiCall {
   const base = o.server.replace(/\/+$/, '');
-  const fetchVia = proxiedFetch(o.env, base);
   return async (method, path, body, opts = {}) => {
     const what = `${engine} ${method} ${path}`;
-    const deadline = AbortSignal.timeout(o.timeoutMs ?? 30_000);
-    let res: Awaited<ReturnType<Fetch>>;
+    let res: HttpResponse;
     try {
-      res = await fetchVia(base + path, {
+      res = await httpRequest(base + path, {
         method,
         headers: {
           Authorization: `Bearer ${o.token}`,
           Accept: 'application/json',
           ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
         },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-        signal: o.signal ? AbortSignal.any([deadline, o.signal]) : deadline,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        env: o.env, timeoutMs: o.timeoutMs ?? 30_000, signal: o.signal,
       });
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      const why = deadline.aborted ? 'timed out' : o.signal?.aborted ? 'stopped' : (e.cause?.code ?? e.cause?.message ?? e.message);
+      if (!(err instanceof HttpTrouble)) throw err;
+      const why = err.kind === 'timeout' ? 'timed out' : err.message;
       throw new CiError(scrub(`${what}: ${why}`));
     }
-    const text = await res.text().catch(() => '');
+    const text = res.text();
     if (res.status === 404 && opts.allow404) return { status: 404, body: undefined };
     if (!res.ok) {
       const said = scrub(text.slice(0, 200).replace(/\s+/g, ' ').trim());

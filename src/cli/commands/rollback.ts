@@ -34,6 +34,8 @@ export function registerRollback(program: Command, kit: CommandKit, opts: { dura
       const stop = kit.stopOnSignals(io);
       try {
         const ctx = await kit.context(config, io, { dryRun: false, signal: stop.signal, mirror: o.sync !== false });
+        const { refuseUnusableProxies } = await import('../context.js');
+        await refuseUnusableProxies(ctx.env, { mirror: ctx.mirror, notify: settings.notify });
         const lock = await kit.hostLockUnlessStopped(ctx, 'rollback', o.waitLock ?? 0, stop, io);
         if (!lock) return done(stop.exitCode()!);
         try {

@@ -6,7 +6,7 @@ import type { Logger } from '../../adapters/log.js';
 import { operatorSettings } from './operator-options.js';
 import type { Io } from '../io.js';
 import type { CommonOpts } from '../program.js';
-import { context, hostLockUnlessStopped, selection } from '../context.js';
+import { context, hostLockUnlessStopped, refuseUnusableProxies, selection } from '../context.js';
 import { readUntilStopped, stopOnSignals } from '../signals.js';
 import { DEFAULT_TEST_TIMEOUT_MS } from '../../core/attempts.js';
 
@@ -29,6 +29,7 @@ export async function runCommand(opts: RunOpts, config: Config, io: Io): Promise
   const stop = stopOnSignals(io);
   try {
     const ctx = await context(config, io, { dryRun: false, signal: stop.signal, mirror: opts.sync !== false });
+    await refuseUnusableProxies(ctx.env, { mirror: ctx.mirror, notify: settings.notify });
     const lock = await hostLockUnlessStopped(ctx, 'run', opts.waitLock ?? 0, stop, io);
     if (!lock) return stop.exitCode()!;
     const { createProgress } = await import('../../adapters/terminal/progress.js');
@@ -66,6 +67,7 @@ async function dryRunCommand(opts: RunOpts, config: Config, io: Io, settings: Aw
   const enrolment = await selection(config, opts);
   return readUntilStopped(io, async (signal) => {
     const ctx = await context(config, io, { dryRun: true, signal });
+    await refuseUnusableProxies(ctx.env, { mirror: opts.sync !== false ? ctx.mirror : null });
     const entries = await dryRun(ctx, enrolment, {
       force: opts.force, retry: opts.retry, sync: opts.sync, syncJobs: opts.syncJobs, remoteJobs: opts.remoteJobs,
       // What that run would do under its test timeout (a timeout is known-red only under the same one).

@@ -3,7 +3,7 @@ import type { Config } from '../../core/config.js';
 import { ConfigError, EXIT } from '../../core/errors.js';
 import type { Io } from '../io.js';
 import type { CommonOpts } from '../program.js';
-import { context, hostLockUnlessStopped, selection } from '../context.js';
+import { context, hostLockUnlessStopped, refuseUnusableProxies, selection } from '../context.js';
 import { stopOnSignals } from '../signals.js';
 
 type SyncOpts = CommonOpts & { dryRun?: boolean; syncJobs?: number; waitLock?: number };
@@ -18,6 +18,7 @@ export async function syncCommand(opts: SyncOpts, config: Config, io: Io): Promi
   const stop = stopOnSignals(io);
   try {
     const ctx = await context(config, io, { dryRun: Boolean(opts.dryRun), signal: stop.signal });
+    await refuseUnusableProxies(ctx.env, { mirror: ctx.mirror });
     // A dry-run writes nothing, so it needs no lock (like plan).
     const lock = opts.dryRun ? null : await hostLockUnlessStopped(ctx, 'sync', opts.waitLock ?? 0, stop, io);
     if (!opts.dryRun && !lock) return stop.exitCode()!;

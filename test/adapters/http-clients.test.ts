@@ -1,0 +1,230 @@
+// The Gitea, CI and webhook clients over the one HTTP stack (src/adapters/http-transport.ts), against real
+// loopback servers: a proxy that drops every CONNECT, a CONNECT proxy with credentials in front of an https
+// server of a private CA, and a SOCKS proxy that applies or that no_proxy exempts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { giteaClient } from '../../src/adapters/gitea.js';
+import { ciHttp } from '../../src/adapters/ci/http.js';
+import { postJson } from '../../src/adapters/notify.js';
+import { createLogger } from '../../src/adapters/log.js';
+import { AuthFailure, TransientError } from '../../src/adapters/retry.js';
+import { CiError, MirrorError } from '../../src/core/errors.js';
+import { closeServer } from '../support/http.js';
+import { startProxy } from '../support/proxy.js';
+import { privateCa } from '../support/tls.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'ccci-http-clients-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const GITEA_TOKEN = 'tok-gitea-clients-7731';
+const CI_TOKEN = 'tok-ci-clients-5520';
+const FAST = { tries: 3, baseDelayMs: 5 };
+
+function logger() {
+  let out = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      out += chunk.toString();
+      done();
+    },
+  });
+  return { log: createLogger({ stream, json: true, level: 'debug', env: {} }), lines: () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+const failure = (p: Promise<unknown>) => p.then(() => new Error('no error'), (e: unknown) => e as Error);
+
+interface Seen { method: string; url: string; host: string; auth?: string; body: string; encoding?: string }
+
+/** A loopback server (http, or https with `tls`) that records each request and answers with `answer`. */
+async function server(answer: (q: Seen, res: http.ServerResponse) => void, tls?: { key: Buffer; cert: Buffer }) {
+  const seen: Seen[] = [];
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const q = { method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', auth: req.headers.authorization, body, encoding: req.headers['accept-encoding'] };
+      seen.push(q);
+      answer(q, res);
+    });
+  };
+  const srv = tls ? https.createServer(tls, handler) : http.createServer(handler);
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  return { origin: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, port, seen, close: () => closeServer(srv) };
+}
+
+/** Answers as the three services would: Gitea's pulls, comment and close; a CI server's builds; a webhook. */
+function services(q: Seen, res: http.ServerResponse): void {
+  const json = (status: number, body: unknown, headers: Record<string, string> = {}): void =>
+    void res.writeHead(status, { 'Content-Type': 'application/json', ...headers }).end(JSON.stringify(body));
+  if (q.url.startsWith('/api/v1/repos/o/r/pulls?')) {
+    return json(q.auth === `token ${GITEA_TOKEN}` ? 200 : 401, [{ number: 4, title: 'bump', head: { sha: 'a'.repeat(40) } }], { 'X-Total-Count': '1' });
+  }
+  if (q.url === '/api/v1/repos/o/r/issues/4/comments' && q.method === 'POST') return json(201, { id: 1 });
+  if (q.url === '/api/v1/repos/o/r/pulls/4' && q.method === 'PATCH') return json(201, { number: 4, state: 'closed' });
+  if (q.url.startsWith('/api/repos/o/r/builds')) return json(q.auth === `Bearer ${CI_TOKEN}` ? 200 : 401, q.method === 'POST' ? { number: 9 } : []);
+  if (q.url === '/hooks/s3cret' && q.method === 'POST') return void res.writeHead(204).end();
+  json(404, { message: 'not found' });
+}
+
+/** A "proxy" that accepts TCP and drops every request on it (a CONNECT or a plain one): counts connections. */
+async function dropper() {
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.once('data', () => s.destroy());
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      srv.close(() => r());
+    }),
+  };
+}
+
+describe('the Gitea, CI and webhook clients through a proxy', () => {
+  it('a proxy that drops every CONNECT costs one connection per attempt the caller allows, and one clear line each', async () => {
+    // Before: undici's proxy agent reconnected in a hot loop (thousands of connections a second) until the deadline.
+    const proxy = await dropper();
+    const shown = `http://\\*\\*\\*@127\\.0\\.0\\.1:${proxy.port}`;
+    const env = { https_proxy: `http://pu:proxy-secret-1@127.0.0.1:${proxy.port}` };
+    const target = 'https://127.0.0.1:8443'; // never reached: the proxy drops the CONNECT
+    const { log, lines } = logger();
+    try {
+      // Gitea: retried as transient, 3 tries, so at most 3 connections.
+      const gitea = giteaClient({ api: `${target}/api/v1`, owner: 'o', repo: 'r', token: GITEA_TOKEN, timeoutMs: 3000, retry: FAST, log, env });
+      const e1 = await failure(gitea.listOpenPulls());
+      expect(e1).toBeInstanceOf(TransientError);
+      expect(e1.message).toMatch(new RegExp(`^Gitea GET /pulls\\?state=open&page=1&limit=50: proxy ${shown} closed the connection before the tunnel was open( \\(\\w+\\))?$`));
+      expect(proxy.connections()).toBeGreaterThan(0);
+      expect(proxy.connections()).toBeLessThanOrEqual(FAST.tries);
+      // CI: one call is one attempt (the poll loop asks again later).
+      const before = proxy.connections();
+      const e2 = await failure(ciHttp('Drone', { server: target, token: CI_TOKEN, env, timeoutMs: 3000 })('GET', '/api/repos/o/r/builds'));
+      expect(e2).toBeInstanceOf(CiError);
+      expect(e2.message).toMatch(new RegExp(`^Drone GET /api/repos/o/r/builds: proxy ${shown} closed the connection before the tunnel was open`));
+      expect(proxy.connections() - before).toBe(1);
+      // A webhook: its own 2 attempts, so 2 connections, and a warning for each.
+      const before2 = proxy.connections();
+      expect(await postJson(`${target}/hooks/s3cret`, { recipe: 'x' }, { env, log, attempts: 2, backoffMs: 1, timeoutMs: 3000 })).toBe(false);
+      expect(proxy.connections() - before2).toBe(2);
+      const warnings = lines().filter((l) => l.to === target);
+      expect(warnings.map((w) => w.msg)).toEqual(['notification failed; retrying', 'notification not delivered']);
+      expect(String(warnings[0]!.why)).toMatch(/closed the connection before the tunnel was open/);
+      for (const m of [e1.message, e2.message, JSON.stringify(lines())]) {
+        expect(m).not.toContain('proxy-secret-1');
+        expect(m).not.toContain(GITEA_TOKEN);
+        expect(m).not.toContain(CI_TOKEN);
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('tunnel through a CONNECT proxy with credentials to an https server of a private CA git is told of; 407 and an untrusted certificate are final', async () => {
+    const ca = privateCa(path.join(root, 'tls'));
+    const api = await server(services, ca);
+    const proxy = await startProxy({ auth: 'pu:pw' });
+    const { log } = logger();
+    const env = { https_proxy: proxy.url.replace('//', '//pu:pw@'), GIT_SSL_CAINFO: ca.ca };
+    try {
+      const gitea = giteaClient({ api: `${api.origin}/api/v1`, owner: 'o', repo: 'r', token: GITEA_TOKEN, timeoutMs: 10_000, retry: FAST, log, env });
+      expect(await gitea.listOpenPulls()).toEqual([{ number: 4, title: 'bump', headSha: 'a'.repeat(40) }]);
+      await gitea.comment(4, 'closed: already upstream');
+      await gitea.close(4);
+      const ci = ciHttp('Woodpecker', { server: api.origin, token: CI_TOKEN, env, timeoutMs: 10_000 });
+      expect(await ci('GET', '/api/repos/o/r/builds')).toEqual({ status: 200, body: [] });
+      expect(await ci('POST', '/api/repos/o/r/builds', { branch: 'main' })).toEqual({ status: 200, body: { number: 9 } });
+      expect(await postJson(`${api.origin}/hooks/s3cret`, { recipe: 'x', to: 'failing' }, { env, log, attempts: 1 })).toBe(true);
+      expect(api.seen.map((q) => [q.method, q.url, q.auth, q.body])).toEqual([
+        ['GET', '/api/v1/repos/o/r/pulls?state=open&page=1&limit=50', `token ${GITEA_TOKEN}`, ''],
+        ['POST', '/api/v1/repos/o/r/issues/4/comments', `token ${GITEA_TOKEN}`, '{"body":"closed: already upstream"}'],
+        ['PATCH', '/api/v1/repos/o/r/pulls/4', `token ${GITEA_TOKEN}`, '{"state":"closed"}'],
+        ['GET', '/api/repos/o/r/builds', `Bearer ${CI_TOKEN}`, ''],
+        ['POST', '/api/repos/o/r/builds', `Bearer ${CI_TOKEN}`, '{"branch":"main"}'],
+        ['POST', '/hooks/s3cret', undefined, '{"recipe":"x","to":"failing"}'],
+      ]);
+      // One tunnel, kept alive for every call of every client (the token never reaches the proxy).
+      expect(proxy.seen).toEqual([`CONNECT 127.0.0.1:${api.port}`]);
+
+      // Without the proxy's credentials: 407, one final line, not retried.
+      const noCreds = giteaClient({ api: `${api.origin}/api/v1`, owner: 'o', repo: 'r', token: GITEA_TOKEN, timeoutMs: 10_000, retry: FAST, log, env: { ...env, https_proxy: proxy.url } });
+      const e407 = await failure(noCreds.listOpenPulls());
+      expect(e407).toBeInstanceOf(AuthFailure);
+      expect(e407.message).toBe(`Gitea GET /pulls?state=open&page=1&limit=50: proxy ${proxy.url} wants credentials, none are in the proxy URL (HTTP 407 Proxy Authentication Required)`);
+      expect(proxy.seen.slice(1)).toEqual([`407 CONNECT 127.0.0.1:${api.port}`]);
+      // Without the CA: the certificate is refused, one final line, not retried.
+      const untrusted = giteaClient({ api: `${api.origin}/api/v1`, owner: 'o', repo: 'r', token: GITEA_TOKEN, timeoutMs: 10_000, retry: FAST, log, env: { https_proxy: env.https_proxy } });
+      const eCert = await failure(untrusted.listOpenPulls());
+      expect(eCert).toBeInstanceOf(MirrorError);
+      expect(eCert.message).toMatch(/^Gitea GET \/pulls\S+: TLS certificate not accepted \(\w+\)$/);
+      expect(proxy.seen.slice(2)).toEqual([`CONNECT 127.0.0.1:${api.port}`]);
+    } finally {
+      await proxy.close();
+      await api.close();
+    }
+  });
+
+  it('a SOCKS proxy is refused in one final line for a host it applies to, and not for a host no_proxy exempts; redirects and gzip as before', async () => {
+    const other = await server((q, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ auth: q.auth ?? null })));
+    const api = await server((q, res) => {
+      if (q.url === '/moved') return void res.writeHead(301, { Location: `${other.origin.replace('127.0.0.1', 'localhost')}/there` }).end();
+      if (q.url === '/hooks/see-other') return void res.writeHead(303, { Location: '/hooks/s3cret-done' }).end();
+      if (q.url === '/hooks/s3cret-done') return void res.writeHead(200).end('ok');
+      if (q.url.startsWith('/api/v1/repos/o/r/pulls?') && /gzip/.test(q.encoding ?? '')) {
+        // A forge (or a proxy in front of it) that compresses: the client undoes it.
+        const body = gzipSync(JSON.stringify([{ number: 4, title: 'bump', head: { sha: 'b'.repeat(40) } }]));
+        return void res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'X-Total-Count': '1' }).end(body);
+      }
+      services(q, res);
+    });
+    const { log, lines } = logger();
+    const socks = 'socks5://su:socks-secret@127.0.0.1:9';
+    try {
+      // Exempted by no_proxy: straight to the servers, as for git's own calls.
+      const exempt = { ALL_PROXY: socks, no_proxy: '127.0.0.1, localhost' };
+      const gitea = giteaClient({ api: `${api.origin}/api/v1`, owner: 'o', repo: 'r', token: GITEA_TOKEN, timeoutMs: 10_000, retry: FAST, log, env: exempt });
+      expect(await gitea.listOpenPulls()).toEqual([{ number: 4, title: 'bump', headSha: 'b'.repeat(40) }]);
+      // A redirect to another origin is followed without the token (as fetch did).
+      const ci = ciHttp('Drone', { server: api.origin, token: CI_TOKEN, env: exempt, timeoutMs: 10_000 });
+      expect(await ci('GET', '/moved')).toEqual({ status: 200, body: { auth: null } });
+      expect(other.seen.map((q) => [q.method, q.url, q.host])).toEqual([['GET', '/there', `localhost:${other.port}`]]);
+      // A 303 after a POST becomes a GET without the body.
+      expect(await postJson(`${api.origin}/hooks/see-other`, { recipe: 'x' }, { env: exempt, log, attempts: 1 })).toBe(true);
+      expect(api.seen.slice(-2).map((q) => [q.method, q.url, q.body])).toEqual([['POST', '/hooks/see-other', '{"recipe":"x"}'], ['GET', '/hooks/s3cret-done', '']]);
+
+      // Not exempted: one final line naming the variable, no connection, no retry.
+      const n = api.seen.length;
+      const applies = { ALL_PROXY: socks };
+      const said = 'ALL_PROXY is not an http(s) proxy (socks5://***@127.0.0.1:9); use an http(s) proxy or add the host to no_proxy';
+      const refused = giteaClient({ api: `${api.origin}/api/v1`, owner: 'o', repo: 'r', token: GITEA_TOKEN, timeoutMs: 10_000, retry: FAST, log, env: applies });
+      const e1 = await failure(refused.listOpenPulls());
+      expect(e1).toBeInstanceOf(MirrorError);
+      expect(e1.message).toBe(`Gitea GET /pulls?state=open&page=1&limit=50: ${said}`);
+      const e2 = await failure(ciHttp('Drone', { server: api.origin, token: CI_TOKEN, env: applies, timeoutMs: 10_000 })('GET', '/api/repos/o/r/builds'));
+      expect(e2).toBeInstanceOf(CiError);
+      expect(e2.message).toBe(`Drone GET /api/repos/o/r/builds: ${said}`);
+      expect(await postJson(`${api.origin}/hooks/s3cret`, { recipe: 'x' }, { env: applies, log, attempts: 3, backoffMs: 1 })).toBe(false);
+      expect(lines().filter((l) => l.why === said).map((l) => l.msg)).toEqual(['notification not delivered']);
+      expect(api.seen.length).toBe(n);
+      expect(lines().filter((l) => /retrying/.test(String(l.msg)))).toEqual([]);
+      expect(JSON.stringify(lines())).not.toContain('socks-secret');
+    } finally {
+      await api.close();
+      await other.close();
+    }
+  });
+});
