@@ -464,6 +464,14 @@ export async function httpRequest(url: string, r: HttpRequest): Promise<HttpResp
     let method = (r.method ?? 'GET').toUpperCase();
     let body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
     let headers: Record<string, string> = { 'Accept-Encoding': 'gzip, deflate', ...r.headers };
+    // user:password written in the URL go as a header (never in a request line a proxy sees), to that origin only.
+    if (target.username || target.password) {
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
+        headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
+      }
+      target.username = '';
+      target.password = '';
+    }
     for (let hop = 0; ; hop++) {
       const problem = proxyProblem(r.env, target.href);
       if (problem) throw new HttpTrouble(`${problem}; use an http(s) proxy or add the host to no_proxy`, 'final');
@@ -480,6 +488,8 @@ export async function httpRequest(url: string, r: HttpRequest): Promise<HttpResp
           throw new HttpTrouble('redirected to an invalid URL', 'final');
         }
         if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new HttpTrouble(`redirected to a ${next.protocol} URL`, 'final');
+        next.username = ''; // never credentials a redirect hands us
+        next.password = '';
         if (res.status === 303 ? method !== 'GET' && method !== 'HEAD' : (res.status === 301 || res.status === 302) && method === 'POST') {
           method = 'GET';
           body = undefined;

@@ -227,4 +227,19 @@ describe('the Gitea, CI and webhook clients through a proxy', () => {
       await other.close();
     }
   });
+
+  it('credentials written in a webhook URL go as a Basic header, never in the request line an http proxy sees', async () => {
+    const hook = await server((q, res) => void res.writeHead(q.auth === `Basic ${Buffer.from('hu:h%pw').toString('base64')}` ? 204 : 401).end());
+    const proxy = await startProxy({ forward: true });
+    const { log } = logger();
+    try {
+      const url = `http://hu:h%25pw@127.0.0.1:${hook.port}/hooks/s3cret`;
+      expect(await postJson(url, { recipe: 'x' }, { env: { http_proxy: proxy.url }, log, attempts: 1 })).toBe(true);
+      expect(proxy.seen).toEqual([`POST http://127.0.0.1:${hook.port}/hooks/s3cret`]);
+      expect(hook.seen.map((q) => [q.method, q.url, q.body])).toEqual([['POST', '/hooks/s3cret', '{"recipe":"x"}']]);
+    } finally {
+      await proxy.close();
+      await hook.close();
+    }
+  });
 });
