@@ -27,8 +27,7 @@ import { type Listing, parseLsRemote, tagTargets } from '../core/refs.js';
 import { type BatchObject, CatFileParseError, type ObjectType, parseCatFileBatch } from '../core/cat-file.js';
 import { type HiddenEntry, hiddenIndexEntries } from '../core/git-index.js';
 import { readRegularFile, readRegularText } from './fs/read-file.js';
-import { type HttpRefsOptions, listRefsHttp, NotSmartHttp } from './http-refs.js';
-import { proxyProblem } from './http-transport.js';
+import { type HttpRefsOptions, listRefsHttp, NotSmartHttp, proxyFor } from './http-refs.js';
 import { later } from './timers.js';
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
@@ -493,9 +492,8 @@ export function gitListsFor(env: NodeJS.ProcessEnv, url: string): string | null 
     gitOnlyVariable.set(env, named);
   }
   if (named !== null) return named;
-  // Only a proxy in effect for this URL counts (no_proxy applied, as for the Gitea, CI and webhook calls):
-  // one git, through curl, can use and we cannot (socks5://) is left to git.
-  if (proxyProblem(env, url)) return 'a proxy that is not http(s)';
+  const { proxy } = proxyFor(env, url);
+  if (proxy && !/^https?:\/\//i.test(proxy)) return 'a proxy that is not http(s)';
   return null;
 }
 

@@ -18,7 +18,17 @@ import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { AuthFailure, TransientError, withRetry, type RetryPolicy } from './retry.js';
 import { later } from './timers.js';
-import { CERT_TROUBLE, networkReason, ProxyTrouble, type Reply, shownUrl, transportFor } from './http-transport.js';
+import { CERT_TROUBLE, networkReason, proxyInEffect, ProxyTrouble, type Reply, shownUrl, transportFor } from './http-transport.js';
+
+/**
+ * The proxy a listing of `url` goes through, no_proxy applied (git.ts leaves a URL to git when this is not
+ * an http(s) proxy: one that no_proxy exempts the host from is no reason to). curl's raw reading of the
+ * variables is http-transport.ts's proxyFor.
+ */
+export function proxyFor(env: NodeJS.ProcessEnv, url: string): { proxy?: string } {
+  const p = proxyInEffect(env, url);
+  return p ? { proxy: p.proxy } : {};
+}
 
 export interface HttpRefsOptions {
   /** Where the proxy settings and git's low-speed time are read (the sweep's environment, never process.env). */
