@@ -15,7 +15,8 @@ import { ciHttp } from '../../src/adapters/ci/http.js';
 import { postJson } from '../../src/adapters/notify.js';
 import { createLogger } from '../../src/adapters/log.js';
 import { AuthFailure, TransientError } from '../../src/adapters/retry.js';
-import { CiError, MirrorError } from '../../src/core/errors.js';
+import { CiError, ConfigError, MirrorError } from '../../src/core/errors.js';
+import { refuseUnusableProxy } from '../../src/adapters/http-transport.js';
 import { closeServer } from '../support/http.js';
 import { startProxy } from '../support/proxy.js';
 import { privateCa } from '../support/tls.js';
@@ -241,5 +242,31 @@ describe('the Gitea, CI and webhook clients through a proxy', () => {
       await proxy.close();
       await hook.close();
     }
+  });
+
+  it('at the start: a proxy that cannot carry the calls is one ConfigError naming the variable and the fix; an exempted host passes', () => {
+    const refusal = (env: NodeJS.ProcessEnv, url: string) => {
+      try {
+        refuseUnusableProxy(env, url, 'the CI server');
+        return undefined;
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+      }
+    };
+    const socks = { ALL_PROXY: 'socks5h://u:pw@socks.example:1080' };
+    expect(refusal(socks, 'https://ci.example.org')).toBe('ALL_PROXY is not an http(s) proxy (socks5h://***@socks.example:1080), and the CI server ' +
+      '(https://ci.example.org) would go through it: set https_proxy to an http:// or https:// proxy, or add ci.example.org to no_proxy');
+    for (const noProxy of ['.example.org', 'ci.example.org:443', '*', 'other.example, EXAMPLE.ORG']) {
+      expect(refusal({ ...socks, no_proxy: noProxy }, 'https://ci.example.org')).toBeUndefined();
+    }
+    expect(refusal({ ...socks, no_proxy: 'ci.example.org:8443' }, 'https://ci.example.org')).toMatch(/^ALL_PROXY is not/);
+    // A usable proxy for this scheme wins over ALL_PROXY, as for curl.
+    expect(refusal({ ...socks, https_proxy: 'proxy.example:3128' }, 'https://ci.example.org')).toBeUndefined();
+    expect(refusal({ ...socks, https_proxy: 'http://proxy.example:3128' }, 'http://ci.example.org')).toMatch(/^ALL_PROXY is not.*set http_proxy to/);
+    expect(refusal({ https_proxy: 'http://[::1' }, 'https://[::1]:8443/api')).toBe('https_proxy is not a valid proxy URL (http://[::1), and the CI server ' +
+      '(https://[::1]:8443) would go through it: make https_proxy an http:// or https:// proxy, or add ::1 to no_proxy');
+    expect(refusal({}, 'https://ci.example.org')).toBeUndefined();
+    expect(refusal(socks, 'not a url')).toBeUndefined();
   });
 });
