@@ -253,7 +253,7 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<{ s
   // Discovery (only ever needed for URL-only commands run in `cwd`) never climbs above `cwd`.
   let ceiling = path.dirname(cwd);
   try {
-    ceiling = path.dirname(realpathSync(cwd));
+    ceiling = path.dirname(realpathSync.native(cwd));
   } catch {
     // spawning reports the missing cwd
   }

@@ -2,7 +2,7 @@
 // uses, so the sweep's test environment is the harness's by construction. The sweep adds the contract
 // variables and removes the ones that would change what is tested (a stale REF in an operator's shell).
 import { spawn } from 'node:child_process';
-import { accessSync, appendFileSync, constants, createWriteStream, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { accessSync, appendFileSync, closeSync, constants, createWriteStream, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
@@ -297,6 +297,9 @@ function pipeInode(s: Readable): string | null {
 /** Processes (other than us) holding one of the pipes, or whose environment carries this run's marker. */
 function findSurvivors(inodes: string[], marker: string | null): { pid: number; command: string }[] {
   const found: { pid: number; command: string }[] = [];
+  // Compared as bytes: the run folder's path is UTF-8 in the environment, whatever its characters.
+  const markerBytes = marker ? Buffer.from(marker, 'utf8') : null;
+  const scratch = { buf: Buffer.allocUnsafe(64 * 1024) };
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid);
@@ -313,7 +316,7 @@ function findSurvivors(inodes: string[], marker: string | null): { pid: number; 
           return false;
         }
       });
-      if (!holds && marker) holds = readFileSync(`/proc/${p}/environ`, 'latin1').split('\0').includes(marker);
+      if (!holds && marker) holds = environHas(p, markerBytes!, scratch);
     } catch {
       continue; // gone, or not ours to read
     }
@@ -327,6 +330,36 @@ function findSurvivors(inodes: string[], marker: string | null): { pid: number; 
     found.push({ pid: Number(p), command });
   }
   return found;
+}
+
+/**
+ * Whether `/proc/<pid>/environ` holds exactly the entry `marker` (entries end in NUL). Read into one reused
+ * buffer and searched as bytes: the sweep reads every process's environment after each test, and on a busy
+ * host decoding and splitting each one costs more than the search. Throws as readFileSync would.
+ */
+function environHas(pid: string, marker: Buffer, scratch: { buf: Buffer }): boolean {
+  const fd = openSync(`/proc/${pid}/environ`, 'r');
+  let len = 0;
+  try {
+    for (;;) {
+      if (len === scratch.buf.length) {
+        const bigger = Buffer.allocUnsafe(scratch.buf.length * 2);
+        scratch.buf.copy(bigger, 0, 0, len);
+        scratch.buf = bigger;
+      }
+      const n = readSync(fd, scratch.buf, len, scratch.buf.length - len, null);
+      if (n === 0) break;
+      len += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const env = scratch.buf.subarray(0, len);
+  for (let at = env.indexOf(marker); at >= 0; at = env.indexOf(marker, at + 1)) {
+    const end = at + marker.length;
+    if ((at === 0 || env[at - 1] === 0) && (end === len || env[end] === 0)) return true;
+  }
+  return false;
 }
 
 /**

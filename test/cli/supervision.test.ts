@@ -244,6 +244,19 @@ describe('harness supervision', () => {
     expect(JSON.parse(escaped[0]!).command).toMatch(/sleep 600/);
   }, 60_000);
 
+  it('an escaped child holding none of its output is found by its environment, also under a non-ASCII state dir', async () => {
+    const sb = await box();
+    control(sb, { gitea: { leaveChild: 'quiet' } });
+    const stateDir = path.join(sb.root, 'état-ü');
+    const { r, doc } = await cliJson(sb, ['run', '--test-timeout', '20s'], { CCCI_STATE_DIR: stateDir });
+    const child = children(sb)[0];
+    cleanups.push(() => process.kill(child.pid, 'SIGKILL'));
+    expect(doc.recipes[0]).toMatchObject({ outcome: 'promoted', exitCode: 0 });
+    const escaped = r.stderr.split('\n').filter((l) => l.includes('escaped its process group'));
+    expect(escaped.map((l) => JSON.parse(l).survivor)).toEqual([child.pid]);
+    expect(alive(child.pid)).toBe(true);
+  }, 60_000);
+
   it('the seed script runs under the test timeout: stopped, promote-failed, canonical unchanged', async () => {
     const sb = await box();
     control(sb, { gitea: { seedSleepMs: 600_000 } });

@@ -41,7 +41,7 @@ export interface Sandbox {
    * clone during the test, after checkout), "fill": { "file": "<path>", "leaveBytes": 0 }
    * (fills that file system while testing, then frees leaveBytes), "print": "<text printed>", "printBytes":
    * N (lines of output), "bigLineBytes": N (one line, no newline), "leaveChild": "group" | "setsid" (a
-   * `sleep` left holding stdout), "seedSleepMs": 0, "write": { "path": "<any file>", "text": "..." } (written
+   * `sleep` left holding stdout) | "quiet" (escaped, holding no output), "seedSleepMs": 0, "write": { "path": "<any file>", "text": "..." } (written
    * while testing), "waitFor": "<file>" (the test is held until it exists) } }. Signals it receives are appended to
    * `<harnessLog>.signals`, the pids of children it leaves to `<harnessLog>.children`, and one line per run
    * that reached its end to `<harnessLog>.ends`.
@@ -135,7 +135,9 @@ for (let n = 0; !seeding && n < (control.printBytes ?? 0); n += line.length) wri
 const mb = Buffer.alloc(1 << 20, 'y');
 for (let n = 0; !seeding && n < (control.bigLineBytes ?? 0); n += mb.length) writeAll(mb);
 if (!seeding && control.leaveChild) {
-  const c = require('node:child_process').spawn('sleep', ['600'], { stdio: ['ignore', 'inherit', 'inherit'], detached: control.leaveChild === 'setsid' });
+  // 'quiet': escaped (setsid) and holding none of our output: only its environment says whose it is.
+  const quiet = control.leaveChild === 'quiet';
+  const c = require('node:child_process').spawn('sleep', ['600'], { stdio: quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'], detached: control.leaveChild !== 'group' });
   c.unref();
   fs.appendFileSync(process.env.SANDBOX_HARNESS_LOG + '.children', JSON.stringify({ recipe, pid: c.pid, how: control.leaveChild }) + '\\n');
 }
