@@ -12,7 +12,7 @@
 // another), so nothing here reads or writes a clone's configured remotes: fetches take a URL and refspecs.
 
 import { createHash } from 'node:crypto';
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -134,6 +134,8 @@ export interface GitCall {
   linkedOk?: boolean;
   /** Most bytes git may write to stdout (default 100 MiB): beyond that git's group is stopped, the call fails. */
   maxOutputBytes?: number;
+  /** Other clones' object stores this call may read (GIT_ALTERNATE_OBJECT_DIRECTORIES): reads only. */
+  alternates?: readonly string[];
 }
 
 export interface GitResult {
@@ -259,7 +261,7 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<{ s
   }
   const r = await spawnGit([...NO_REPLACE, ...argv], {
     cwd,
-    env: gitEnv(call.env, { token: call.token, authUrl: call.authUrl, extra: { GIT_CEILING_DIRECTORIES: ceiling } }),
+    env: gitEnv(call.env, { token: call.token, authUrl: call.authUrl, extra: { GIT_CEILING_DIRECTORIES: ceiling, ...alternatesEnv(call.alternates) } }),
     input: call.input, timeoutMs: call.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: call.signal, maxOutputBytes: call.maxOutputBytes ?? MAX_OUTPUT_BYTES,
   });
   const code = r.exitCode;
@@ -590,6 +592,8 @@ export interface FetchOpts extends RemoteOpts {
   log: Pick<Logger, 'warn'>;
   /** Upstream's default branch as plan listed it; asked of upstream when absent. */
   defaultBranch?: string;
+  /** What the run read of every clone before its first test (prefetchReleases()): no process when it suffices. */
+  prefetched?: PrefetchedReleases | null;
 }
 
 /** The release under test: the commit upstream's tag names, and the text of those of the asked files it holds. */
@@ -617,7 +621,7 @@ export async function fetchRelease(cloneDir: string, url: string, tag: string, e
     ensureDir(path.dirname(cloneDir));
     await runGit(['clone', '--quiet', '--', url, path.resolve(cloneDir)], { ...net, what: `git clone ${url}` });
   }
-  let known = await releaseFacts(cloneDir, tag, expected, names, opts);
+  let known = (opts.prefetched && factsFromPrefetch(cloneDir, tag, expected, names, opts.prefetched)) || await releaseFacts(cloneDir, tag, expected, names, opts);
   const held = known.upstream?.id === expected || (known.local?.id === expected && known.local.type === 'commit');
   if (!held) {
     const branch = opts.defaultBranch ?? (await remoteDefaultBranch(url, opts));
@@ -697,6 +701,132 @@ async function releaseFacts(
   );
   const peeled = (o: BatchObject | null | undefined): Peeled => (o ? { id: o.id, type: o.type } : null);
   return { upstream: peeled(up), local: peeled(local), files: exp?.type === 'commit' ? blobsOf(names, files) : new Map() };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A run's releases, read before its first test
+
+/** Answers of one `git cat-file --batch` over every clone a run tests (see prefetchReleases()). */
+export interface PrefetchedReleases {
+  /** The answer to `spec` (`<id>`, `<id>^{}`, `<id>:<name>`), null when no clone holds it, undefined if not asked. */
+  answer(spec: string): BatchObject | null | undefined;
+}
+
+/**
+ * GIT_ALTERNATE_OBJECT_DIRECTORIES for `gitDirs` (their objects folders). And never a lazy fetch: a partial
+ * clone would fetch what it lacks from its remote, and these calls only read.
+ */
+function alternatesEnv(gitDirs: readonly string[] | undefined): Record<string, string> {
+  if (!gitDirs?.length) return {};
+  return { GIT_ALTERNATE_OBJECT_DIRECTORIES: gitDirs.map((d) => alternateEntry(path.join(d, 'objects'))).join(':'), GIT_NO_LAZY_FETCH: '1' };
+}
+
+/** A tag name that is safe as a path under refs/ (releases are): anything else is asked of git. */
+const PLAIN_TAG = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+/**
+ * A ref's value read from the files git keeps it in (a loose ref wins over packed-refs, as in git): the id,
+ * null when the ref does not exist, undefined when only git can say (a symbolic ref, reftable, an odd name
+ * or file). Never follows a symlink, never reads a large file.
+ */
+export function refValue(gitDir: string, ref: string): string | null | undefined {
+  const name = ref.split('/').at(-1) ?? '';
+  if (!PLAIN_TAG.test(name) || name.includes('..') || name.endsWith('.lock')) return undefined;
+  try {
+    if (existsSync(path.join(gitDir, 'reftable'))) return undefined;
+    let loose: string | null = null;
+    try {
+      loose = readRegularText(path.join(gitDir, ref), { maxBytes: 256 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+    }
+    if (loose !== null) return /^([0-9a-f]{40}|[0-9a-f]{64})\n?$/.exec(loose)?.[1] ?? undefined;
+    let packed: string;
+    try {
+      packed = readRegularText(path.join(gitDir, 'packed-refs'), { maxBytes: 64 * 1024 * 1024 });
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
+    }
+    for (const line of packed.split('\n')) {
+      if (line.length > 41 && line.endsWith(` ${ref}`) && line.length === line.indexOf(' ') + 1 + ref.length) {
+        return /^([0-9a-f]{40}|[0-9a-f]{64}) /.exec(line)?.[1] ?? undefined;
+      }
+    }
+    return null;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The refs fetchRelease() asks about for `tag`, in its order: upstream's (our namespace), then the clone's own. */
+const tagRefs = (tag: string): [string, string] => [`${UPSTREAM_TAGS}/${tag}`, `refs/tags/${tag}`];
+
+/**
+ * Everything fetchRelease() first asks of each clone (the tag's commit, what upstream's and the clone's own
+ * tag point to, the files), for every recipe a run will test, from ONE `git cat-file --batch` over their
+ * object stores joined as alternates (an object's id is the hash of its content, so an answer found in any
+ * clone is the answer). The refs are read from the clones' files, now and again right before each test, so
+ * only the objects come from here. Null, and every recipe asks its own clone as before, when this cannot be
+ * done: a SHA-256 clone, more clones than one environment string holds, or any trouble (said at debug level).
+ */
+export async function prefetchReleases(
+  items: readonly { cloneDir: string; tag: string; expected: string }[], names: readonly string[],
+  opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal; log?: Pick<Logger, 'debug'> },
+): Promise<PrefetchedReleases | null> {
+  const specs = new Set<string>();
+  const stores: string[] = [];
+  for (const it of items) {
+    const gitDir = ownObjectDir(it.cloneDir);
+    if (!gitDir || !OBJECT_ID.test(it.expected)) continue;
+    if (usesSha256(gitDir)) return null;
+    stores.push(gitDir);
+    specs.add(it.expected);
+    for (const n of names) specs.add(`${it.expected}:${n}`);
+    for (const ref of tagRefs(it.tag)) {
+      const v = refValue(gitDir, ref);
+      if (v) specs.add(`${v}^{}`);
+    }
+  }
+  const unique = [...new Set(stores)];
+  const bytes = unique.reduce((n, d) => n + Buffer.byteLength(alternateEntry(path.join(d, 'objects'))) + 1, 0);
+  if (unique.length === 0 || bytes > MAX_ALTERNATES_BYTES || names.some((n) => /[\n\r]/.test(n))) return null;
+  const asked = [...specs];
+  try {
+    const { stdout } = await runGitBytes(['cat-file', '--batch'], {
+      env: opts.env, signal: opts.signal, repo: path.dirname(unique[0]!), alternates: unique.slice(1), input: `${asked.join('\n')}\n`,
+      what: 'git cat-file for the releases of this run', readOnly: true,
+    });
+    const answers = parseCatFileBatch(stdout, asked.length);
+    const bySpec = new Map(asked.map((spec, i) => [spec, answers[i] ?? null]));
+    return { answer: (spec) => bySpec.get(spec) };
+  } catch (err) {
+    opts.log?.debug({ err: messageOf(err) }, 'could not read the releases of this run at once: each clone is asked before its test');
+    return null;
+  }
+}
+
+/** releaseFacts() from a prefetch and the clone's refs as they are now; null when the prefetch does not cover it. */
+function factsFromPrefetch(
+  cloneDir: string, tag: string, expected: string, names: readonly string[], pre: PrefetchedReleases,
+): { upstream: Peeled; local: Peeled; files: Map<string, string> } | null {
+  const gitDir = ownObjectDir(cloneDir);
+  if (!gitDir) return null;
+  const peeled: Peeled[] = [];
+  for (const ref of tagRefs(tag)) {
+    const v = refValue(gitDir, ref);
+    if (v === undefined) return null;
+    if (v === null) {
+      peeled.push(null);
+      continue;
+    }
+    const o = pre.answer(`${v}^{}`);
+    if (o === undefined) return null; // the ref moved since: ask the clone
+    peeled.push(o ? { id: o.id, type: o.type } : null);
+  }
+  const exp = pre.answer(expected);
+  const files = names.map((n) => pre.answer(`${expected}:${n}`));
+  if (exp === undefined || files.some((f) => f === undefined)) return null;
+  return { upstream: peeled[0]!, local: peeled[1]!, files: exp?.type === 'commit' ? blobsOf(names, files as (BatchObject | null)[]) : new Map() };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1032,13 +1162,7 @@ function batchCheck(gitDirs: string[], opts: LookupOptions, gaveUp: (why: string
     }
     const main = gitDirs[mainIndex]!;
     const others = gitDirs.filter((_, i) => i !== mainIndex);
-    const env = gitEnv(opts.env, {
-      extra: {
-        GIT_ALTERNATE_OBJECT_DIRECTORIES: others.map((d) => alternateEntry(path.join(d, 'objects'))).join(':'),
-        // A partial clone would fetch what it lacks from its remote: a plan reads, it never fetches.
-        GIT_NO_LAZY_FETCH: '1',
-      },
-    });
+    const env = gitEnv(opts.env, { extra: alternatesEnv(others) });
     let p: ChildProcess;
     try {
       p = spawn('git', [...NO_REPLACE, `--git-dir=${main}`, 'cat-file', '--batch-check=%(objectname) %(objecttype)'], {

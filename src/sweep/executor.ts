@@ -1,6 +1,7 @@
 // The one executor interface: launch one recipe's test, get its RunResult. `local` runs today's path on
 // this host (src/sweep/run-recipe.ts); the CI executors dispatch a build that runs `ccci-sweep worker`.
 import type { PlanOptions, Planned, RunResult, SyncOptionsCli } from '../core/sweep-types.js';
+import type { PrefetchedReleases } from '../adapters/git.js';
 
 export interface Executor {
   /** True when tests run elsewhere: this host needs no cc-ci-run and checks nothing out. */
@@ -38,4 +39,6 @@ export interface RecipeRun extends RunOptions {
   attemptExtra?: Record<string, unknown>;
   /** `verify` (src/sweep/verify.ts): the canonical's tag tested quickly (CCCI_QUICK, CCCI_VERIFY), never promoted. */
   verify?: boolean;
+  /** What the local executor read of every clone before the first test (src/adapters/git.ts prefetchReleases). */
+  prefetched?: PrefetchedReleases | null;
 }

@@ -178,7 +178,9 @@ async function fetchTag(s: RecipeState): Promise<Release | RunResult> {
   for (;;) {
     try {
       return await ctx.writer.act(`fetch ${upstream} into ${cloneDir}`, () =>
-        fetchRelease(cloneDir, upstream, s.tag, p.tags.get(s.tag)!, { log: s.log, env: ctx.env, signal: ctx.signal, defaultBranch: p.defaultBranch, files: COMPOSE_FILES }));
+        fetchRelease(cloneDir, upstream, s.tag, p.tags.get(s.tag)!, {
+          log: s.log, env: ctx.env, signal: ctx.signal, defaultBranch: p.defaultBranch, files: COMPOSE_FILES, prefetched: o.prefetched,
+        }));
     } catch (err) {
       if (!(err instanceof NotACommitError)) throw err;
       s.log.warn(messageOf(err));

@@ -1,5 +1,6 @@
 // run: recover, mirror-sync, plan, then test each recipe whose decision is `run` (`--jobs` at a time,
 // longest first) through the executor, and report one result per recipe.
+import path from 'node:path';
 import PQueue from 'p-queue';
 import { medianDurationMs } from '../core/attempts.js';
 import { readHistory } from '../adapters/fs/state-store.js';
@@ -18,6 +19,8 @@ import { syncMirrors } from './sync.js';
 import { runRecipe } from './run-recipe.js';
 import { notRun } from '../core/outcome.js';
 import { recoverCrashedRecipes } from './recover.js';
+import { type PrefetchedReleases, prefetchReleases } from '../adapters/git.js';
+import { COMPOSE_FILES } from '../core/compose.js';
 
 /**
  * Everything `run` does before testing: recover what a crashed sweep left, mirror-sync, plan. In dry-run
@@ -50,9 +53,20 @@ async function prepareRun(
   return { ccciRun, synced, conditions, planned };
 }
 
-/** Today's path: each recipe checked out, tested and promoted on this host. */
+/**
+ * Today's path: each recipe checked out, tested and promoted on this host. Before the first test, what
+ * every test will ask of its clone first is read at once (one git process for the sweep, not one per test).
+ */
 export function localExecutor(ctx: SweepContext): Executor {
-  return { remote: false, launch: (p, o, testing, harnessDone) => runRecipe(ctx, p, o, testing, harnessDone) };
+  let prefetched: PrefetchedReleases | null = null;
+  return {
+    remote: false,
+    async prepare(toRun) {
+      const items = toRun.map((p) => ({ cloneDir: path.join(ctx.config.recipesDir, p.recipe), tag: p.latest!, expected: p.tags.get(p.latest!)! }));
+      prefetched = await prefetchReleases(items.filter((i) => i.expected !== undefined), COMPOSE_FILES, { env: ctx.env, signal: ctx.signal, log: ctx.log });
+    },
+    launch: (p, o, testing, harnessDone) => runRecipe(ctx, p, { ...o, prefetched }, testing, harnessDone),
+  };
 }
 
 /**

@@ -1,0 +1,39 @@
+// The git processes a run starts per tested recipe, counted by a `git` on PATH that logs each call: what every
+// test first asks of its clone is read once for the whole run, then each recipe costs a status before and
+// after its test, its checkout and its restore.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { addRelease } from '../support/sandbox.js';
+import { cliJson, sandbox } from '../support/cli.js';
+
+const REAL_GIT = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+
+describe('a run of three recipes whose clones hold their new tags', () => {
+  it('reads the releases with one git cat-file --batch, then four git processes per recipe', async () => {
+    const names = ['aaa', 'bbb', 'ccc'];
+    const sb = await sandbox(names.map((name) => ({ name, releases: [{ tag: '1.0.0' }] })));
+    // The first run clones and promotes 1.0.0; 1.1.0 is then fetched into each clone by a plain fetch.
+    expect((await cliJson(sb, ['run'])).r.exitCode).toBe(0);
+    for (const n of names) {
+      await addRelease(sb, n, { tag: '1.1.0' });
+      execFileSync('git', ['-C', path.join(sb.recipesDir, n), 'fetch', '-q', '--tags', 'origin']);
+    }
+    const calls = path.join(sb.root, 'git-calls');
+    const bin = path.join(sb.root, 'wrap-bin');
+    mkdirSync(bin);
+    writeFileSync(path.join(bin, 'git'), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >>'${calls}'\nexec '${REAL_GIT}' "$@"\n`);
+    chmodSync(path.join(bin, 'git'), 0o755);
+    const { r, doc } = await cliJson(sb, ['run'], { PATH: `${bin}:${process.env.PATH}` });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(doc.recipes.map((x: { outcome: string; tag: string }) => `${x.outcome} ${x.tag}`)).toEqual(names.map(() => 'promoted 1.1.0'));
+    const lines = readFileSync(calls, 'utf8').trim().split('\n');
+    const sub = (l: string) => l.split(' ').find((w) => !w.startsWith('-') && !w.includes('=') && w !== 'core.useReplaceRefs=false' && w !== 'advice.detachedHead=false');
+    expect(lines.filter((l) => / cat-file --batch$/.test(l))).toHaveLength(1);
+    for (const n of names) {
+      const mine = lines.filter((l) => l.includes(`--work-tree=${path.join(sb.recipesDir, n)} `) && !/ cat-file --batch$/.test(l));
+      expect(mine.map(sub).sort(), n).toEqual(['checkout', 'checkout', 'status', 'status']);
+    }
+  });
+});
