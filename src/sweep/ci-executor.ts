@@ -282,8 +282,7 @@ function record(
     const current = readCanonical(ctx.config.stateDir, p.recipe);
     const rec = promotedRecord(current, { recipe: p.recipe, tag, commit, ccciCommit, at: ctx.now() });
     writeCanonical(ctx.config.stateDir, rec);
-    appendHistory(ctx.config.stateDir, attempt);
-    appendHistory(ctx.config.stateDir, {
+    appendHistory(ctx.config.stateDir, attempt, {
       type: 'promotion', recipe: p.recipe, version: tag, commit, previousVersion: current?.version ?? null,
       ccciCommit, promotedAt: rec.promotedAt!, ...extra,
     });

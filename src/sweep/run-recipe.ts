@@ -314,10 +314,10 @@ function finish(s: RecipeState, end: TestEnd, facts: AttemptFacts, more: Partial
   const { ctx, log } = s;
   const outcome = testOutcome(end);
   try {
-    for (const entry of historyRecords(end, facts)) {
-      if (entry.type === 'promotion') ctx.crash?.('before-history');
-      appendHistory(ctx.config.stateDir, entry);
-    }
+    // The attempt and its promotion as one write (one fsync): the story is told whole or not at all.
+    const entries = historyRecords(end, facts);
+    if (entries.some((e) => e.type === 'promotion')) ctx.crash?.('before-history');
+    appendHistory(ctx.config.stateDir, ...entries);
   } catch (err) {
     if (end.kind === 'promoted') {
       const detail = `canonical.json now records ${s.tag}, but history.jsonl could not be appended: ${scrub(messageOf(err))}`;

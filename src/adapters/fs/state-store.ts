@@ -69,9 +69,13 @@ export function writeCanonical(stateDir: string, record: CanonicalRecord, before
   writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, beforeRename);
 }
 
-export function appendHistory(stateDir: string, entry: HistoryEntry): void {
-  ensureDir(recipeStateDir(stateDir, entry.recipe));
-  appendLineDurable(historyPath(stateDir, entry.recipe), JSON.stringify(entry));
+/** Appends the entries (of one recipe) to its history.jsonl as one durable write: all of them or none. */
+export function appendHistory(stateDir: string, ...entries: HistoryEntry[]): void {
+  const recipe = entries[0]?.recipe;
+  if (recipe === undefined) return;
+  if (entries.some((e) => e.recipe !== recipe)) throw new Error('appendHistory: entries of more than one recipe');
+  ensureDir(recipeStateDir(stateDir, recipe));
+  appendLineDurable(historyPath(stateDir, recipe), entries.map((e) => JSON.stringify(e)).join('\n'));
 }
 
 export interface HistoryRead {
