@@ -723,11 +723,17 @@ function alternatesEnv(gitDirs: readonly string[] | undefined): Record<string, s
 
 /** A tag name that is safe as a path under refs/ (releases are): anything else is asked of git. */
 const PLAIN_TAG = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+/** packed-refs as git writes it: `<id> <refname>`, and `^<id>` for the line above's peeled value. */
+const PACKED_LINE = /^[0-9a-f]{40} [^\s]+$/;
+const PEELED_LINE = /^\^[0-9a-f]{40}$/;
+const SHA1_ID = /^[0-9a-f]{40}$/;
 
 /**
  * A ref's value read from the files git keeps it in (a loose ref wins over packed-refs, as in git): the id,
  * null when the ref does not exist, undefined when only git can say (a symbolic ref, reftable, an odd name
- * or file). Never follows a symlink, never reads a large file.
+ * or file). Only files exactly as git writes them are read (a SHA-1 id, packed-refs line by line in git's
+ * form, the ref named once): git reads some other forms its own way. Never follows a symlink, never reads a
+ * large file.
  */
 export function refValue(gitDir: string, ref: string): string | null | undefined {
   const name = ref.split('/').at(-1) ?? '';
@@ -740,19 +746,28 @@ export function refValue(gitDir: string, ref: string): string | null | undefined
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
     }
-    if (loose !== null) return /^([0-9a-f]{40}|[0-9a-f]{64})\n?$/.exec(loose)?.[1] ?? undefined;
+    // SHA-1 only: the prefetch reads SHA-1 clones, and a 64-digit id in one is a broken ref to git.
+    if (loose !== null) return /^([0-9a-f]{40})\n?$/.exec(loose)?.[1] ?? undefined;
     let packed: string;
     try {
       packed = readRegularText(path.join(gitDir, 'packed-refs'), { maxBytes: 64 * 1024 * 1024 });
     } catch (err) {
       return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
     }
-    for (const line of packed.split('\n')) {
-      if (line.length > 41 && line.endsWith(` ${ref}`) && line.length === line.indexOf(' ') + 1 + ref.length) {
-        return /^([0-9a-f]{40}|[0-9a-f]{64}) /.exec(line)?.[1] ?? undefined;
+    if (packed !== '' && !packed.endsWith('\n')) return undefined;
+    let found: string | null = null;
+    const lines = packed.split('\n');
+    lines.pop();
+    for (const [i, line] of lines.entries()) {
+      if (i === 0 && line.startsWith('# pack-refs with:')) continue;
+      if (line.length === 41 && PEELED_LINE.test(line)) continue;
+      if (!PACKED_LINE.test(line)) return undefined;
+      if (line.length === 41 + ref.length && line.endsWith(ref)) {
+        if (found !== null) return undefined;
+        found = line.slice(0, 40);
       }
     }
-    return null;
+    return found;
   } catch {
     return undefined;
   }
@@ -777,7 +792,8 @@ export async function prefetchReleases(
   const stores: string[] = [];
   for (const it of items) {
     const gitDir = ownObjectDir(it.cloneDir);
-    if (!gitDir || !OBJECT_ID.test(it.expected)) continue;
+    // SHA-1 releases only (refValue() reads SHA-1 ids): a SHA-256 recipe asks its own clone.
+    if (!gitDir || !SHA1_ID.test(it.expected)) continue;
     if (usesSha256(gitDir)) return null;
     stores.push(gitDir);
     specs.add(it.expected);
@@ -820,8 +836,10 @@ function factsFromPrefetch(
       continue;
     }
     const o = pre.answer(`${v}^{}`);
-    if (o === undefined) return null; // the ref moved since: ask the clone
-    peeled.push(o ? { id: o.id, type: o.type } : null);
+    // Not asked (the ref moved since), or no store held what the ref names: only the clone can say (the
+    // prefetch's repository may read ids differently, e.g. a SHA-256 clone git reads as such).
+    if (!o) return null;
+    peeled.push({ id: o.id, type: o.type });
   }
   const exp = pre.answer(expected);
   const files = names.map((n) => pre.answer(`${expected}:${n}`));

@@ -1,7 +1,7 @@
 // A run reads what each test first asks of its clone (the tag's commit, upstream's and the clone's own tag,
 // the compose files) in one `git cat-file --batch` over every clone, and each ref again from the clone's
 // files right before its test. Real git, real repos: the answers must be exactly what the clone alone gives.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,6 +44,37 @@ describe('refValue', () => {
     expect(refValue(gitDir, 'refs/tags/1.0.0')).toBe(head);
     expect(refValue(gitDir, 'refs/tags/2.0.0')).toBeNull();
     expect(refValue(gitDir, `${UPSTREAM_TAGS}/1.0.0`)).toBeNull();
+  });
+
+  it('gives what git gives, or leaves it to git, for ref files git itself never writes', () => {
+    const { clone } = recipe('a', '1.0.0');
+    const gitDir = path.join(clone, '.git');
+    const tagObject = git(clone, 'rev-parse', 'refs/tags/1.0.0');
+    const head = git(clone, 'rev-parse', 'HEAD');
+    const loose = path.join(gitDir, 'refs', 'tags', '1.0.0');
+    const packed = path.join(gitDir, 'packed-refs');
+    const forms: Record<string, () => void> = {
+      'packed-refs without its final newline': () => writeFileSync(packed, `${tagObject} refs/tags/1.0.0`),
+      'packed-refs naming the tag twice': () => writeFileSync(packed, `${head} refs/tags/1.0.0\n${tagObject} refs/tags/1.0.0\n`),
+      'packed-refs with a tab for the space': () => writeFileSync(packed, `${tagObject}\trefs/tags/1.0.0\n`),
+      'packed-refs with CRLF line ends': () => writeFileSync(packed, `${tagObject} refs/tags/1.0.0\r\n`),
+      'a 64-digit id in a SHA-1 clone (loose)': () => writeFileSync(loose, `${head}${head.slice(0, 24)}\n`),
+      'a 64-digit id in a SHA-1 clone (packed)': () => writeFileSync(packed, `${head}${head.slice(0, 24)} refs/tags/1.0.0\n`),
+    };
+    for (const [what, make] of Object.entries(forms)) {
+      rmSync(loose, { force: true });
+      rmSync(packed, { force: true });
+      make();
+      let theirs: string | null;
+      try {
+        theirs = git(clone, 'rev-parse', '--verify', '-q', 'refs/tags/1.0.0');
+      } catch {
+        theirs = null;
+      }
+      const mine = refValue(gitDir, 'refs/tags/1.0.0');
+      // undefined: git is asked. Anything else must be git's own answer.
+      if (mine !== undefined) expect(mine, what).toBe(theirs);
+    }
   });
 
   it('leaves to git what only git can say: a symbolic ref, a symlink, reftable, an odd name', () => {
@@ -101,6 +132,45 @@ describe('prefetchReleases', () => {
     expect(rel.commit).toBe(a.commit);
     // The fetch put upstream's tag into our namespace and created the clone's own.
     expect((await runGit(['rev-parse', `${UPSTREAM_TAGS}/1.0.0^{commit}`, 'refs/tags/1.0.0^{commit}'], { env: env(), repo: b })).stdout.split('\n')).toEqual([a.commit, a.commit]);
+  });
+
+  it('a SHA-256 first clone whose config git reads but a text match misses: the other clones are read as alone, offline', async () => {
+    const sha256 = path.join(root, 'recipes', 'b256');
+    git(root, 'init', '-q', '--object-format=sha256', '-b', 'main', sha256);
+    writeFileSync(path.join(sha256, 'compose.yml'), 'services: {}\n');
+    git(sha256, 'add', '-A');
+    git(sha256, ...IDENT, 'commit', '-q', '-m', 'release');
+    git(sha256, ...IDENT, 'tag', '-a', '-m', 'release', '1.0.0');
+    // As valid for git as `[extensions]` on a line of its own.
+    const config = path.join(sha256, '.git', 'config');
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/\[extensions\]\s*\n\s*/, '[extensions] '));
+    expect(git(sha256, 'rev-parse', '--show-object-format')).toBe('sha256');
+    const a = recipe('a', '1.0.0');
+    const items = [
+      { cloneDir: sha256, tag: '1.0.0', expected: git(sha256, 'rev-parse', '1.0.0^{commit}') },
+      { cloneDir: a.clone, tag: '1.0.0', expected: a.commit },
+    ];
+    const pre = await prefetchReleases(items, COMPOSE_FILES, { env: env() });
+    // The upstream cannot be reached: a clone that holds its release needs no network, prefetch or not.
+    const opts = { env: env(), log: { warn: () => {} }, files: COMPOSE_FILES };
+    for (const it of items) {
+      const alone = await fetchRelease(it.cloneDir, 'file:///nonexistent/upstream.git', '1.0.0', it.expected, opts);
+      const shared = await fetchRelease(it.cloneDir, 'file:///nonexistent/upstream.git', '1.0.0', it.expected, { ...opts, prefetched: pre });
+      expect(shared).toEqual(alone);
+    }
+  });
+
+  it("a ref whose object no store held at the prefetch is asked of the clone: 'missing' then is not 'missing' now", async () => {
+    const r = recipe('a', '1.0.0');
+    const tagObject = git(r.clone, 'rev-parse', 'refs/tags/1.0.0');
+    const file = path.join(r.clone, '.git', 'objects', tagObject.slice(0, 2), tagObject.slice(2));
+    renameSync(file, `${file}.away`);
+    const pre = await prefetchReleases([{ cloneDir: r.clone, tag: '1.0.0', expected: r.commit }], COMPOSE_FILES, { env: env() });
+    // Repaired before the test (the object is back, the ref never changed).
+    renameSync(`${file}.away`, file);
+    const opts = { env: env(), log: { warn: () => {} }, files: COMPOSE_FILES };
+    const alone = await fetchRelease(r.clone, 'file:///nonexistent/upstream.git', '1.0.0', r.commit, opts);
+    expect(await fetchRelease(r.clone, 'file:///nonexistent/upstream.git', '1.0.0', r.commit, { ...opts, prefetched: pre })).toEqual(alone);
   });
 
   it('gives up (null) rather than guess: a SHA-256 clone among them', async () => {
