@@ -808,13 +808,22 @@ export async function prefetchReleases(
   if (unique.length === 0 || bytes > MAX_ALTERNATES_BYTES || names.some((n) => /[\n\r]/.test(n))) return null;
   const asked = [...specs];
   try {
-    const { stdout } = await runGitBytes(['cat-file', '--batch'], {
-      env: opts.env, signal: opts.signal, repo: path.dirname(unique[0]!), alternates: unique.slice(1), input: `${asked.join('\n')}\n`,
-      what: 'git cat-file for the releases of this run', readOnly: true,
-    });
-    const answers = parseCatFileBatch(stdout, asked.length);
-    const bySpec = new Map(asked.map((spec, i) => [spec, answers[i] ?? null]));
-    return { answer: (spec) => bySpec.get(spec) };
+    // A clone git cannot open (a broken HEAD or config) gives way to the next as the repository, as in
+    // objectTypeLookup(): exit 128 with nothing answered. Any other failure gives up.
+    for (let main = 0; main < Math.min(unique.length, MAX_MAIN_TRIES); main++) {
+      const { stdout, exitCode } = await runGitBytes(['cat-file', '--batch'], {
+        env: opts.env, signal: opts.signal, repo: path.dirname(unique[main]!), alternates: unique.filter((_, i) => i !== main),
+        input: `${asked.join('\n')}\n`, what: 'git cat-file for the releases of this run', readOnly: true, okCodes: [128],
+      });
+      if (exitCode !== 0) {
+        if (stdout.length > 0) break;
+        continue;
+      }
+      const answers = parseCatFileBatch(stdout, asked.length);
+      const bySpec = new Map(asked.map((spec, i) => [spec, answers[i] ?? null]));
+      return { answer: (spec) => bySpec.get(spec) };
+    }
+    throw new GitError('git could not read the clones (exit 128)');
   } catch (err) {
     opts.log?.debug({ err: messageOf(err) }, 'could not read the releases of this run at once: each clone is asked before its test');
     return null;

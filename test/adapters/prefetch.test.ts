@@ -173,6 +173,22 @@ describe('prefetchReleases', () => {
     expect(await fetchRelease(r.clone, 'file:///nonexistent/upstream.git', '1.0.0', r.commit, { ...opts, prefetched: pre })).toEqual(alone);
   });
 
+  it('a first clone git cannot open (broken HEAD, bad config) gives way to the next as the repository', async () => {
+    const broken = recipe('a', '1.0.0');
+    const b = recipe('b', '1.0.1');
+    const c = recipe('c', '1.0.2');
+    writeFileSync(path.join(broken.clone, '.git', 'HEAD'), 'garbage\n');
+    writeFileSync(path.join(b.clone, '.git', 'config'), '[core\n');
+    const items = [broken, b, c].map((r) => ({ cloneDir: r.clone, tag: '1.0.0', expected: r.commit }));
+    const pre = await prefetchReleases(items, COMPOSE_FILES, { env: env() });
+    expect(pre).not.toBeNull();
+    // c is read from the prefetch alone: offline, and as c alone reads it.
+    const opts = { env: env(), log: { warn: () => {} }, files: COMPOSE_FILES };
+    const alone = await fetchRelease(c.clone, 'file:///nonexistent/upstream.git', '1.0.0', c.commit, opts);
+    expect(await fetchRelease(c.clone, 'file:///nonexistent/upstream.git', '1.0.0', c.commit, { ...opts, prefetched: pre })).toEqual(alone);
+    expect(alone.files.get('compose.yml')).toContain('version=1.0.2');
+  });
+
   it('gives up (null) rather than guess: a SHA-256 clone among them', async () => {
     const a = recipe('a', '1.0.0');
     const b = path.join(root, 'recipes', 'b');
