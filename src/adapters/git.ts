@@ -1027,11 +1027,15 @@ function ownObjectDir(cloneDir: string): string | null {
   }
 }
 
-/** Whether a git dir's config names the SHA-256 object format (read as text: no process for it). */
+/**
+ * Whether a git dir's config names the SHA-256 object format (read as text: no process for it). Anywhere
+ * on a line and quoted or not, as git reads it (`[extensions] objectFormat = "sha256"`): a false "yes" only
+ * costs a clone its turn as the repository of a shared read.
+ */
 function usesSha256(gitDir: string): boolean {
   try {
     // Never blocks on a FIFO or reads a huge file: a config that is not a plain, small file is not SHA-256 here.
-    return /^\s*objectformat\s*=\s*sha256\b/im.test(readRegularText(path.join(gitDir, 'config'), { maxBytes: 1024 * 1024 }));
+    return /objectformat\s*=\s*"?sha256\b/i.test(readRegularText(path.join(gitDir, 'config'), { maxBytes: 1024 * 1024 }));
   } catch {
     return false;
   }

@@ -154,6 +154,22 @@ describe('objectTypeLookup', () => {
     }
   });
 
+  it('nor is one whose config says so in another form git reads (the key on the section line, quoted)', async () => {
+    for (const [name, form] of [['sha256-inline', '[extensions] objectformat = sha256'], ['sha256-quoted', '[extensions]\n\tobjectFormat = "sha256"']]) {
+      const dir = path.join(root, name!);
+      git(root, ['init', '-q', '--object-format=sha256', '-b', 'main', dir]);
+      const config = path.join(dir, '.git', 'config');
+      writeFileSync(config, readFileSync(config, 'utf8').replace(/\[extensions\]\s*\n\s*objectformat = sha256/, form!));
+      expect(git(dir, ['rev-parse', '--show-object-format'])).toBe('sha256');
+      const lookup = objectTypeLookup([dir, ...clones], { env: process.env });
+      try {
+        expect(Object.fromEntries(await lookup.types([ids.commitA])), form).toEqual({ [ids.commitA]: 'commit' });
+      } finally {
+        lookup.close();
+      }
+    }
+  });
+
   it('when nothing can be read it says so once, and a spawn that throws is "unknown", not an error', async () => {
     const warnings: string[] = [];
     const log = { warn: (_o: unknown, m?: string) => void warnings.push(String(m)) };
