@@ -2,11 +2,12 @@
 // test first asks of its clone is read once for the whole run, then each recipe costs a status before and
 // after its test, its checkout and its restore.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addRelease } from '../support/sandbox.js';
-import { cliJson, sandbox } from '../support/cli.js';
+import { alive, cliJson, launches, sandbox, startCli, until } from '../support/cli.js';
+import { git } from '../support/git.js';
 
 const REAL_GIT = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
 
@@ -36,4 +37,35 @@ describe('a run of three recipes whose clones hold their new tags', () => {
       expect(mine.map(sub).sort(), n).toEqual(['checkout', 'checkout', 'status', 'status']);
     }
   });
+});
+
+describe('a stop while the releases are read', () => {
+  it('stops that git, tests nothing, touches no clone, exits 143', async () => {
+    const names = ['aaa', 'bbb'];
+    const sb = await sandbox(names.map((name) => ({ name, releases: [{ tag: '1.0.0' }] })));
+    expect((await cliJson(sb, ['run'])).r.exitCode).toBe(0);
+    for (const n of names) await addRelease(sb, n, { tag: '1.1.0' });
+    const bin = path.join(sb.root, 'wrap-bin');
+    mkdirSync(bin);
+    const reading = path.join(sb.root, 'reading');
+    // The one cat-file over every clone (the only git given alternates) never ends by itself.
+    writeFileSync(path.join(bin, 'git'), `#!/usr/bin/env bash
+case " $* " in *" cat-file --batch ") if [ -n "$GIT_ALTERNATE_OBJECT_DIRECTORIES" ]; then echo $$ >'${reading}'; exec sleep 600; fi ;; esac
+exec '${REAL_GIT}' "$@"
+`);
+    chmodSync(path.join(bin, 'git'), 0o755);
+    const tested = launches(sb).length;
+    const sweep = startCli(sb, ['run', '--json'], { PATH: `${bin}:${process.env.PATH}` });
+    await until('the releases to be read', () => existsSync(reading) && readFileSync(reading, 'utf8').endsWith('\n'));
+    process.kill(sweep.pid!, 'SIGTERM');
+    const r = await sweep;
+    expect(r.exitCode).toBe(143);
+    expect(alive(Number(readFileSync(reading, 'utf8')))).toBe(false);
+    expect(JSON.parse(String(r.stdout)).recipes.map((x: { outcome: string }) => x.outcome)).toEqual(['interrupted', 'interrupted']);
+    expect(launches(sb)).toHaveLength(tested);
+    for (const n of names) {
+      expect(git(path.join(sb.recipesDir, n), 'symbolic-ref', '--short', 'HEAD')).toBe('main');
+      expect(existsSync(path.join(sb.stateDir, n, '.recipe.lock'))).toBe(false);
+    }
+  }, 60_000);
 });

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliJson, control, sandbox } from '../support/cli.js';
+import { alive, cliJson, control, launches, readJson, sandbox, startCli, until } from '../support/cli.js';
 import { git } from '../support/git.js';
 
 const REAL_GIT = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
@@ -68,4 +68,62 @@ exit $rc
     expect(lines.filter((l) => l.startsWith('start')).map((l) => l.split(' ')[1])).toEqual(['aaa', 'aaa', 'bbb', 'bbb', 'ccc', 'ccc']);
     expect(existsSync(path.join(sb.stateDir, 'ccc', 'canonical.json'))).toBe(true);
   });
+});
+
+describe('a stop while one recipe is put back and the next is tested', () => {
+  /** aaa's restore waits for `<root>/go`; bbb's test waits for `<root>/bbb-release` and says when it runs. */
+  async function overlapping() {
+    const sb = await sandbox([{ name: 'aaa', releases: [{ tag: '1.0.0' }] }, { name: 'bbb', releases: [{ tag: '1.0.0' }] }]);
+    const at = (n: string) => path.join(sb.root, n);
+    const bin = path.join(sb.root, 'wrap-bin');
+    script(path.join(bin, 'git'), `#!/usr/bin/env bash
+case " $* " in
+  *" --work-tree=${path.join(sb.recipesDir, 'aaa')} checkout --quiet main "*)
+    echo $$ >'${at('restore-pid')}'
+    while [ ! -e '${at('go')}' ]; do [ -d '${sb.root}' ] || exit 1; sleep 0.05; done ;;
+esac
+exec '${REAL_GIT}' "$@"
+`);
+    control(sb, { bbb: { write: { path: at('bbb-testing'), text: 'x\n' }, waitFor: at('bbb-release') } });
+    const sweep = startCli(sb, ['run', '--jobs', '1', '--json'], { PATH: `${bin}:${process.env.PATH}` });
+    await until('aaa being put back while bbb is tested', () => existsSync(at('restore-pid')) && existsSync(at('bbb-testing')));
+    return { sb, at, sweep };
+  }
+  const onMain = (sb: { recipesDir: string }, n: string) => git(path.join(sb.recipesDir, n), 'symbolic-ref', '--short', 'HEAD');
+
+  it('SIGTERM: the test is stopped, both clones put back, one result each, exit 143', async () => {
+    const { sb, at, sweep } = await overlapping();
+    process.kill(sweep.pid!, 'SIGTERM');
+    await until('bbb to be told to stop', () => existsSync(`${sb.harnessLog}.signals`));
+    writeFileSync(at('go'), '');
+    const r = await sweep;
+    expect(r.exitCode).toBe(143);
+    expect(JSON.parse(String(r.stdout)).recipes.map((x: { recipe: string; outcome: string }) => [x.recipe, x.outcome]))
+      .toEqual([['aaa', 'promoted'], ['bbb', 'interrupted']]);
+    for (const n of ['aaa', 'bbb']) {
+      expect(onMain(sb, n)).toBe('main');
+      expect(existsSync(path.join(sb.stateDir, n, '.recipe.lock'))).toBe(false);
+    }
+    expect(readJson(path.join(sb.stateDir, 'aaa', 'canonical.json')).version).toBe('1.0.0');
+  }, 60_000);
+
+  it('kill -9: the next run puts both clones back and tests what was not finished', async () => {
+    const { sb, at, sweep } = await overlapping();
+    process.kill(sweep.pid!, 'SIGKILL');
+    process.kill(-Number(readFileSync(at('restore-pid'), 'utf8')), 'SIGKILL'); // aaa is never put back
+    await sweep;
+    expect(git(path.join(sb.recipesDir, 'aaa'), 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('HEAD');
+    // bbb's test outlives the sweep (its own process group); the next run waits for nothing but its end.
+    const bbb = launches(sb).find((l) => l.recipe === 'bbb') as unknown as { pid: number };
+    writeFileSync(at('bbb-release'), '');
+    await until('the orphaned test to end', () => !alive(bbb.pid));
+    const { r, doc } = await cliJson(sb, ['run', '--jobs', '1']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(doc.recipes.map((x: { recipe: string; outcome: string }) => [x.recipe, x.outcome])).toEqual([['aaa', 'skipped'], ['bbb', 'promoted']]);
+    for (const n of ['aaa', 'bbb']) {
+      expect(onMain(sb, n)).toBe('main');
+      expect(readJson(path.join(sb.stateDir, n, 'canonical.json')).version).toBe('1.0.0');
+      for (const line of readFileSync(path.join(sb.stateDir, n, 'history.jsonl'), 'utf8').trim().split('\n')) JSON.parse(line);
+    }
+  }, 90_000);
 });
