@@ -601,6 +601,8 @@ export interface Release {
   commit: string;
   /** Top-level files of the commit (blobs only), read from git, not from disk. */
   files: Map<string, string>;
+  /** Known from the run's prefetch and the clone's ref files alone: no git process asked the clone. */
+  fromPrefetch?: boolean;
 }
 
 /**
@@ -621,7 +623,8 @@ export async function fetchRelease(cloneDir: string, url: string, tag: string, e
     ensureDir(path.dirname(cloneDir));
     await runGit(['clone', '--quiet', '--', url, path.resolve(cloneDir)], { ...net, what: `git clone ${url}` });
   }
-  let known = (opts.prefetched && factsFromPrefetch(cloneDir, tag, expected, names, opts.prefetched)) || await releaseFacts(cloneDir, tag, expected, names, opts);
+  const pre = opts.prefetched ? factsFromPrefetch(cloneDir, tag, expected, names, opts.prefetched) : null;
+  let known = pre ?? await releaseFacts(cloneDir, tag, expected, names, opts);
   const held = known.upstream?.id === expected || (known.local?.id === expected && known.local.type === 'commit');
   if (!held) {
     const branch = opts.defaultBranch ?? (await remoteDefaultBranch(url, opts));
@@ -647,7 +650,7 @@ export async function fetchRelease(cloneDir: string, url: string, tag: string, e
   if (up && up.type !== 'commit') throw new NotACommitError(tag, up.type);
   if (up?.id !== expected) throw new GitError(`tag ${tag} moved upstream during the sweep (${expected} -> ${up?.id ?? 'gone'}); run again`);
   if (known.local?.id !== up.id) opts.log.warn({ tag, local: known.local?.id, upstream: up.id }, "the clone's own tag differs from upstream's; testing upstream's");
-  return { commit: up.id, files: known.files };
+  return { commit: up.id, files: known.files, ...(pre && held ? { fromPrefetch: true } : {}) };
 }
 
 /** The tag under test turned out to point to a tree or blob: it is not a release. */
@@ -720,6 +723,9 @@ function alternatesEnv(gitDirs: readonly string[] | undefined): Record<string, s
   if (!gitDirs?.length) return {};
   return { GIT_ALTERNATE_OBJECT_DIRECTORIES: gitDirs.map((d) => alternateEntry(path.join(d, 'objects'))).join(':'), GIT_NO_LAZY_FETCH: '1' };
 }
+
+/** Most bytes of objects a run's prefetch keeps in memory. */
+const PREFETCH_MAX_BYTES = 32 * 1024 * 1024;
 
 /** A tag name that is safe as a path under refs/ (releases are): anything else is asked of git. */
 const PLAIN_TAG = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -814,6 +820,9 @@ export async function prefetchReleases(
       const { stdout, exitCode } = await runGitBytes(['cat-file', '--batch'], {
         env: opts.env, signal: opts.signal, repo: path.dirname(unique[main]!), alternates: unique.filter((_, i) => i !== main),
         input: `${asked.join('\n')}\n`, what: 'git cat-file for the releases of this run', readOnly: true, okCodes: [128],
+        // Kept for the whole sweep: compose files are kilobytes; a recipe with a huge one turns the prefetch
+        // off (each clone is then asked alone, with the usual 100 MiB bound), rather than hold it all.
+        maxOutputBytes: PREFETCH_MAX_BYTES,
       });
       if (exitCode !== 0) {
         if (stdout.length > 0) break;

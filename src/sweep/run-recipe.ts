@@ -9,8 +9,10 @@ import { promotedRecord } from '../core/canonical-record.js';
 import { COMPOSE_FILES, type LabelResult, versionLabelOfFiles } from '../core/compose.js';
 import { urlFor } from '../core/config.js';
 import { upgradeBaseFor } from '../core/decision.js';
-import { HarnessError, messageOf } from '../core/errors.js';
-import { type Checkout, checkoutDetached, cloneStatus, fetchRelease, NotACommitError, type Release, restoreCheckout } from '../adapters/git.js';
+import { GitError, HarnessError, messageOf } from '../core/errors.js';
+import {
+  type Checkout, checkoutDetached, cloneStatus, fetchRelease, NotACommitError, type PrefetchedReleases, type Release, restoreCheckout,
+} from '../adapters/git.js';
 import { harnessEnv, type HarnessResult, runHarness } from '../adapters/harness.js';
 import { type Logger, scrub } from '../adapters/log.js';
 import { type Lock, type LockInfo, processStart, recipeBusy, recipeLockPath, tryLock } from '../adapters/fs/lock.js';
@@ -91,14 +93,25 @@ async function testRecipe(
     // answer, or its error, counts only once the release is known.
     const early = existsSync(path.join(s.cloneDir, '.git')) ? cloneStatus(s.cloneDir, { env: ctx.env }) : null;
     early?.catch(() => {});
-    const release = await fetchTag(s);
+    let release = await fetchTag(s, o.prefetched);
     if ('outcome' in release) return release;
-    const { commit } = release;
     const status = await (early ?? cloneStatus(s.cloneDir, { env: ctx.env }));
-    const dirty = refuseDirtyTree(s, commit, status.changes);
+    const dirty = refuseDirtyTree(s, release.commit, status.changes);
     if (dirty) return dirty;
     saved = status.checkout;
-    await checkOutTag(s, tracked, commit, saved);
+    try {
+      await checkOutTag(s, tracked, release.commit, saved);
+    } catch (err) {
+      // The run's prefetch took the clone's tag as proof that the clone holds the release. A damaged store
+      // (objects gone that a ref still names) fails the checkout: ask the clone itself, which fetches what
+      // it lacks, and try once more.
+      if (!release.fromPrefetch || !(err instanceof GitError) || ctx.signal?.aborted) throw err;
+      s.log.warn({ err: messageOf(err) }, 'the checkout failed: asking the clone itself for the release and trying once more');
+      release = await fetchTag(s, null);
+      if ('outcome' in release) return release;
+      await checkOutTag(s, tracked, release.commit, saved);
+    }
+    const { commit } = release;
     // The compose version label of the tag's commit (not of whatever is on disk), read with the fetch's own lookups.
     const label = versionLabelOfFiles(release.files, `${s.tag} (${commit.slice(0, 10)})`);
     const prepared = prepareTest(s, commit);
@@ -172,14 +185,14 @@ async function takeRecipeLock(s: RecipeState): Promise<Lock | RunResult> {
  * tell a tree from a commit; the fetched tag can. Such a tag is not a release: decide again without it
  * (the next plan knows it from the clone), which may mean nothing runs.
  */
-async function fetchTag(s: RecipeState): Promise<Release | RunResult> {
+async function fetchTag(s: RecipeState, prefetched: PrefetchedReleases | null | undefined): Promise<Release | RunResult> {
   const { ctx, p, o, cloneDir } = s;
   const upstream = urlFor(ctx.config.upstreamUrl, p.recipe);
   for (;;) {
     try {
       return await ctx.writer.act(`fetch ${upstream} into ${cloneDir}`, () =>
         fetchRelease(cloneDir, upstream, s.tag, p.tags.get(s.tag)!, {
-          log: s.log, env: ctx.env, signal: ctx.signal, defaultBranch: p.defaultBranch, files: COMPOSE_FILES, prefetched: o.prefetched,
+          log: s.log, env: ctx.env, signal: ctx.signal, defaultBranch: p.defaultBranch, files: COMPOSE_FILES, prefetched,
         }));
     } catch (err) {
       if (!(err instanceof NotACommitError)) throw err;

@@ -108,9 +108,10 @@ export async function run(ctx: SweepContext, enrolment: Enrolment, opts: RunOpti
     toRun.map((p) => new Promise<void>((settled, failed) => {
       void queue.add(() => new Promise<void>((slotFree) => {
         // A CI executor records what this host would compare a later plan with (known-red), not the runner's.
-        executor.launch(p, { ...opts, ccciRun: executor.remote ? conditions.ccciRun : ccciRun, ccciCommit: conditions.ccciCommit }, () =>
+        // Through a promise even if launch() threw at once: the slot and the sweep's wait always end.
+        Promise.resolve().then(() => executor.launch(p, { ...opts, ccciRun: executor.remote ? conditions.ccciRun : ccciRun, ccciCommit: conditions.ccciCommit }, () =>
           emit(p.recipe, 'testing', { tag: p.latest, expectedMs: medianDurationMs(p.history) }), slotFree,
-        ).then((r) => {
+        )).then((r) => {
           byRecipe.set(p.recipe, r);
           emit(p.recipe, 'done', { tag: r.tag, outcome: r.outcome });
           settled();

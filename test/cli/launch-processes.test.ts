@@ -2,7 +2,7 @@
 // test first asks of its clone is read once for the whole run, then each recipe costs a status before and
 // after its test, its checkout and its restore.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addRelease } from '../support/sandbox.js';
@@ -68,4 +68,32 @@ exec '${REAL_GIT}' "$@"
       expect(existsSync(path.join(sb.stateDir, n, '.recipe.lock'))).toBe(false);
     }
   }, 60_000);
+});
+
+describe('a clone whose tag names objects its store lost, which another clone holds', () => {
+  it('is asked again, fetches what it lacks and is tested: the prefetch is never the last word', async () => {
+    const sb = await sandbox([{ name: 'aaa', releases: [{ tag: '1.0.0' }] }, { name: 'bbb', releases: [{ tag: '1.0.0' }] }]);
+    // bbb's upstream is a copy of aaa's: the two clones share every object.
+    const copyUpstream = () => {
+      rmSync(path.join(sb.upstreamDir, 'bbb.git'), { recursive: true, force: true });
+      cpSync(path.join(sb.upstreamDir, 'aaa.git'), path.join(sb.upstreamDir, 'bbb.git'), { recursive: true });
+    };
+    copyUpstream();
+    expect((await cliJson(sb, ['run'])).r.exitCode).toBe(0);
+    await addRelease(sb, 'aaa', { tag: '1.1.0' });
+    copyUpstream();
+    const b = path.join(sb.recipesDir, 'bbb');
+    for (const n of ['aaa', 'bbb']) execFileSync('git', ['-C', path.join(sb.recipesDir, n), 'fetch', '-q', '--tags', 'origin']);
+    // bbb's store loses the new release's objects (loose after that small fetch); its tag still names them.
+    const lost = git(b, 'rev-list', '--objects', '1.0.0..1.1.0').split('\n').map((l) => l.split(' ')[0]!);
+    lost.push(git(b, 'rev-parse', 'refs/tags/1.1.0'));
+    for (const id of lost) rmSync(path.join(b, '.git', 'objects', id.slice(0, 2), id.slice(2)), { force: true });
+    expect(() => git(b, 'cat-file', '-e', '1.1.0^{commit}')).toThrow();
+    const { r, doc } = await cliJson(sb, ['run']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(doc.recipes.map((x: { recipe: string; outcome: string; tag: string }) => `${x.recipe} ${x.outcome} ${x.tag}`)).toEqual(['aaa promoted 1.1.0', 'bbb promoted 1.1.0']);
+    expect(r.stderr).toMatch(/the checkout failed: asking the clone itself for the release and trying once more/);
+    expect(git(b, 'cat-file', '-t', '1.1.0^{commit}')).toBe('commit');
+    expect(git(b, 'symbolic-ref', '--short', 'HEAD')).toBe('main');
+  });
 });
