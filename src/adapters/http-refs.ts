@@ -18,7 +18,8 @@ import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { AuthFailure, TransientError, withRetry, type RetryPolicy } from './retry.js';
 import { later } from './timers.js';
-import { CERT_TROUBLE, networkReason, proxyInEffect, ProxyTrouble, type Reply, shownUrl, transportFor } from './http-transport.js';
+import { type BudgetHold, CERT_TROUBLE, mib, networkReason, proxyInEffect, ProxyTrouble, type Reply, type ReplyBudget, replyBudget, shownUrl, transportFor } from './http-transport.js';
+import { every } from './timers.js';
 
 /**
  * The proxy a listing of `url` goes through, no_proxy applied (git.ts leaves a URL to git when this is not
@@ -43,14 +44,58 @@ export interface HttpRefsOptions {
   authUrl?: string;
   symref?: boolean;
   tagsOnly?: boolean;
+  /** Where the reply's bytes are counted (default: the budget every reply of the process shares). */
+  budget?: ReplyBudget;
 }
 
 /** The server is not a smart-HTTP git server (a "dumb" one serves info/refs as a file): let git list it. */
 export class NotSmartHttp extends Error {}
 
-const MAX_REDIRECTS = 10;
-/** An advertisement of 100 000 tags is ~10 MiB; anything far beyond that is not a ref list. */
+/** git has curl follow at most 20 redirects (CURLOPT_MAXREDIRS). */
+const MAX_REDIRECTS = 20;
+/** What git asks for after the repository's URL; a redirect must keep it (git's update_url_from_redirect). */
+const LISTING_TAIL = 'info/refs?service=git-upload-pack';
+/** The budget's limit is also one reply's: an advertisement of 100 000 tags is ~16 MiB. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * git's low-speed rule (curl's CURLOPT_LOW_SPEED_LIMIT/TIME from GIT_HTTP_LOW_SPEED_LIMIT/TIME, read as C's
+ * strtol reads them; the sweep gives git 1000 B/s and 60 s unless the environment says otherwise): a
+ * transfer slower than `limit` bytes/s for `seconds` s is cut off. Either at 0 (or empty, or not a number):
+ * no rule, as in git. git configuration (http.lowSpeedLimit/Time) makes git list instead (git.ts).
+ */
+export function lowSpeedRule(env: NodeJS.ProcessEnv): { limit: number; seconds: number } | undefined {
+  const read = (name: string, otherwise: number): number => {
+    const v = env[name];
+    if (v === undefined) return otherwise;
+    return Number(/^\s*([+-]?\d+)/.exec(v)?.[1] ?? 0);
+  };
+  const limit = read('GIT_HTTP_LOW_SPEED_LIMIT', 1000);
+  const seconds = read('GIT_HTTP_LOW_SPEED_TIME', 60);
+  return limit > 0 && seconds > 0 ? { limit, seconds } : undefined;
+}
+
+/**
+ * curl's speed check, once a second: the speed is the bytes of the last (up to) 5 s over their time; below
+ * the limit a clock starts, at or above it stops; the clock reaching `seconds` cuts the transfer off.
+ * Time spent waiting for the reply counts, as in curl (the request is sent, no byte comes back).
+ */
+function watchSpeed(rule: { limit: number; seconds: number }, cut: () => void): { got(n: number): void; stop(): void } {
+  let bytes = 0;
+  const samples: { at: number; bytes: number }[] = [{ at: performance.now(), bytes: 0 }];
+  let slowSince: number | undefined;
+  const timer = every(() => {
+    const now = performance.now();
+    samples.push({ at: now, bytes });
+    while (samples.length > 6) samples.shift();
+    const first = samples[0]!;
+    const speed = now > first.at ? ((bytes - first.bytes) * 1000) / (now - first.at) : Infinity;
+    if (speed >= rule.limit) slowSince = undefined;
+    else if (slowSince === undefined) slowSince = now;
+    else if (now - slowSince >= rule.seconds * 1000) cut();
+  }, 1000);
+  return { got: (n) => void (bytes += n), stop: () => clearInterval(timer) };
+}
 const USER_AGENT = 'git/ccci-sweep';
 
 /** Lists `url`'s refs with one advertisement request (plus redirects), retrying transient failures. */
@@ -69,21 +114,19 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
   mayAct(what, 'read'); // a GET changes nothing: allowed in a dry-run too
   const env = opts.env;
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  // git's own stall rule (GIT_HTTP_LOW_SPEED_TIME, the sweep's default 60 s): no data for that long ends it.
-  const stallMs = (Number.parseInt(env.GIT_HTTP_LOW_SPEED_TIME ?? '', 10) || 60) * 1000;
+  const rule = lowSpeedRule(env);
   const deadline = new AbortController();
   const stall = new AbortController();
   const deadlineTimer = timeoutMs > 0 ? later(() => deadline.abort(), timeoutMs) : undefined;
-  let stallTimer: NodeJS.Timeout | undefined;
-  const progress = () => {
-    clearTimeout(stallTimer);
-    stallTimer = later(() => stall.abort(), stallMs);
-  };
+  const speed = rule ? watchSpeed(rule, () => stall.abort()) : undefined;
+  const progress = (n: number) => speed?.got(n);
   const signal = AbortSignal.any([deadline.signal, stall.signal, ...(opts.signal ? [opts.signal] : [])]);
   const failed = (err: unknown): Error => {
     if (opts.signal?.aborted) return new GitError(`${what}: stopped, the sweep was stopped`);
     if (deadline.signal.aborted) return new TransientError(`${what}: timed out after ${timeoutMs} ms`);
-    if (stall.signal.aborted) return new TransientError(`${what}: timed out, no data for ${stallMs / 1000} s`);
+    if (stall.signal.aborted) {
+      return new TransientError(`${what}: too slow, less than ${rule!.limit} bytes/s for ${rule!.seconds} s (GIT_HTTP_LOW_SPEED_LIMIT/GIT_HTTP_LOW_SPEED_TIME)`);
+    }
     if (err instanceof ProxyTrouble) {
       const message = `${what} failed: ${err.message}`;
       return err.kind === 'auth' ? new AuthFailure(message) : err.kind === 'final' ? new GitError(message) : new TransientError(message);
@@ -91,7 +134,6 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
     return networkError(what, err);
   };
   try {
-    progress();
     let target = new URL(`${url.replace(/\/+$/, '')}/info/refs?service=git-upload-pack`);
     const tokenOrigin = opts.token && opts.authUrl ? new URL(opts.authUrl).origin : undefined;
     // Credentials written in the URL go in a header (never sent in the request line), to that origin only.
@@ -113,15 +155,22 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
       } catch (err) {
         throw failed(err);
       }
-      progress();
       const location = res.header('location');
       if (res.status >= 300 && res.status < 400 && location) {
         await res.discard();
         if (hop >= MAX_REDIRECTS) throw new GitError(`${what} failed: more than ${MAX_REDIRECTS} redirects`);
         const next = new URL(location, target);
         if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new GitError(`${what} failed: redirected to a ${next.protocol} URL`);
+        next.username = ''; // never credentials a redirect hands us
+        next.password = '';
         target = next;
         continue;
+      }
+      // As git: a redirect must lead to the same listing under another base URL; one elsewhere (a login
+      // page, a path without the service query) is refused, never read as this repository's refs.
+      if (hop > 0 && (res.status === 200 || res.status === 401) && !target.href.endsWith(LISTING_TAIL)) {
+        await res.discard();
+        throw new GitError(`${what} failed: redirected to ${shownUrl(target.href)}, which is not a ref listing (git refuses such a redirect)`);
       }
       if (res.status !== 200) {
         await res.discard();
@@ -131,12 +180,15 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
         await res.discard();
         throw new NotSmartHttp(`${what}: not a smart-HTTP git server`);
       }
-      const body = decoded(await readBody(res, progress, what), res.header('content-encoding'), what);
+      const hold = (opts.budget ?? replyBudget).open(() => res.destroy());
       try {
+        const body = decoded(await readBody(res, progress, what, hold), res.header('content-encoding'), what);
         return parseAdvertisement(body);
       } catch (err) {
         if (err instanceof AdvertisementError) throw new GitError(scrub(`${what} failed: ${err.message}`));
         throw err;
+      } finally {
+        hold.release();
       }
     }
   } catch (err) {
@@ -144,7 +196,7 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
     throw failed(err);
   } finally {
     clearTimeout(deadlineTimer);
-    clearTimeout(stallTimer);
+    speed?.stop();
   }
 }
 
@@ -164,18 +216,27 @@ function decoded(body: Uint8Array, encoding: string | undefined, what: string): 
   throw new GitError(`${what} failed: the reply is ${e}-encoded, which is not supported`);
 }
 
-async function readBody(res: Reply, progress: () => void, what: string): Promise<Uint8Array> {
+async function readBody(res: Reply, progress: (n: number) => void, what: string, hold: BudgetHold): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of res.body) {
-    progress();
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      res.destroy();
-      throw new GitError(`${what} failed: the ref advertisement is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`);
+  const tooLarge = () => new GitError(size > hold.limit
+    ? `${what} failed: the ref advertisement is larger than ${mib(hold.limit)} MiB`
+    : `${what} failed: the ref advertisement is too large (over ${mib(size)} MiB, while the listings in flight may hold ${mib(hold.limit)} MiB together)`);
+  try {
+    for await (const chunk of res.body) {
+      progress(chunk.length);
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES || !hold.take(chunk.length)) {
+        res.destroy();
+        throw tooLarge();
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (err) {
+    if (hold.stopped && !(err instanceof GitError)) throw tooLarge();
+    throw err;
   }
+  if (hold.stopped) throw tooLarge();
   return Buffer.concat(chunks);
 }
 

@@ -30,7 +30,8 @@ export function shownUrl(url: string): string {
 export function proxyFor(env: NodeJS.ProcessEnv, url: string): { proxy?: string; noProxy: string; from?: string } {
   const names = /^https:/i.test(url) ? ['https_proxy', 'HTTPS_PROXY'] : ['http_proxy'];
   const from = [...names, 'all_proxy', 'ALL_PROXY'].find((n) => env[n] !== undefined && env[n] !== '');
-  const noProxy = ['no_proxy', 'NO_PROXY'].map((n) => env[n]).find((v) => v !== undefined && v !== '') ?? '';
+  // git hands curl no_proxy if it is set at all (an empty one too), else NO_PROXY.
+  const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
   if (!from) return { noProxy };
   const raw = env[from]!;
   return { proxy: raw.includes('://') ? raw : `http://${raw}`, noProxy, from };
@@ -41,7 +42,7 @@ export function proxyInEffect(env: NodeJS.ProcessEnv, url: string): { proxy: str
   const found = proxyFor(env, url);
   if (!found.proxy || !found.from) return undefined;
   try {
-    if (bypassesProxy(found.noProxy, new URL(url))) return undefined;
+    if (bypassesProxy(found.noProxy, new URL(url), url)) return undefined;
   } catch {
     // not a URL: the request itself will say so
   }
@@ -87,29 +88,127 @@ export function refuseUnusableProxy(env: NodeJS.ProcessEnv, url: string, what: s
 }
 
 /**
- * curl's no_proxy rules: entries separated by commas or spaces; `*` alone is every host; an entry matches
- * the host itself or any host under it (`example.org`, `.example.org` and `*.example.org` all match
- * `git.example.org`); an optional `:port` limits it to that port; case does not matter; an IPv6 address
- * may be written in brackets.
+ * curl's no_proxy rules, as the libcurl git links here (7.88) applies them (checked against `curl` and
+ * `git ls-remote` with a recording proxy): `*` exempts every host only as the whole value; entries are
+ * separated by commas, spaces or tabs. For a host name an entry matches the name itself or any name under
+ * it (`example.org` and `.example.org` match `git.example.org`; `*.example.org` matches nothing); case and
+ * one trailing dot do not matter. For an IPv4 address an entry is an address or a CIDR range
+ * (`10.0.0.0/8`; no bits, `/0` or `/32`: that address only; over 32: nothing); no suffix match. An IPv6
+ * address is compared as the text written in the URL, brackets off (`::1` matches `http://[::1]/`;
+ * `[::1]`, `::1/128` and ranges do not: that curl does not parse them). A `:port` in an entry never
+ * matches (curl compares host names only). `raw` is the URL as written, for the IPv6 text.
  */
-export function bypassesProxy(noProxy: string, target: URL): boolean {
-  const host = target.hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
-  const port = target.port || (target.protocol === 'https:' ? '443' : '80');
-  for (const raw of noProxy.split(/[\s,]+/)) {
-    let entry = raw.toLowerCase();
+export function bypassesProxy(noProxy: string, target: URL, raw?: string): boolean {
+  if (noProxy === '*') return true;
+  const v6 = /^\[(.*)\]$/.exec(target.hostname);
+  const written = v6 && raw ? /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?\[([^\]]*)\]/i.exec(raw)?.[1] : undefined;
+  const host = (v6 ? written ?? v6[1]! : target.hostname.replace(/\.$/, '')).toLowerCase();
+  const v4 = !v6 && isIP(host) === 4 ? ipv4(host) : undefined;
+  for (const token of noProxy.split(/[ \t,]+/)) {
+    if (token === '') continue;
+    if (v4 !== undefined) {
+      if (cidr4Matches(v4, token)) return true;
+      continue;
+    }
+    const entry = token.toLowerCase().replace(/\.$/, '').replace(/^\./, '');
     if (entry === '') continue;
-    if (entry === '*') return true;
-    let only: string | undefined;
-    const v6 = /^\[([^\]]*)\](?::(\d+))?$/.exec(entry);
-    const withPort = /^([^:]*):(\d+)$/.exec(entry); // one colon: host:port (a bare IPv6 address has several)
-    if (v6) [, entry, only] = v6 as unknown as [string, string, string | undefined];
-    else if (withPort) [, entry, only] = withPort as unknown as [string, string, string];
-    if (only !== undefined && only !== port) continue;
-    entry = entry.replace(/^\*?\./, '').replace(/\.$/, '');
-    if (entry !== '' && (host === entry || host.endsWith(`.${entry}`))) return true;
+    if (host === entry || (host.length > entry.length && host.endsWith(`.${entry}`))) return true;
   }
   return false;
 }
+
+function ipv4(text: string): number {
+  return text.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+/** curl's IPv4 check: `a.b.c.d` or `a.b.c.d/bits` (bits as C's atoi reads them). */
+function cidr4Matches(address: number, token: string): boolean {
+  const slash = token.indexOf('/');
+  const net = slash < 0 ? token : token.slice(0, slash);
+  const bits = slash < 0 ? 0 : Number(/^\s*([+-]?\d+)/.exec(token.slice(slash + 1))?.[1] ?? 0);
+  if (bits < 0 || bits > 32 || isIP(net) !== 4) return false;
+  if (bits === 0 || bits === 32) return ipv4(net) === address;
+  const shift = 32 - bits;
+  return Math.floor(ipv4(net) / 2 ** shift) === Math.floor(address / 2 ** shift);
+}
+
+/**
+ * The reply bodies all requests in flight hold in memory together (the ref listings of a plan, 16 at a
+ * time by default, and the API clients) are bounded by one budget, not only each by its own cap: 16
+ * hostile replies would otherwise hold 16 caps. Bytes are counted as they arrive and given back when the
+ * body is parsed (synchronously, so at most one decompressed copy exists beyond the budget at a time).
+ * When a chunk does not fit, the largest holder is stopped: the reply growing past everyone else's, which
+ * normal replies never are (a ref listing of 10 000 tags is under 2 MiB: 16 of them use half the budget).
+ */
+export class ReplyBudget {
+  private readonly holders = new Map<BudgetHold, number>();
+  private total = 0;
+  private highest = 0;
+  constructor(readonly limit: number) {}
+
+  /** Bytes held now, and the most ever held at once (for tests and the benchmark). */
+  held(): number {
+    return this.total;
+  }
+  peak(): number {
+    return this.highest;
+  }
+
+  /** One reply's account; `stop` ends that reply when another needs the room (it then reads `stopped`). */
+  open(stop: () => void): BudgetHold {
+    const hold: BudgetHold = {
+      limit: this.limit,
+      size: 0,
+      stopped: false,
+      take: (n: number): boolean => {
+        if (hold.stopped) return false;
+        while (this.total + n > this.limit) {
+          let largest = hold;
+          let largestSize = hold.size + n;
+          for (const [h, size] of this.holders) {
+            if (h !== hold && size > largestSize) [largest, largestSize] = [h, size];
+          }
+          if (largest === hold) return false; // the caller fails this reply itself
+          this.evict(largest);
+        }
+        hold.size += n;
+        this.holders.set(hold, hold.size);
+        this.total += n;
+        this.highest = Math.max(this.highest, this.total);
+        return true;
+      },
+      release: () => {
+        this.total -= this.holders.get(hold) ?? 0;
+        this.holders.delete(hold);
+      },
+    };
+    stops.set(hold, stop);
+    return hold;
+  }
+
+  private evict(h: BudgetHold): void {
+    h.release();
+    h.stopped = true;
+    stops.get(h)?.();
+  }
+}
+
+export interface BudgetHold {
+  /** The budget's limit, for messages. */
+  limit: number;
+  size: number;
+  /** Stopped to make room for a smaller reply. */
+  stopped: boolean;
+  /** Counts `n` more bytes; false when they do not fit and this reply is the largest (fail it). */
+  take(n: number): boolean;
+  release(): void;
+}
+
+const stops = new WeakMap<BudgetHold, () => void>();
+
+/** The budget every reply body of this process shares: 64 MiB, also the most one reply may be. */
+export const REPLY_BUDGET_BYTES = 64 * 1024 * 1024;
+export const replyBudget = new ReplyBudget(REPLY_BUDGET_BYTES);
 
 /** One request's reply: status, headers and the body, read or discarded. */
 export interface Reply {
@@ -409,6 +508,8 @@ export interface HttpRequest {
   signal?: AbortSignal;
   /** Largest body read (after decompression); default 32 MiB. */
   maxBytes?: number;
+  /** Where the body's bytes are counted (default: the budget every reply of the process shares). */
+  budget?: ReplyBudget;
   /** The body is not wanted (a webhook's answer): it is drained, never held, and `body` is empty. */
   discardBody?: boolean;
 }
@@ -500,7 +601,14 @@ export async function httpRequest(url: string, r: HttpRequest): Promise<HttpResp
       }
       let decoded: Buffer = Buffer.alloc(0);
       if (r.discardBody) await res.discard();
-      else decoded = decompress(await readAll(res, maxBytes), res.header('content-encoding'), maxBytes);
+      else {
+        const hold = (r.budget ?? replyBudget).open(() => res.destroy());
+        try {
+          decoded = decompress(await readAll(res, maxBytes, hold), res.header('content-encoding'), maxBytes);
+        } finally {
+          hold.release();
+        }
+      }
       return {
         status: res.status,
         ok: res.status >= 200 && res.status < 300,
@@ -520,18 +628,35 @@ function withoutHeader(headers: Record<string, string>, name: string): Record<st
   return Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== name));
 }
 
-async function readAll(res: Reply, maxBytes: number): Promise<Buffer> {
+async function readAll(res: Reply, maxBytes: number, hold: BudgetHold): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of res.body) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      res.destroy();
-      throw new HttpTrouble(`the reply is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`, 'final');
+  const tooLarge = () => new HttpTrouble(`the reply is too large (over ${mib(size)} MiB, while the replies in flight may hold ${mib(hold.limit)} MiB together)`, 'final');
+  try {
+    for await (const chunk of res.body) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        res.destroy();
+        throw new HttpTrouble(`the reply is larger than ${mib(maxBytes)} MiB`, 'final');
+      }
+      if (!hold.take(chunk.length)) {
+        res.destroy();
+        throw tooLarge();
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (err) {
+    if (hold.stopped && !(err instanceof HttpTrouble)) throw tooLarge();
+    throw err;
   }
+  if (hold.stopped) throw tooLarge();
   return Buffer.concat(chunks);
+}
+
+/** Bytes in MiB for a message: whole, or one decimal below 10. */
+export function mib(bytes: number): string {
+  const m = bytes / 1024 / 1024;
+  return m >= 10 ? String(Math.round(m)) : String(Math.round(m * 10) / 10);
 }
 
 /** gzip, deflate and br are undone (as fetch does); an unknown coding is passed on as it came. */

@@ -226,28 +226,29 @@ describe('redirects, refusals, proxy and token', () => {
       // https_proxy is not for an http URL, and no_proxy names the server: both connect directly.
       await lsRemote(url, { env: { ...env, https_proxy: proxy.url }, tagsOnly: true });
       await lsRemote(url, { env: { ...env, http_proxy: proxy.url, no_proxy: '127.0.0.1' }, tagsOnly: true });
-      await lsRemote(url, { env: { ...env, http_proxy: proxy.url, NO_PROXY: `other.example, 127.0.0.1:${new URL(server.url).port}` }, tagsOnly: true });
+      await lsRemote(url, { env: { ...env, http_proxy: proxy.url, NO_PROXY: 'other.example, 127.0.0.0/8' }, tagsOnly: true });
       expect(proxy.seen).toHaveLength(3);
     } finally {
       await proxy.close();
     }
   });
 
-  it('no_proxy follows curl: *, exact host or domain suffix (with or without a dot), :port, any case, [IPv6]', () => {
+  it('no_proxy follows curl: * alone, exact host or domain suffix (with or without a leading dot), any case; a :port or [IPv6] entry never matches', () => {
     const u = (s: string) => new URL(s);
     expect(bypassesProxy('*', u('https://git.example.org/x'))).toBe(true);
     expect(bypassesProxy('example.org', u('https://git.example.org/x'))).toBe(true);
     expect(bypassesProxy('.example.org', u('https://git.example.org/x'))).toBe(true);
     expect(bypassesProxy('.example.org', u('https://example.org/x'))).toBe(true);
-    expect(bypassesProxy('*.example.org', u('https://git.example.org/x'))).toBe(true);
+    expect(bypassesProxy('*.example.org', u('https://git.example.org/x'))).toBe(false);
     expect(bypassesProxy('EXAMPLE.org', u('https://Git.Example.ORG/x'))).toBe(true);
     expect(bypassesProxy('ample.org', u('https://git.example.org/x'))).toBe(false);
-    expect(bypassesProxy('a.b  example.org:443,c', u('https://git.example.org/x'))).toBe(true);
+    expect(bypassesProxy('a.b  example.org,c', u('https://git.example.org/x'))).toBe(true);
+    expect(bypassesProxy('a.b  example.org:443,c', u('https://git.example.org/x'))).toBe(false);
     expect(bypassesProxy('example.org:8443', u('https://git.example.org/x'))).toBe(false);
-    expect(bypassesProxy('example.org:8443', u('https://git.example.org:8443/x'))).toBe(true);
-    expect(bypassesProxy('[::1]', u('http://[::1]:3000/x'))).toBe(true);
+    expect(bypassesProxy('example.org:8443', u('https://git.example.org:8443/x'))).toBe(false);
+    expect(bypassesProxy('[::1]', u('http://[::1]:3000/x'))).toBe(false);
     expect(bypassesProxy('::1', u('http://[::1]:3000/x'))).toBe(true);
-    expect(bypassesProxy('[::1]:3000', u('http://[::1]:3000/x'))).toBe(true);
+    expect(bypassesProxy('[::1]:3000', u('http://[::1]:3000/x'))).toBe(false);
     expect(bypassesProxy('[::1]:80', u('http://[::1]:3000/x'))).toBe(false);
     expect(bypassesProxy('', u('http://127.0.0.1/x'))).toBe(false);
     expect(bypassesProxy(' , ', u('http://127.0.0.1/x'))).toBe(false);
@@ -482,4 +483,171 @@ describe('https with a private CA', () => {
       await closeServer(front);
     }
   });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Hardening: memory of replies in flight, redirects as git takes them, curl's no_proxy, git's low-speed rule
+
+/** A loopback server answering every request with `handle` (raw control over timing and bytes). */
+async function rawServer(handle: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
+  const srv = http.createServer(handle);
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => closeServer(srv) };
+}
+const ADV = 'application/x-git-upload-pack-advertisement';
+const pkt = (s: string) => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
+const failure = (p: Promise<unknown>) => p.then(() => new Error('no error'), (e: unknown) => e as Error);
+
+describe('hardening', () => {
+  it('bounds the replies of all listings in flight together: the huge one fails in one line, the normal ones list', async () => {
+    // An endless advertisement, written as fast as the client reads it, until the client hangs up.
+    const line = pkt(`${'1'.repeat(40)} refs/tags/${'x'.repeat(60)}\n`);
+    const chunk = Buffer.from(line.repeat(1000));
+    const hostile = await rawServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': ADV });
+      res.write(pkt('# service=git-upload-pack\n') + '0000');
+      const more = () => { while (!res.destroyed && res.write(chunk)); };
+      res.on('drain', more);
+      more();
+    });
+    const { ReplyBudget } = await import('../../src/adapters/http-transport.js');
+    const budget = new ReplyBudget(2 * 1024 * 1024);
+    try {
+      const normal = Array.from({ length: 6 }, () => listRefsHttp(`${server.url}/app.git`, { env, tagsOnly: true, budget }));
+      const huge = [1, 2].map(() => failure(listRefsHttp(`${hostile.url}/big.git`, { env, budget })));
+      for (const l of await Promise.all(normal)) expect(l.refs.size).toBe(47);
+      for (const e of await Promise.all(huge)) {
+        expect(e).toBeInstanceOf(GitError);
+        expect(e.message).toMatch(new RegExp(`^ls-remote ${hostile.url}/big.git failed: the ref advertisement (is larger than 2 MiB|is too large \\(over [0-9.]+ MiB, while the listings in flight may hold 2 MiB together\\))$`));
+      }
+      expect(budget.peak()).toBeLessThanOrEqual(2 * 1024 * 1024);
+      expect(budget.held()).toBe(0);
+    } finally {
+      await hostile.close();
+    }
+  });
+
+  it('refuses a redirect away from the ref listing as git does (an error naming the URL), follows up to 20 as git does', async () => {
+    const f = await front((req, res) => {
+      const u = req.url ?? '';
+      let m: RegExpExecArray | null;
+      if (u.startsWith('/login/')) {
+        res.writeHead(302, { Location: '/app.git/info/refs' }).end(); // the service query dropped
+        return true;
+      }
+      if ((m = /^\/hop\/(\d+)(\/.*)$/.exec(u))) {
+        const n = Number(m[1]);
+        res.writeHead(302, { Location: n > 1 ? `/hop/${n - 1}${m[2]}` : m[2] }).end();
+        return true;
+      }
+      return false;
+    }, server.url);
+    try {
+      const bad = `${f.url}/login/app.git`;
+      const gitSays = await failure(gitListing(bad));
+      expect(gitSays.message).toContain('unable to update url base from redirection');
+      const ours = await failure(lsRemote(bad, { env, retry: FAST }));
+      expect(ours).toBeInstanceOf(GitError);
+      expect(ours.message).toBe(`ls-remote ${bad} failed: redirected to ${f.url}/app.git/info/refs, which is not a ref listing (git refuses such a redirect)`);
+      // 20 redirects: git follows them, and so do we; 21: both refuse.
+      const twenty = `${f.url}/hop/20/app.git`;
+      expect(plain(await lsRemote(twenty, { env, tagsOnly: true }))).toEqual(plain(await gitListing(twenty, '--tags')));
+      const more = `${f.url}/hop/21/app.git`;
+      await expect(gitListing(more)).rejects.toThrow();
+      const e21 = await failure(lsRemote(more, { env, retry: FAST }));
+      expect(e21.message).toBe(`ls-remote ${more} failed: more than 20 redirects`);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('never sends the URL\'s credentials to another origin a redirect leads to, nor uses credentials a Location carries', async () => {
+    const other = await front(() => false, server.url);
+    const f = await front((req, res) => {
+      res.writeHead(302, { Location: `${other.url.replace('//', '//evil:creds@')}${req.url}` }).end();
+      return true;
+    }, server.url);
+    try {
+      const l = await lsRemote(`${f.url.replace('//', '//u:pw@')}/app.git`, { env, tagsOnly: true });
+      expect(l.refs.size).toBe(47);
+      expect(f.seen[0]?.auth).toBe(`Basic ${Buffer.from('u:pw').toString('base64')}`);
+      expect(other.seen.map((s) => s.auth)).toEqual([undefined]);
+    } finally {
+      await f.close();
+      await other.close();
+    }
+  });
+
+  it('no_proxy as the curl git links: IPv4 CIDR and exact addresses, no suffix match on addresses, no :port, `*` only alone, IPv6 as written', () => {
+    const u = (s: string) => new URL(s);
+    const v4 = u('http://127.1.2.3:8080/x');
+    // Each expectation was observed with `git ls-remote` and `curl` (7.88) and a recording proxy.
+    expect(bypassesProxy('127.0.0.0/8', v4)).toBe(true);
+    expect(bypassesProxy('10.0.0.0/8, 127.1.0.0/16', v4)).toBe(true);
+    expect(bypassesProxy('127.2.0.0/16', v4)).toBe(false);
+    expect(bypassesProxy('127.1.2.0/25', v4)).toBe(true);
+    expect(bypassesProxy('127.1.2.128/25', v4)).toBe(false);
+    expect(bypassesProxy('127.1.2.3/32', v4)).toBe(true);
+    expect(bypassesProxy('127.1.2.0/0', v4)).toBe(false); // /0 is "that address", not everything
+    expect(bypassesProxy('127.1.2.3/0', v4)).toBe(true);
+    expect(bypassesProxy('127.1.2.3/33', v4)).toBe(false);
+    expect(bypassesProxy('127.1.2.3/x', v4)).toBe(true);
+    expect(bypassesProxy('2.3', v4)).toBe(false);
+    expect(bypassesProxy('.2.3', v4)).toBe(false);
+    expect(bypassesProxy('127.1.2.3:8080', v4)).toBe(false);
+    expect(bypassesProxy('example.org:8443', u('https://git.example.org:8443/x'))).toBe(false);
+    expect(bypassesProxy('a, *', v4)).toBe(false);
+    expect(bypassesProxy(' * ', v4)).toBe(false);
+    expect(bypassesProxy('*.example.org', u('https://git.example.org/x'))).toBe(false);
+    expect(bypassesProxy('::1', u('http://[::1]:3000/x'), 'http://[::1]:3000/x')).toBe(true);
+    expect(bypassesProxy('::1/128', u('http://[::1]:3000/x'), 'http://[::1]:3000/x')).toBe(false);
+    expect(bypassesProxy('[::1]', u('http://[::1]:3000/x'), 'http://[::1]:3000/x')).toBe(false);
+    expect(bypassesProxy('0:0::1', u('http://[::1]:3000/x'), 'http://[::1]:3000/x')).toBe(false);
+    expect(bypassesProxy('::ffff:127.0.0.1', u('http://[::ffff:127.0.0.1]/x'), 'http://[::ffff:127.0.0.1]/x')).toBe(true);
+  });
+
+  it('no_proxy in a real listing: a CIDR range goes around the proxy, and an empty no_proxy hides NO_PROXY as for git', async () => {
+    const proxy = await startProxy({ forward: true });
+    try {
+      const url = `${server.url}/app.git`;
+      await lsRemote(url, { env: { ...env, http_proxy: proxy.url, no_proxy: '127.0.0.0/8' }, tagsOnly: true });
+      expect(proxy.seen).toEqual([]);
+      await lsRemote(url, { env: { ...env, http_proxy: proxy.url, no_proxy: '', NO_PROXY: '127.0.0.0/8' }, tagsOnly: true });
+      expect(proxy.seen).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('cuts off a server that trickles below GIT_HTTP_LOW_SPEED_LIMIT for GIT_HTTP_LOW_SPEED_TIME, as git does', async () => {
+    const head = pkt('# service=git-upload-pack\n') + '0000';
+    const bytes = Buffer.from(head + pkt(`${'1'.repeat(40)} refs/tags/v1\n`).repeat(200) + '0000');
+    const timers = new Set<NodeJS.Timeout>();
+    const trickle = await rawServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': ADV });
+      let i = 0;
+      const t = setInterval(() => {
+        if (res.destroyed || i >= bytes.length) {
+          clearInterval(t);
+          res.end();
+          return;
+        }
+        res.write(bytes.subarray(i, i + 2));
+        i += 2;
+      }, 20); // ~100 bytes/s: data never stops for a second, yet far below 1000 bytes/s
+      timers.add(t);
+    });
+    try {
+      const url = `${trickle.url}/slow.git`;
+      const slow = { ...env, GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '1' };
+      const gitSays = await failure(execFileP('git', ['ls-remote', url], { env: slow, encoding: 'utf8' }));
+      expect(gitSays.message).toMatch(/Operation too slow|Less than 1000 bytes\/sec/);
+      const e = await failure(listRefsHttp(url, { env: slow, timeoutMs: 0 }));
+      expect(e).toBeInstanceOf(TransientError);
+      expect(e.message).toBe(`ls-remote ${url}: too slow, less than 1000 bytes/s for 1 s (GIT_HTTP_LOW_SPEED_LIMIT/GIT_HTTP_LOW_SPEED_TIME)`);
+    } finally {
+      for (const t of timers) clearInterval(t);
+      await trickle.close();
+    }
+  }, 30_000);
 });
