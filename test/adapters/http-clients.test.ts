@@ -272,3 +272,35 @@ describe('the Gitea, CI and webhook clients through a proxy', () => {
     expect(refusal(socks, 'not a url')).toBeUndefined();
   });
 });
+
+describe('memory of replies in flight', () => {
+  it('every client\'s reply counts in one budget: endless replies fail in one final line, a small one in flight still arrives', async () => {
+    const { httpRequest, HttpTrouble, ReplyBudget } = await import('../../src/adapters/http-transport.js');
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const srv = http.createServer((req, res) => {
+      if (req.url === '/small') return void res.writeHead(200).end('{"ok":true}');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const more = () => { while (!res.destroyed && res.write(chunk)); };
+      res.on('drain', more);
+      more();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const budget = new ReplyBudget(1024 * 1024);
+    const env = { PATH: process.env.PATH };
+    try {
+      const endless = [1, 2, 3].map(() => httpRequest(`${base}/endless`, { env, timeoutMs: 20_000, budget }).then(() => new Error('no error'), (e: unknown) => e as Error));
+      const small = httpRequest(`${base}/small`, { env, timeoutMs: 20_000, budget });
+      expect((await small).text()).toBe('{"ok":true}');
+      for (const e of await Promise.all(endless)) {
+        expect(e).toBeInstanceOf(HttpTrouble);
+        expect((e as InstanceType<typeof HttpTrouble>).kind).toBe('final');
+        expect(e.message).toMatch(/^the reply is too large \(over [0-9.]+ MiB, while the replies in flight may hold 1 MiB together\)$/);
+      }
+      expect(budget.peak()).toBeLessThanOrEqual(1024 * 1024);
+      expect(budget.held()).toBe(0);
+    } finally {
+      await closeServer(srv);
+    }
+  });
+});
