@@ -17,9 +17,8 @@ import { mayAct } from './effects.js';
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { AuthFailure, TransientError, withRetry, type RetryPolicy } from './retry.js';
-import { later } from './timers.js';
 import { type BudgetHold, CERT_TROUBLE, mib, networkReason, proxyInEffect, ProxyTrouble, type Reply, type ReplyBudget, replyBudget, shownUrl, transportFor } from './http-transport.js';
-import { every } from './timers.js';
+import { every, later } from './timers.js';
 
 /**
  * The proxy a listing of `url` goes through, no_proxy applied (git.ts leaves a URL to git when this is not
@@ -163,6 +162,7 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
         if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new GitError(`${what} failed: redirected to a ${next.protocol} URL`);
         next.username = ''; // never credentials a redirect hands us
         next.password = '';
+        next.hash = ''; // never sent; curl's effective URL has none
         target = next;
         continue;
       }
