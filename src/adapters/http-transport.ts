@@ -79,7 +79,8 @@ export function refuseUnusableProxy(env: NodeJS.ProcessEnv, url: string, what: s
   }
   const problem = proxyProblem(env, url);
   if (!problem) return;
-  const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
+  // An IPv6 address as written in the URL: what curl's no_proxy compares (bypassesProxy).
+  const host = writtenIpv6(url) ?? target.hostname.replace(/^\[(.*)\]$/, '$1');
   const from = proxyInEffect(env, url)!.from;
   const fix = /^all_proxy$/i.test(from)
     ? `set ${target.protocol === 'https:' ? 'https_proxy' : 'http_proxy'} to an http:// or https:// proxy`
@@ -101,7 +102,7 @@ export function refuseUnusableProxy(env: NodeJS.ProcessEnv, url: string, what: s
 export function bypassesProxy(noProxy: string, target: URL, raw?: string): boolean {
   if (noProxy === '*') return true;
   const v6 = /^\[(.*)\]$/.exec(target.hostname);
-  const written = v6 && raw ? /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?\[([^\]]*)\]/i.exec(raw)?.[1] : undefined;
+  const written = v6 && raw ? writtenIpv6(raw) : undefined;
   const host = (v6 ? written ?? v6[1]! : target.hostname.replace(/\.$/, '')).toLowerCase();
   const v4 = !v6 && isIP(host) === 4 ? ipv4(host) : undefined;
   for (const token of noProxy.split(/[ \t,]+/)) {
@@ -115,6 +116,11 @@ export function bypassesProxy(noProxy: string, target: URL, raw?: string): boole
     if (host === entry || (host.length > entry.length && host.endsWith(`.${entry}`))) return true;
   }
   return false;
+}
+
+/** The IPv6 address of a URL as written (`http://[0:0::1]/` -> `0:0::1`; Node's URL would say `::1`). */
+function writtenIpv6(url: string): string | undefined {
+  return /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?\[([^\]]*)\]/i.exec(url)?.[1];
 }
 
 function ipv4(text: string): number {

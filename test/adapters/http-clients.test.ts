@@ -268,6 +268,9 @@ describe('the Gitea, CI and webhook clients through a proxy', () => {
     expect(refusal({ ...socks, https_proxy: 'http://proxy.example:3128' }, 'http://ci.example.org')).toMatch(/^ALL_PROXY is not.*set http_proxy to/);
     expect(refusal({ https_proxy: 'http://[::1' }, 'https://[::1]:8443/api')).toBe('https_proxy is not a valid proxy URL (http://[::1), and the CI server ' +
       '(https://[::1]:8443) would go through it: make https_proxy an http:// or https:// proxy, or add ::1 to no_proxy');
+    // curl compares an IPv6 address as written: the fix named is the text that exempts it.
+    expect(refusal({ https_proxy: 'socks5://127.0.0.1:9' }, 'https://[0:0::1]:8443/api')).toMatch(/, or add 0:0::1 to no_proxy$/);
+    expect(refusal({ https_proxy: 'socks5://127.0.0.1:9', no_proxy: '0:0::1' }, 'https://[0:0::1]:8443/api')).toBeUndefined();
     expect(refusal({}, 'https://ci.example.org')).toBeUndefined();
     expect(refusal(socks, 'not a url')).toBeUndefined();
   });
