@@ -17,7 +17,9 @@ import { mayAct } from './effects.js';
 import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { AuthFailure, TransientError, withRetry, type RetryPolicy } from './retry.js';
-import { type BudgetHold, CERT_TROUBLE, mib, networkReason, proxyInEffect, ProxyTrouble, type Reply, type ReplyBudget, replyBudget, shownUrl, transportFor } from './http-transport.js';
+import {
+  type BudgetHold, CERT_TROUBLE, mib, networkReason, proxyInEffect, ProxyTrouble, readWithin, type Reply, type ReplyBudget, replyBudget, shownUrl, transportFor,
+} from './http-transport.js';
 import { every, later } from './timers.js';
 
 /**
@@ -217,27 +219,9 @@ function decoded(body: Uint8Array, encoding: string | undefined, what: string): 
 }
 
 async function readBody(res: Reply, progress: (n: number) => void, what: string, hold: BudgetHold): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const tooLarge = () => new GitError(size > hold.limit
+  return readWithin(res, MAX_BODY_BYTES, hold, (size) => new GitError(size > hold.limit
     ? `${what} failed: the ref advertisement is larger than ${mib(hold.limit)} MiB`
-    : `${what} failed: the ref advertisement is too large (over ${mib(size)} MiB, while the listings in flight may hold ${mib(hold.limit)} MiB together)`);
-  try {
-    for await (const chunk of res.body) {
-      progress(chunk.length);
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES || !hold.take(chunk.length)) {
-        res.destroy();
-        throw tooLarge();
-      }
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (hold.stopped && !(err instanceof GitError)) throw tooLarge();
-    throw err;
-  }
-  if (hold.stopped) throw tooLarge();
-  return Buffer.concat(chunks);
+    : `${what} failed: the ref advertisement is too large (over ${mib(size)} MiB, while the listings in flight may hold ${mib(hold.limit)} MiB together)`), progress);
 }
 
 function statusError(what: string, status: number, text: string, sentAuth: boolean): Error {

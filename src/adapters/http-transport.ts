@@ -635,27 +635,38 @@ function withoutHeader(headers: Record<string, string>, name: string): Record<st
 }
 
 async function readAll(res: Reply, maxBytes: number, hold: BudgetHold): Promise<Buffer> {
+  return readWithin(res, maxBytes, hold, (size, over) => new HttpTrouble(over === 'reply'
+    ? `the reply is larger than ${mib(maxBytes)} MiB`
+    : `the reply is too large (over ${mib(size)} MiB, while the replies in flight may hold ${mib(hold.limit)} MiB together)`, 'final'));
+}
+
+/**
+ * Every byte of a reply, within `maxBytes` for this reply and within what `hold` may take of the budget all
+ * replies in flight share. Beyond either, the reply is destroyed and `tooLarge` says which (`size`: bytes
+ * read so far), also when the budget stopped this reply to let another go on. `progress` sees each chunk.
+ */
+export async function readWithin(
+  res: Reply, maxBytes: number, hold: BudgetHold, tooLarge: (size: number, over: 'reply' | 'budget') => Error, progress?: (n: number) => void,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  const tooLarge = () => new HttpTrouble(`the reply is too large (over ${mib(size)} MiB, while the replies in flight may hold ${mib(hold.limit)} MiB together)`, 'final');
+  let refused: Error | null = null;
   try {
     for await (const chunk of res.body) {
+      progress?.(chunk.length);
       size += chunk.length;
-      if (size > maxBytes) {
+      const over = size > maxBytes ? 'reply' : hold.take(chunk.length) ? null : 'budget';
+      if (over) {
         res.destroy();
-        throw new HttpTrouble(`the reply is larger than ${mib(maxBytes)} MiB`, 'final');
-      }
-      if (!hold.take(chunk.length)) {
-        res.destroy();
-        throw tooLarge();
+        throw (refused = tooLarge(size, over));
       }
       chunks.push(chunk);
     }
   } catch (err) {
-    if (hold.stopped && !(err instanceof HttpTrouble)) throw tooLarge();
+    if (err !== refused && hold.stopped) throw tooLarge(size, 'budget');
     throw err;
   }
-  if (hold.stopped) throw tooLarge();
+  if (hold.stopped) throw tooLarge(size, 'budget');
   return Buffer.concat(chunks);
 }
 
