@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,7 +18,7 @@ import { AuthFailure, TransientError } from '../../src/adapters/retry.js';
 import { CiError, ConfigError, MirrorError } from '../../src/core/errors.js';
 import { refuseUnusableProxy } from '../../src/adapters/http-transport.js';
 import { closeServer } from '../support/http.js';
-import { startProxy } from '../support/proxy.js';
+import { dropper, startProxy } from '../support/proxy.js';
 import { privateCa } from '../support/tls.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'ccci-http-clients-'));
@@ -73,27 +73,6 @@ function services(q: Seen, res: http.ServerResponse): void {
   if (q.url.startsWith('/api/repos/o/r/builds')) return json(q.auth === `Bearer ${CI_TOKEN}` ? 200 : 401, q.method === 'POST' ? { number: 9 } : []);
   if (q.url === '/hooks/s3cret' && q.method === 'POST') return void res.writeHead(204).end();
   json(404, { message: 'not found' });
-}
-
-/** A "proxy" that accepts TCP and drops every request on it (a CONNECT or a plain one): counts connections. */
-async function dropper() {
-  let connections = 0;
-  const sockets = new Set<net.Socket>();
-  const srv = net.createServer((s) => {
-    connections++;
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.once('data', () => s.destroy());
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return {
-    port: (srv.address() as AddressInfo).port,
-    connections: () => connections,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      srv.close(() => r());
-    }),
-  };
 }
 
 describe('the Gitea, CI and webhook clients through a proxy', () => {

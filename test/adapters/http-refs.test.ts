@@ -19,7 +19,7 @@ import { AuthFailure, TransientError } from '../../src/adapters/retry.js';
 import { GitError } from '../../src/core/errors.js';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server.js';
 import { closeServer } from '../support/http.js';
-import { startProxy } from '../support/proxy.js';
+import { dropper, startProxy } from '../support/proxy.js';
 
 const execFileP = promisify(execFile);
 const root = mkdtempSync(path.join(tmpdir(), 'ccci-http-refs-'));
@@ -117,12 +117,6 @@ describe('in-process listing equals git ls-remote on the same repo', () => {
     expect(server.connections() - before).toBeLessThanOrEqual(1); // one kept-alive connection at most
   });
 });
-
-/** Closes a raw loopback server and every connection it still holds. */
-function closeNet(srv: net.Server, sockets: Set<net.Socket>): Promise<void> {
-  for (const s of sockets) s.destroy();
-  return new Promise<void>((r) => srv.close(() => r()));
-}
 
 /** A loopback front that answers some paths itself and passes the rest to `to`. */
 async function front(handle: (req: http.IncomingMessage, res: http.ServerResponse) => boolean, to: string) {
@@ -256,57 +250,42 @@ describe('redirects, refusals, proxy and token', () => {
 
   it('a proxy that drops the connection (CONNECT or a plain request) fails in one line per try, never a reconnect loop', async () => {
     // Before: undici reconnected in a hot loop here (tens of thousands of connections) and no deadline ended it.
-    let connections = 0;
-    const sockets = new Set<net.Socket>();
-    const dropper = net.createServer((s) => {
-      connections++;
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.once('data', () => s.destroy());
-    });
-    await new Promise<void>((r) => dropper.listen(0, '127.0.0.1', r));
-    const proxyUrl = `http://ui:top-secret@127.0.0.1:${(dropper.address() as AddressInfo).port}`;
+    const proxy = await dropper();
+    const proxyUrl = `http://ui:top-secret@127.0.0.1:${proxy.port}`;
     const shown = proxyUrl.replace('ui:top-secret@', '***@');
     try {
       const plainUrl = `${server.url}/app.git`;
       const e1 = await lsRemote(plainUrl, { env: { ...env, http_proxy: proxyUrl }, timeoutMs: 5000, retry: FAST }).then(() => new Error('no error'), (x: unknown) => x as Error);
       expect(e1).toBeInstanceOf(TransientError);
       expect(e1.message).toMatch(new RegExp(`^ls-remote ${plainUrl} failed: proxy ${shown.replace(/[*.]/g, '\\$&')} failed: \\S+$`));
-      expect(connections).toBeLessThanOrEqual(FAST.tries * 2);
-      connections = 0;
+      expect(proxy.connections()).toBeLessThanOrEqual(FAST.tries * 2);
+      const before = proxy.connections();
       const httpsUrl = 'https://127.0.0.1:9/app.git';
       const e2 = await lsRemote(httpsUrl, { env: { ...env, https_proxy: proxyUrl }, timeoutMs: 5000, retry: FAST }).then(() => new Error('no error'), (x: unknown) => x as Error);
       expect(e2).toBeInstanceOf(TransientError);
       expect(e2.message).toMatch(new RegExp(`^ls-remote ${httpsUrl} failed: proxy ${shown.replace(/[*.]/g, '\\$&')} closed the connection before the tunnel was open`));
-      expect(connections).toBeGreaterThan(0);
-      expect(connections).toBeLessThanOrEqual(FAST.tries * 2);
+      expect(proxy.connections() - before).toBeGreaterThan(0);
+      expect(proxy.connections() - before).toBeLessThanOrEqual(FAST.tries * 2);
       for (const m of [e1.message, e2.message]) expect(m).not.toContain('top-secret');
     } finally {
-      await closeNet(dropper, sockets);
+      await proxy.close();
     }
   });
 
   it('a proxy that accepts the connection and never answers is ended by the deadline; a stop ends the tunnel at once', async () => {
-    let connections = 0;
-    const sockets = new Set<net.Socket>();
-    const silent = net.createServer((s) => {
-      connections++;
-      sockets.add(s);
-      s.on('error', () => undefined);
-    });
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const proxyUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const silent = await dropper('silent');
+    const proxyUrl = `http://127.0.0.1:${silent.port}`;
     try {
       const url = 'https://127.0.0.1:9/app.git';
       const e = await lsRemote(url, { env: { ...env, https_proxy: proxyUrl }, timeoutMs: 200, retry: { tries: 2, baseDelayMs: 5 } }).then(() => new Error('no error'), (x: unknown) => x as Error);
       expect(e).toBeInstanceOf(TransientError);
       expect(e.message).toBe(`ls-remote ${url}: timed out after 200 ms`);
-      expect(connections).toBe(2);
+      expect(silent.connections()).toBe(2);
       const stop = new AbortController();
       const p = lsRemote(url, { env: { ...env, https_proxy: proxyUrl }, signal: stop.signal }).then(() => new Error('no error'), (x: unknown) => x as Error);
       await new Promise<void>((r) => {
         const t = setInterval(() => {
-          if (connections === 3) {
+          if (silent.connections() === 3) {
             clearInterval(t);
             r();
           }
@@ -315,7 +294,7 @@ describe('redirects, refusals, proxy and token', () => {
       stop.abort();
       expect((await p).message).toBe(`ls-remote ${url}: stopped, the sweep was stopped`);
     } finally {
-      await closeNet(silent, sockets);
+      await silent.close();
     }
   });
 

@@ -63,3 +63,27 @@ export async function startProxy(opts: { forward?: boolean; auth?: string } = {}
     return closeServer(server);
   } };
 }
+
+/**
+ * A "proxy" that accepts TCP and then drops every request on it (a CONNECT or a plain one), or, `silent`,
+ * never answers at all: counts connections.
+ */
+export async function dropper(mode: 'drop' | 'silent' = 'drop') {
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on('error', () => undefined);
+    if (mode === 'drop') s.once('data', () => s.destroy());
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      srv.close(() => r());
+    }),
+  };
+}
