@@ -268,6 +268,8 @@ interface ProxySpec {
   url: URL;
   /** As every message shows it: `http://***@host:port`, never the credentials. */
   shown: string;
+  /** The host to connect to: an IPv6 literal without its brackets (URL keeps them; a lookup of `[::1]` fails). */
+  host: string;
   port: number;
   /** `Proxy-Authorization` when the proxy URL carries user:password. */
   auth?: string;
@@ -285,7 +287,7 @@ function parseProxy(raw: string): ProxySpec {
     ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
     : undefined;
   const shown = `${url.protocol}//${auth ? '***@' : ''}${url.host}`;
-  return { url, shown, port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80), ...(auth ? { auth } : {}) };
+  return { url, shown, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80), ...(auth ? { auth } : {}) };
 }
 
 function proxyRefusal(p: ProxySpec, status: number, what: string): ProxyTrouble {
@@ -361,13 +363,13 @@ function directSend(isHttps: boolean, tls: { secureContext: SecureContext } | un
  */
 function proxiedSend(isHttps: boolean, p: ProxySpec, tls: { secureContext: SecureContext } | undefined): Send {
   const toProxy = p.url.protocol === 'https:' ? https : http;
-  const proxyTls = p.url.protocol === 'https:' ? { ...tls, ...(isIP(p.url.hostname) ? {} : { servername: p.url.hostname }) } : {};
+  const proxyTls = p.url.protocol === 'https:' ? { ...tls, ...(isIP(p.host) ? {} : { servername: p.host }) } : {};
   if (!isHttps) {
     const agent = p.url.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...proxyTls }) : new http.Agent({ keepAlive: true });
     return (target, init, signal) => send(
       (o, s) => toProxy.request({ ...o, signal: s }),
       {
-        agent, method: init.method, host: p.url.hostname, port: p.port, path: target.href,
+        agent, method: init.method, host: p.host, port: p.port, path: target.href,
         headers: { ...headersWithLength(init), Host: target.host, ...(p.auth ? { 'Proxy-Authorization': p.auth } : {}) },
       },
       init.body,
@@ -417,7 +419,7 @@ function openTunnel(
     }
     const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
     const req = client.request({
-      ...proxyTls, agent: false, host: p.url.hostname, port: p.port, method: 'CONNECT', path: authority,
+      ...proxyTls, agent: false, host: p.host, port: p.port, method: 'CONNECT', path: authority,
       headers: { Host: authority, ...(p.auth ? { 'Proxy-Authorization': p.auth } : {}) },
       ...(signal ? { signal } : {}),
     });

@@ -223,6 +223,30 @@ describe('the Gitea, CI and webhook clients through a proxy', () => {
     }
   });
 
+  it('a proxy named by an IPv6 literal (with or without scheme, with a path) carries plain requests and CONNECT tunnels', async () => {
+    const ca = privateCa(path.join(root, 'tls6'));
+    const plain = await server(services);
+    const secure = await server(services, ca);
+    const proxy = await startProxy({ forward: true, listen: '::1' });
+    const { log } = logger();
+    try {
+      const port = new URL(proxy.url).port;
+      for (const p of [proxy.url, `[::1]:${port}`, `${proxy.url}/some/path`]) {
+        const env = { http_proxy: p, https_proxy: p, GIT_SSL_CAINFO: ca.ca };
+        expect(await postJson(`${plain.origin}/hooks/s3cret`, { recipe: 'x' }, { env, log, attempts: 1 })).toBe(true);
+        expect(await postJson(`${secure.origin}/hooks/s3cret`, { recipe: 'x' }, { env, log, attempts: 1 })).toBe(true);
+      }
+      // `[::1]:port` is the same proxy as `http://[::1]:port`: its kept-alive tunnel is used again.
+      const post = `POST ${plain.origin}/hooks/s3cret`;
+      const connect = `CONNECT 127.0.0.1:${secure.port}`;
+      expect(proxy.seen).toEqual([post, connect, post, post, connect]);
+    } finally {
+      await proxy.close();
+      await plain.close();
+      await secure.close();
+    }
+  });
+
   it('at the start: a proxy that cannot carry the calls is one ConfigError naming the variable and the fix; an exempted host passes', () => {
     const refusal = (env: NodeJS.ProcessEnv, url: string) => {
       try {
