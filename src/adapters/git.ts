@@ -154,9 +154,12 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
 }
 let exitHooked = false;
 
-/** Secrets registered with the logger, and the password part of any URL, never appear in a message. */
+/**
+ * Secrets registered with the logger, and the password part of any URL, never appear in a message. The
+ * credentials end at the authority's LAST '@' (as for a URL parser, git and curl: `u:p@ss@host`).
+ */
 export function redact(text: string): string {
-  return scrub(text).replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1***@');
+  return scrub(text).replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1***@');
 }
 
 /** A directory to run URL-only commands in. A TMPDIR that does not exist is named as the problem. */

@@ -17,9 +17,9 @@ import { readRegularText } from './fs/read-file.js';
 import { scrub } from './log.js';
 import { later } from './timers.js';
 
-/** `https://user:pw@host/x` -> `https://***@host/x`: what every message shows. */
+/** `https://user:pw@host/x` -> `https://***@host/x`: what every message shows (credentials end at the authority's last '@'). */
 export function shownUrl(url: string): string {
-  return scrub(url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/i, '$1***@'));
+  return scrub(url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/i, '$1***@'));
 }
 
 /**
@@ -120,7 +120,7 @@ export function bypassesProxy(noProxy: string, target: URL, raw?: string): boole
 
 /** The IPv6 address of a URL as written (`http://[0:0::1]/` -> `0:0::1`; Node's URL would say `::1`). */
 function writtenIpv6(url: string): string | undefined {
-  return /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?\[([^\]]*)\]/i.exec(url)?.[1];
+  return /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?\[([^\]]*)\]/i.exec(url)?.[1];
 }
 
 function ipv4(text: string): number {

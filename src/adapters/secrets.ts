@@ -24,9 +24,12 @@ export function registerNotifyUrl(url: string): void {
   }
 }
 
-/** Registers the password of `scheme://user:password@host/…` (raw and decoded), or a long user name alone (a token). */
+/**
+ * Registers the password of `scheme://user:password@host/…` (raw and decoded), or a long user name alone (a
+ * token). The credentials end at the authority's last '@', as a URL parser, git and curl read `u:p@ss@host`.
+ */
 export function registerUrlCredentials(url: string | undefined): void {
-  const m = url ? /^[a-z][a-z0-9+.-]*:\/\/([^/@\s]*)@/i.exec(url) : null;
+  const m = url ? /^[a-z][a-z0-9+.-]*:\/\/([^/?#\s]*)@/i.exec(url) : null;
   if (!m?.[1]) return;
   const [user = '', ...rest] = m[1].split(':');
   const password = rest.join(':');
