@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, launches, sandbox, startCli, until } from '../support/cli.js';
+import { cli, control, launches, sandbox, startCli, until } from '../support/cli.js';
 import { addRelease } from '../support/sandbox.js';
 
 /** Accepts every request and never answers. */
@@ -78,6 +78,27 @@ describe('a signal during mirror-sync', () => {
       expect(gitea.requests).toHaveLength(1); // not retried after the stop
     } finally {
       await gitea.close();
+      rmSync(sb.root, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM while a webhook never answers: exit 143 at once, no stack trace, the hook\'s secret path never shown', async () => {
+    const hook = await stalledServer();
+    const sb = await sandbox([{ name: 'gitea', releases: [{ tag: '1.0.0' }] }]);
+    try {
+      const url = `${hook.url}/hooks/s3cret-signal-path`;
+      control(sb, { gitea: { exit: 1 } }); // a first failure: announced
+      const p = startCli(sb, ['run', '--notify', url], {});
+      let stderr = '';
+      p.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+      await until('the notification to reach the stalled receiver', () => hook.requests.length >= 1);
+      p.kill('SIGTERM');
+      expect(await exitOf(p, 'a webhook POST')).toBe(143);
+      await until('the connection to close', () => hook.sockets.size === 0);
+      expect(hook.requests).toEqual(['POST /hooks/s3cret-signal-path']); // not retried after the stop
+      expect(stderr).not.toMatch(/\n\s+at |s3cret-signal-path/);
+    } finally {
+      await hook.close();
       rmSync(sb.root, { recursive: true, force: true });
     }
   });
