@@ -378,7 +378,7 @@ function proxiedSend(isHttps: boolean, p: ProxySpec, tls: { secureContext: Secur
     ).catch((err: Error & { code?: string }) => {
       // Every socket error here is between us and the proxy: say so.
       if (err instanceof ProxyTrouble || signal.aborted) throw err;
-      const why = scrub(err.code ?? err.message);
+      const why = networkReason(err);
       if (CERT_TROUBLE.test(why)) throw new ProxyTrouble(`TLS certificate of proxy ${p.shown} not accepted (${why})`, 'final');
       throw new ProxyTrouble(`proxy ${p.shown} failed: ${why}`, 'transient');
     });
@@ -450,6 +450,7 @@ function openTunnel(
     });
     req.on('error', (err: Error & { code?: string }) => {
       if (signal?.aborted) fail(err);
+      else if (/^HPE_/.test(err.code ?? '')) fail(new ProxyTrouble(`proxy ${p.shown} failed: ${networkReason(err)}`, 'transient'));
       else fail(new ProxyTrouble(`proxy ${p.shown} closed the connection before the tunnel was open (${scrub(err.code ?? err.message)})`, 'transient'));
     });
     req.on('close', () => fail(new ProxyTrouble(`proxy ${p.shown} closed the connection before the tunnel was open`, 'transient')));
@@ -498,7 +499,9 @@ export const CERT_TROUBLE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT/i;
 export function networkReason(err: unknown): string {
   // Node's http gives the socket's error directly; some wrap it in `cause`.
   const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
-  return scrub(String(e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? err));
+  const why = scrub(String(e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? err));
+  // Node's HTTP parser codes (HPE_INVALID_CONSTANT...): the other end is not speaking HTTP (a wrong port, SSH, TLS).
+  return /^HPE_/.test(why) ? `the reply is not HTTP (${why})` : why;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -247,6 +247,30 @@ describe('the Gitea, CI and webhook clients through a proxy', () => {
     }
   });
 
+  it('a server or proxy that answers something other than HTTP is said so in one line, naming the proxy when it is the proxy', async () => {
+    const net = await import('node:net');
+    const sockets = new Set<import('node:net').Socket>();
+    const liar = net.createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined).once('data', () => s.end('SSH-2.0-OpenSSH_9.2\r\n'));
+    });
+    await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r));
+    const port = (liar.address() as AddressInfo).port;
+    try {
+      const ci = ciHttp('Woodpecker', { server: `http://127.0.0.1:${port}`, token: CI_TOKEN, env: {}, timeoutMs: 10_000 });
+      expect((await failure(ci('GET', '/api/user'))).message).toBe('Woodpecker GET /api/user: the reply is not HTTP (HPE_INVALID_CONSTANT)');
+      const proxied = ciHttp('Woodpecker', { server: 'http://127.0.0.1:9', token: CI_TOKEN, env: { http_proxy: `http://pu:ppw-x1@127.0.0.1:${port}` }, timeoutMs: 10_000 });
+      expect((await failure(proxied('GET', '/api/user'))).message)
+        .toBe(`Woodpecker GET /api/user: proxy http://***@127.0.0.1:${port} failed: the reply is not HTTP (HPE_INVALID_CONSTANT)`);
+      const tunnelled = ciHttp('Woodpecker', { server: 'https://127.0.0.1:9', token: CI_TOKEN, env: { https_proxy: `127.0.0.1:${port}` }, timeoutMs: 10_000 });
+      expect((await failure(tunnelled('GET', '/api/user'))).message)
+        .toBe(`Woodpecker GET /api/user: proxy http://127.0.0.1:${port} failed: the reply is not HTTP (HPE_INVALID_CONSTANT)`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => liar.close(() => r()));
+    }
+  });
+
   it('at the start: a proxy that cannot carry the calls is one ConfigError naming the variable and the fix; an exempted host passes', () => {
     const refusal = (env: NodeJS.ProcessEnv, url: string) => {
       try {
