@@ -160,7 +160,13 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
       if (res.status >= 300 && res.status < 400 && location) {
         await res.discard();
         if (hop >= MAX_REDIRECTS) throw new GitError(`${what} failed: more than ${MAX_REDIRECTS} redirects`);
-        const next = new URL(location, target);
+        let next: URL;
+        try {
+          next = new URL(location, target);
+        } catch {
+          // A Location no URL parser reads: asking again gets the same answer.
+          throw new GitError(`${what} failed: redirected to an invalid URL`);
+        }
         if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new GitError(`${what} failed: redirected to a ${next.protocol} URL`);
         next.username = ''; // never credentials a redirect hands us
         next.password = '';

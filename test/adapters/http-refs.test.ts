@@ -540,6 +540,22 @@ describe('hardening', () => {
     }
   });
 
+  it('a redirect to an invalid URL is one final line, as for the API clients, never retried as network trouble', async () => {
+    const f = await front((_req, res) => {
+      res.writeHead(302, { Location: 'http://[not-a-host/app.git/info/refs?service=git-upload-pack' }).end();
+      return true;
+    }, server.url);
+    try {
+      const url = `${f.url}/app.git`;
+      const e = await failure(lsRemote(url, { env, retry: FAST }));
+      expect(e).toBeInstanceOf(GitError);
+      expect(e.message).toBe(`ls-remote ${url} failed: redirected to an invalid URL`);
+      expect(f.seen).toHaveLength(1);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('never sends the URL\'s credentials to another origin a redirect leads to, nor uses credentials a Location carries', async () => {
     const other = await front(() => false, server.url);
     const f = await front((req, res) => {
