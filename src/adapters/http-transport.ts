@@ -275,6 +275,15 @@ interface ProxySpec {
   auth?: string;
 }
 
+/** curl's (so git's) port for an http proxy named without one (`http://proxy.example`, `proxy.example`): not 80. */
+const CURL_PROXY_PORT = 1080;
+
+/** The port as written (URL drops a scheme's default one: `http://proxy:80` has port '' there, 80 for curl). */
+function writtenPort(raw: string): number | undefined {
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?(?:\[[^\]]*\]|[^/?#:]*):(\d+)/i.exec(raw)?.[1];
+  return port === undefined ? undefined : Number(port);
+}
+
 function parseProxy(raw: string): ProxySpec {
   let url: URL;
   try {
@@ -287,7 +296,7 @@ function parseProxy(raw: string): ProxySpec {
     ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
     : undefined;
   const shown = `${url.protocol}//${auth ? '***@' : ''}${url.host}`;
-  return { url, shown, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80), ...(auth ? { auth } : {}) };
+  return { url, shown, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: writtenPort(raw) ?? (url.protocol === 'https:' ? 443 : CURL_PROXY_PORT), ...(auth ? { auth } : {}) };
 }
 
 function proxyRefusal(p: ProxySpec, status: number, what: string): ProxyTrouble {

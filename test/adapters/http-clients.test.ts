@@ -247,6 +247,27 @@ describe('the Gitea, CI and webhook clients through a proxy', () => {
     }
   });
 
+  it('a proxy URL without a port is port 1080, as curl (so git) takes it: http://host and a bare host alike', async () => {
+    const hook = await server(services);
+    // A loopback address of its own, so port 1080 is free whatever else runs on this machine.
+    const address = `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+    const proxy = await startProxy({ forward: true, listen: address, port: 1080 });
+    const on80 = await startProxy({ forward: true, listen: address, port: 80 });
+    const { log } = logger();
+    try {
+      for (const p of [`http://${address}`, address, `http://${address}/`, `http://${address}:80`]) {
+        expect(await postJson(`${hook.origin}/hooks/s3cret`, { recipe: 'x' }, { env: { http_proxy: p }, log, attempts: 1 })).toBe(true);
+      }
+      expect(proxy.seen).toEqual(Array(3).fill(`POST ${hook.origin}/hooks/s3cret`));
+      // A port written out is that port, also the scheme's own (a URL parser forgets it).
+      expect(on80.seen).toEqual([`POST ${hook.origin}/hooks/s3cret`]);
+    } finally {
+      await on80.close();
+      await proxy.close();
+      await hook.close();
+    }
+  });
+
   it('a server or proxy that answers something other than HTTP is said so in one line, naming the proxy when it is the proxy', async () => {
     const net = await import('node:net');
     const sockets = new Set<import('node:net').Socket>();

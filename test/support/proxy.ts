@@ -12,8 +12,8 @@ export interface TestProxy {
   close: () => Promise<void>;
 }
 
-/** `listen`: the address it listens on (default 127.0.0.1; `::1` for a proxy named by an IPv6 literal). */
-export async function startProxy(opts: { forward?: boolean; auth?: string; listen?: string } = {}): Promise<TestProxy> {
+/** `listen`: the address it listens on (default 127.0.0.1; `::1` for a proxy named by an IPv6 literal); `port` (default any free one). */
+export async function startProxy(opts: { forward?: boolean; auth?: string; listen?: string; port?: number } = {}): Promise<TestProxy> {
   const seen: string[] = [];
   const wanted = opts.auth ? `Basic ${Buffer.from(opts.auth).toString('base64')}` : undefined;
   const server = http.createServer((req, res) => {
@@ -59,7 +59,7 @@ export async function startProxy(opts: { forward?: boolean; auth?: string; liste
     client.on('error', () => target.destroy());
   });
   const listen = opts.listen ?? '127.0.0.1';
-  await new Promise<void>((r) => server.listen(0, listen, r));
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, listen, r));
   const shownHost = listen.includes(':') ? `[${listen}]` : listen;
   return { url: `http://${shownHost}:${(server.address() as AddressInfo).port}`, seen, close: () => {
     for (const t of tunnels) t.destroy();
