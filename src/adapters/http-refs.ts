@@ -18,7 +18,7 @@ import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { AuthFailure, TransientError, withRetry, type RetryPolicy } from './retry.js';
 import {
-  type BudgetHold, CERT_TROUBLE, mib, networkReason, proxyInEffect, ProxyTrouble, readWithin, type Reply, type ReplyBudget, replyBudget, shownUrl, transportFor,
+  basicAuth, type BudgetHold, CERT_TROUBLE, mib, networkReason, proxyInEffect, ProxyTrouble, readWithin, type Reply, type ReplyBudget, replyBudget, shownUrl, transportFor,
 } from './http-transport.js';
 import { every, later } from './timers.js';
 
@@ -140,7 +140,7 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
     // Credentials written in the URL go in a header (never sent in the request line), to that origin only.
     const firstOrigin = target.origin;
     const basic = target.username || target.password
-      ? `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`
+      ? basicAuth(target)
       : undefined;
     target.username = '';
     target.password = '';

@@ -275,6 +275,17 @@ interface ProxySpec {
   auth?: string;
 }
 
+/**
+ * `Basic …` for the user and password of `url` (as a URL parser keeps them, percent-encoded). Each %XX is
+ * the byte it names; a % that starts no %XX is sent as written, as git and curl do (decodeURIComponent
+ * throws there, and the request failed as if the network had).
+ */
+export function basicAuth(url: URL): string {
+  const bytes = (s: string) => Buffer.concat(s.split(/(%[0-9a-f]{2})/i).map((part) =>
+    /^%[0-9a-f]{2}$/i.test(part) ? Buffer.from([parseInt(part.slice(1), 16)]) : Buffer.from(part)));
+  return `Basic ${Buffer.concat([bytes(url.username), Buffer.from(':'), bytes(url.password)]).toString('base64')}`;
+}
+
 /** curl's (so git's) port for an http proxy named without one (`http://proxy.example`, `proxy.example`): not 80. */
 const CURL_PROXY_PORT = 1080;
 
@@ -293,7 +304,7 @@ function parseProxy(raw: string): ProxySpec {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ProxyTrouble(`the proxy ${shownUrl(raw)} is not an http(s) proxy`, 'final');
   const auth = url.username || url.password
-    ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+    ? basicAuth(url)
     : undefined;
   const shown = `${url.protocol}//${auth ? '***@' : ''}${url.host}`;
   return { url, shown, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: writtenPort(raw) ?? (url.protocol === 'https:' ? 443 : CURL_PROXY_PORT), ...(auth ? { auth } : {}) };
@@ -588,7 +599,7 @@ export async function httpRequest(url: string, r: HttpRequest): Promise<HttpResp
     // user:password written in the URL go as a header (never in a request line a proxy sees), to that origin only.
     if (target.username || target.password) {
       if (!Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
-        headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`;
+        headers.Authorization = basicAuth(target);
       }
       target.username = '';
       target.password = '';

@@ -292,6 +292,22 @@ describe('the Gitea, CI and webhook clients through a proxy', () => {
     }
   });
 
+  it('a % in URL credentials that starts no %XX is sent as written, as git and curl do, not a retried "URI malformed"', async () => {
+    const hook = await server((q, res) => void res.writeHead(q.auth === `Basic ${Buffer.from('hu:50%zz%41').toString('base64')}` ? 204 : 401).end());
+    const proxy = await startProxy({ forward: true, auth: 'pu:9%g%2' });
+    const { log, lines } = logger();
+    try {
+      const port = new URL(proxy.url).port;
+      const env = { http_proxy: `http://pu:9%g%2@127.0.0.1:${port}` };
+      expect(await postJson(`http://hu:50%zz%2541@127.0.0.1:${hook.port}/hooks/s3cret`, { recipe: 'x' }, { env, log, attempts: 1 })).toBe(true);
+      expect(lines()).toEqual([]);
+      expect(hook.seen).toHaveLength(1);
+    } finally {
+      await proxy.close();
+      await hook.close();
+    }
+  });
+
   it('at the start: a proxy that cannot carry the calls is one ConfigError naming the variable and the fix; an exempted host passes', () => {
     const refusal = (env: NodeJS.ProcessEnv, url: string) => {
       try {
