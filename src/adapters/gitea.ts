@@ -82,6 +82,7 @@ export function giteaClient(opts: {
   return {
     async listOpenPulls() {
       const out: PullRequest[] = [];
+      const numbers = new Set<number>();
       let seen = 0;
       for (let page = 1; ; page++) {
         const res = await call('GET', `/pulls?state=open&page=${page}&limit=${PAGE_LIMIT}`);
@@ -92,10 +93,16 @@ export function giteaClient(opts: {
           throw new MirrorError(`Gitea GET /pulls: the answer is not JSON`);
         }
         if (!Array.isArray(items)) throw new MirrorError(`Gitea GET /pulls: expected a JSON array`);
+        let fresh = 0;
         for (const it of items as { number?: unknown; title?: unknown; head?: { sha?: unknown } }[]) {
-          if (typeof it.number !== 'number' || typeof it.head?.sha !== 'string') continue;
+          if (typeof it.number !== 'number' || typeof it.head?.sha !== 'string' || numbers.has(it.number)) continue;
+          numbers.add(it.number);
+          fresh++;
           out.push({ number: it.number, title: String(it.title ?? ''), headSha: it.head.sha });
         }
+        // A server that ignores `page` (a proxy or an old API in front) sends the same page forever: a page
+        // with nothing new ends the list, whatever X-Total-Count says.
+        if (items.length > 0 && fresh === 0) break;
         // Gitea sends X-Total-Count; trust it when present, because a server whose page cap is below
         // our limit returns "short" pages that are not the last. Without it, a short page ends the list.
         const total = Number(res.header('x-total-count') ?? Number.NaN);

@@ -308,6 +308,21 @@ describe('the Gitea, CI and webhook clients through a proxy', () => {
     }
   });
 
+  it('a Gitea that ignores the page asked for (the same full page again and again) ends the listing, never a loop', async () => {
+    const page = Array.from({ length: 50 }, (_, i) => ({ number: i + 1, title: `pr ${i + 1}`, head: { sha: 'b'.repeat(40) } }));
+    for (const total of [undefined, '1000000']) {
+      const api = await server((_q, res) => void res.writeHead(200, { 'Content-Type': 'application/json', ...(total ? { 'X-Total-Count': total } : {}) }).end(JSON.stringify(page)));
+      const { log } = logger();
+      try {
+        const gitea = giteaClient({ api: `${api.origin}/api/v1`, owner: 'o', repo: 'r', token: GITEA_TOKEN, timeoutMs: 10_000, retry: FAST, log, env: {} });
+        expect((await gitea.listOpenPulls()).map((p) => p.number)).toEqual(page.map((p) => p.number));
+        expect(api.seen.map((q) => q.url)).toEqual([1, 2].map((n) => `/api/v1/repos/o/r/pulls?state=open&page=${n}&limit=50`));
+      } finally {
+        await api.close();
+      }
+    }
+  });
+
   it('at the start: a proxy that cannot carry the calls is one ConfigError naming the variable and the fix; an exempted host passes', () => {
     const refusal = (env: NodeJS.ProcessEnv, url: string) => {
       try {
