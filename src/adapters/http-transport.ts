@@ -413,7 +413,15 @@ function proxiedSend(isHttps: boolean, p: ProxySpec, tls: { secureContext: Secur
     const port = Number(options.port) || 443;
     openTunnel(toProxy, p, proxyTls, host, port, options[TUNNEL_SIGNAL]).then((raw) => {
       // `host` is the name the certificate is checked against (an IP address too); SNI only for a name.
+      let secured = false;
+      // The proxy said 200 and then ended the tunnel before TLS was up: that is the proxy's doing, say so
+      // (TLS alone would only say ECONNRESET); the error reaches the request, whose catch below swaps it.
+      const cut = () => new ProxyTrouble(`proxy ${p.shown} closed the tunnel to ${host}:${port} right after opening it`, 'transient');
       const secure = connectTls({ socket: raw, host, ...tls, ...(isIP(host) ? {} : { servername: host }) });
+      secure.once('secureConnect', () => (secured = true));
+      secure.on('error', (err: Error & { code?: string }) => {
+        if (!secured && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) Object.assign(err, { tunnelCut: cut() });
+      });
       secure.on('close', () => raw.destroy());
       done(null, secure);
     }, (err: Error) => done(err));
@@ -422,7 +430,9 @@ function proxiedSend(isHttps: boolean, p: ProxySpec, tls: { secureContext: Secur
   return (target, init, signal) => send(
     (o, s) => https.request(target, { ...o, signal: s, [TUNNEL_SIGNAL]: s } as https.RequestOptions),
     { agent, headers: headersWithLength(init), method: init.method }, init.body, signal,
-  );
+  ).catch((err: Error & { tunnelCut?: ProxyTrouble }) => {
+    throw err.tunnelCut ?? err;
+  });
 }
 
 /** Request options reach the agent's createConnection, the request's own `signal` does not: this one does. */

@@ -323,6 +323,25 @@ describe('the Gitea, CI and webhook clients through a proxy', () => {
     }
   });
 
+  it('a proxy that answers CONNECT with 200 and then closes is named in the one line, not a bare ECONNRESET', async () => {
+    const net = await import('node:net');
+    let connections = 0;
+    const liar = net.createServer((s) => {
+      connections++;
+      s.on('error', () => undefined).once('data', () => s.end('HTTP/1.1 200 Connection Established\r\n\r\n'));
+    });
+    await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r));
+    const port = (liar.address() as AddressInfo).port;
+    try {
+      const ci = ciHttp('Woodpecker', { server: 'https://127.0.0.1:9', token: CI_TOKEN, env: { https_proxy: `http://pu:tunnel-pw-3@127.0.0.1:${port}` }, timeoutMs: 10_000 });
+      const e = await failure(ci('GET', '/api/user'));
+      expect(e.message).toBe(`Woodpecker GET /api/user: proxy http://***@127.0.0.1:${port} closed the tunnel to 127.0.0.1:9 right after opening it`);
+      expect(connections).toBe(1);
+    } finally {
+      await new Promise<void>((r) => liar.close(() => r()));
+    }
+  });
+
   it('at the start: a proxy that cannot carry the calls is one ConfigError naming the variable and the fix; an exempted host passes', () => {
     const refusal = (env: NodeJS.ProcessEnv, url: string) => {
       try {
