@@ -27,7 +27,8 @@ import { type Listing, parseLsRemote, tagTargets } from '../core/refs.js';
 import { type BatchObject, CatFileParseError, type ObjectType, parseCatFileBatch } from '../core/cat-file.js';
 import { type HiddenEntry, hiddenIndexEntries } from '../core/git-index.js';
 import { readRegularFile, readRegularText } from './fs/read-file.js';
-import { type HttpRefsOptions, listRefsHttp, NotSmartHttp, proxyFor } from './http-refs.js';
+import { type HttpRefsOptions, listRefsHttp, NotSmartHttp } from './http-refs.js';
+import { proxyInEffect } from './http-transport.js';
 import { later } from './timers.js';
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
@@ -153,6 +154,12 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 let exitHooked = false;
+/** Kill every git group still running when this process exits (hooked once, at the first git). */
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => liveGroups.forEach((pid) => signalGroup(pid, 'SIGKILL')));
+}
 
 /**
  * Secrets registered with the logger, and the password part of any URL, never appear in a message. The
@@ -251,10 +258,7 @@ async function runOnce(args: string[], call: GitCall, what: string): Promise<{ s
   } else {
     cwd = call.cwd ?? neutralDir(call.env);
   }
-  if (!exitHooked) {
-    exitHooked = true;
-    process.once('exit', () => liveGroups.forEach((pid) => signalGroup(pid, 'SIGKILL')));
-  }
+  hookExit();
   // Discovery (only ever needed for URL-only commands run in `cwd`) never climbs above `cwd`.
   let ceiling = path.dirname(cwd);
   try {
@@ -484,7 +488,7 @@ export async function listsInProcess(url: string, env: NodeJS.ProcessEnv): Promi
 
 const gitOnlyVariable = new WeakMap<NodeJS.ProcessEnv, string | null>();
 const configProbes = new WeakMap<NodeJS.ProcessEnv, Promise<{ key: string; value: string }[] | null>>();
-// CA files (GIT_SSL_CAINFO, SSL_CERT_FILE, SSL_CERT_DIR...) are trusted in-process too; see http-refs.ts.
+// CA files (GIT_SSL_CAINFO, SSL_CERT_FILE, SSL_CERT_DIR...) are trusted in-process too; see http-transport.ts.
 const CURL_ENV = ['all_proxy', 'ALL_PROXY'];
 
 /** The environment variable that makes git's HTTP differ from ours, or null. */
@@ -497,7 +501,8 @@ export function gitListsFor(env: NodeJS.ProcessEnv, url: string): string | null 
     gitOnlyVariable.set(env, named);
   }
   if (named !== null) return named;
-  const { proxy } = proxyFor(env, url);
+  // no_proxy applied first: a SOCKS proxy the host is exempt from is no reason to leave the listing to git.
+  const proxy = proxyInEffect(env, url)?.proxy;
   if (proxy && !/^https?:\/\//i.test(proxy)) return 'a proxy that is not http(s)';
   return null;
 }
@@ -664,6 +669,14 @@ export class NotACommitError extends GitError {
 }
 
 type Peeled = { id: string; type: ObjectType } | null;
+const peeledOf = (o: BatchObject | null | undefined): Peeled => (o ? { id: o.id, type: o.type } : null);
+
+/** What fetchRelease() first asks of a clone: upstream's and the clone's own tag, peeled, and the files. */
+interface ReleaseFacts {
+  upstream: Peeled;
+  local: Peeled;
+  files: Map<string, string>;
+}
 
 /**
  * The objects `specs` name (`<id>`, `<ref>^{}`, `<rev>:<path>`) with their content, in order, null for what
@@ -701,12 +714,11 @@ function blobsOf(names: readonly string[], answers: readonly (BatchObject | null
  */
 async function releaseFacts(
   cloneDir: string, tag: string, expected: string, names: readonly string[], opts: { env: NodeJS.ProcessEnv; signal?: AbortSignal },
-): Promise<{ upstream: Peeled; local: Peeled; files: Map<string, string> }> {
+): Promise<ReleaseFacts> {
   const [exp, up, local, ...files] = await readObjects(
     cloneDir, [expected, `${UPSTREAM_TAGS}/${tag}^{}`, `refs/tags/${tag}^{}`, ...names.map((n) => `${expected}:${n}`)], opts,
   );
-  const peeled = (o: BatchObject | null | undefined): Peeled => (o ? { id: o.id, type: o.type } : null);
-  return { upstream: peeled(up), local: peeled(local), files: exp?.type === 'commit' ? blobsOf(names, files) : new Map() };
+  return { upstream: peeledOf(up), local: peeledOf(local), files: exp?.type === 'commit' ? blobsOf(names, files) : new Map() };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -813,7 +825,7 @@ export async function prefetchReleases(
     }
   }
   const unique = [...new Set(stores)];
-  const bytes = unique.reduce((n, d) => n + Buffer.byteLength(alternateEntry(path.join(d, 'objects'))) + 1, 0);
+  const bytes = unique.reduce((n, d) => n + alternateBytes(d), 0);
   if (unique.length === 0 || bytes > MAX_ALTERNATES_BYTES || names.some((n) => /[\n\r]/.test(n))) return null;
   const asked = [...specs];
   try {
@@ -845,7 +857,7 @@ export async function prefetchReleases(
 /** releaseFacts() from a prefetch and the clone's refs as they are now; null when the prefetch does not cover it. */
 function factsFromPrefetch(
   cloneDir: string, tag: string, expected: string, names: readonly string[], pre: PrefetchedReleases,
-): { upstream: Peeled; local: Peeled; files: Map<string, string> } | null {
+): ReleaseFacts | null {
   const gitDir = ownObjectDir(cloneDir);
   if (!gitDir) return null;
   const peeled: Peeled[] = [];
@@ -860,7 +872,7 @@ function factsFromPrefetch(
     // Not asked (the ref moved since), or no store held what the ref names: only the clone can say (the
     // prefetch's repository may read ids differently, e.g. a SHA-256 clone git reads as such).
     if (!o) return null;
-    peeled.push({ id: o.id, type: o.type });
+    peeled.push(peeledOf(o));
   }
   const exp = pre.answer(expected);
   const files = names.map((n) => pre.answer(`${expected}:${n}`));
@@ -1028,6 +1040,11 @@ function alternateEntry(dir: string): string {
   return `"${dir.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
 }
 
+/** What a git dir adds to GIT_ALTERNATE_OBJECT_DIRECTORIES, its ':' included: bytes, the kernel's limit's unit. */
+function alternateBytes(gitDir: string): number {
+  return Buffer.byteLength(alternateEntry(path.join(gitDir, 'objects'))) + 1;
+}
+
 /** `<clone>/.git` when verifyOwnGitDir() accepts the clone and it has an objects folder, else null. */
 function ownObjectDir(cloneDir: string): string | null {
   try {
@@ -1077,8 +1094,7 @@ export function objectTypeLookup(cloneDirs: readonly string[], opts: LookupOptio
   const groups: string[][] = [];
   let size = 0;
   for (const gitDir of stores) {
-    // Bytes, not UTF-16 units: the kernel's limit is on bytes.
-    const bytes = Buffer.byteLength(alternateEntry(path.join(gitDir, 'objects'))) + 1;
+    const bytes = alternateBytes(gitDir);
     if (groups.length === 0 || size + bytes > MAX_ALTERNATES_BYTES) {
       groups.push([]);
       size = 0;
@@ -1218,10 +1234,7 @@ function batchCheck(gitDirs: string[], opts: LookupOptions, gaveUp: (why: string
     }
     proc = p;
     if (p.pid !== undefined) liveGroups.add(p.pid);
-    if (!exitHooked) {
-      exitHooked = true;
-      process.once('exit', () => liveGroups.forEach((pid) => signalGroup(pid, 'SIGKILL')));
-    }
+    hookExit();
     if (opts.signal && mainIndex === 0) {
       setMaxListeners(0, opts.signal);
       opts.signal.addEventListener('abort', onAbort, { once: true });

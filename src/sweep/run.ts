@@ -62,8 +62,11 @@ export function localExecutor(ctx: SweepContext): Executor {
   return {
     remote: false,
     async prepare(toRun) {
-      const items = toRun.map((p) => ({ cloneDir: path.join(ctx.config.recipesDir, p.recipe), tag: p.latest!, expected: p.tags.get(p.latest!)! }));
-      prefetched = await prefetchReleases(items.filter((i) => i.expected !== undefined), COMPOSE_FILES, { env: ctx.env, signal: ctx.signal, log: ctx.log });
+      const items = toRun.flatMap((p) => {
+        const expected = p.latest === null ? undefined : p.tags.get(p.latest);
+        return expected === undefined ? [] : [{ cloneDir: path.join(ctx.config.recipesDir, p.recipe), tag: p.latest!, expected }];
+      });
+      prefetched = await prefetchReleases(items, COMPOSE_FILES, { env: ctx.env, signal: ctx.signal, log: ctx.log });
     },
     launch: (p, o, testing, harnessDone) => runRecipe(ctx, p, { ...o, prefetched }, testing, harnessDone),
   };
