@@ -10,7 +10,6 @@
 // the mirror's own origin only (never to a redirect elsewhere), never in a URL, never logged. The HTTP
 // itself (keep-alive agents, proxies, CONNECT tunnels, CAs) is http-transport.ts, shared with every client.
 import { STATUS_CODES } from 'node:http';
-import { gunzipSync, inflateSync } from 'node:zlib';
 import { AdvertisementError, onlyTags, parseAdvertisement, type AdvertisedRefs } from '../core/ref-advertisement.js';
 import { GitError } from '../core/errors.js';
 import { mayAct } from './effects.js';
@@ -18,19 +17,10 @@ import type { Logger } from './log.js';
 import { scrub } from './log.js';
 import { AuthFailure, TransientError, withRetry, type RetryPolicy } from './retry.js';
 import {
-  basicAuth, type BudgetHold, CERT_TROUBLE, mib, networkReason, proxyInEffect, ProxyTrouble, readWithin, type Reply, type ReplyBudget, replyBudget, shownUrl, transportFor,
+  basicAuth, type BudgetHold, CERT_TROUBLE, MAX_REDIRECTS, mib, networkReason, ProxyTrouble, readWithin, type Reply, type ReplyBudget, replyBudget,
+  shownUrl, transportFor, undoCoding,
 } from './http-transport.js';
 import { every, later } from './timers.js';
-
-/**
- * The proxy a listing of `url` goes through, no_proxy applied (git.ts leaves a URL to git when this is not
- * an http(s) proxy: one that no_proxy exempts the host from is no reason to). curl's raw reading of the
- * variables is http-transport.ts's proxyFor.
- */
-export function proxyFor(env: NodeJS.ProcessEnv, url: string): { proxy?: string } {
-  const p = proxyInEffect(env, url);
-  return p ? { proxy: p.proxy } : {};
-}
 
 export interface HttpRefsOptions {
   /** Where the proxy settings and git's low-speed time are read (the sweep's environment, never process.env). */
@@ -52,8 +42,6 @@ export interface HttpRefsOptions {
 /** The server is not a smart-HTTP git server (a "dumb" one serves info/refs as a file): let git list it. */
 export class NotSmartHttp extends Error {}
 
-/** git has curl follow at most 20 redirects (CURLOPT_MAXREDIRS). */
-const MAX_REDIRECTS = 20;
 /** What git asks for after the repository's URL; a redirect must keep it (git's update_url_from_redirect). */
 const LISTING_TAIL = 'info/refs?service=git-upload-pack';
 /** The budget's limit is also one reply's: an advertisement of 100 000 tags is ~16 MiB. */
@@ -212,19 +200,19 @@ async function listOnce(url: string, opts: HttpRefsOptions, what: string): Promi
  * We ask for no compression (no Accept-Encoding), but a proxy or forge may compress all the same; gzip and
  * deflate, which curl accepts for git, are undone here, anything else is a clear error.
  */
-function decoded(body: Uint8Array, encoding: string | undefined, what: string): Uint8Array {
+function decoded(body: Buffer, encoding: string | undefined, what: string): Buffer {
   const e = (encoding ?? '').trim().toLowerCase();
+  let out: Buffer | null;
   try {
-    if (e === '' || e === 'identity') return body;
-    if (e === 'gzip' || e === 'x-gzip') return gunzipSync(body, { maxOutputLength: MAX_BODY_BYTES });
-    if (e === 'deflate') return inflateSync(body, { maxOutputLength: MAX_BODY_BYTES });
+    out = undoCoding(body, e, MAX_BODY_BYTES, ['gzip', 'x-gzip', 'deflate']);
   } catch (err) {
     throw new GitError(`${what} failed: the ${e} reply could not be decompressed (${(err as Error).message})`);
   }
-  throw new GitError(`${what} failed: the reply is ${e}-encoded, which is not supported`);
+  if (out === null) throw new GitError(`${what} failed: the reply is ${e}-encoded, which is not supported`);
+  return out;
 }
 
-async function readBody(res: Reply, progress: (n: number) => void, what: string, hold: BudgetHold): Promise<Uint8Array> {
+async function readBody(res: Reply, progress: (n: number) => void, what: string, hold: BudgetHold): Promise<Buffer> {
   return readWithin(res, MAX_BODY_BYTES, hold, (size) => new GitError(size > hold.limit
     ? `${what} failed: the ref advertisement is larger than ${mib(hold.limit)} MiB`
     : `${what} failed: the ref advertisement is too large (over ${mib(size)} MiB, while the listings in flight may hold ${mib(hold.limit)} MiB together)`), progress);

@@ -577,7 +577,8 @@ export class HttpTrouble extends Error {
   }
 }
 
-const MAX_REDIRECTS = 20;
+/** git has curl follow at most 20 redirects (CURLOPT_MAXREDIRS), as fetch does. */
+export const MAX_REDIRECTS = 20;
 const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
@@ -711,15 +712,25 @@ export function mib(bytes: number): string {
   return m >= 10 ? String(Math.round(m)) : String(Math.round(m * 10) / 10);
 }
 
+/** The content codings a reply may come in, and how each is undone. */
+const DECODERS = { gzip: gunzipSync, 'x-gzip': gunzipSync, deflate: inflateSync, br: brotliDecompressSync } as const;
+export type Coding = keyof typeof DECODERS;
+
+/**
+ * `body` with its content coding undone (at most `maxBytes` out) when `accepted` holds it; an identity
+ * coding returns it as it came, another coding null. A body that is not what its coding says throws.
+ */
+export function undoCoding(body: Buffer, encoding: string | undefined, maxBytes: number, accepted: readonly Coding[]): Buffer | null {
+  const e = (encoding ?? '').trim().toLowerCase();
+  if (e === '' || e === 'identity') return body;
+  return accepted.includes(e as Coding) ? DECODERS[e as Coding](body, { maxOutputLength: maxBytes }) : null;
+}
+
 /** gzip, deflate and br are undone (as fetch does); an unknown coding is passed on as it came. */
 function decompress(body: Buffer, encoding: string | undefined, maxBytes: number): Buffer {
-  const e = (encoding ?? '').trim().toLowerCase();
   try {
-    if (e === 'gzip' || e === 'x-gzip') return gunzipSync(body, { maxOutputLength: maxBytes });
-    if (e === 'deflate') return inflateSync(body, { maxOutputLength: maxBytes });
-    if (e === 'br') return brotliDecompressSync(body, { maxOutputLength: maxBytes });
+    return undoCoding(body, encoding, maxBytes, ['gzip', 'x-gzip', 'deflate', 'br']) ?? body;
   } catch (err) {
-    throw new HttpTrouble(`the ${e} reply could not be decompressed (${(err as Error).message})`, 'final');
+    throw new HttpTrouble(`the ${(encoding ?? '').trim().toLowerCase()} reply could not be decompressed (${(err as Error).message})`, 'final');
   }
-  return body;
 }
